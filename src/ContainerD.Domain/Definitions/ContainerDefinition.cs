@@ -1,0 +1,56 @@
+namespace ContainerD.Domain.Definitions;
+
+/// <summary>A container definition after validation: every value here is known to be good.</summary>
+public sealed record ContainerDefinition(
+    string Name,
+    SystemSource System,
+    bool Autostart,
+    IdMapRequest IdMap,
+    IReadOnlyList<BindMount> BindMounts,
+    NetworkSettings Network,
+    ResourceLimits Limits,
+    TimeSpan StopTimeout,
+    Activation Activation);
+
+/// <summary>Where the container's system comes from: exactly one of a Nix expression or a store path.</summary>
+public abstract record SystemSource;
+
+/// <summary>nix-build FILE [-A Attr] [--argstr k v]…</summary>
+public sealed record NixExpressionSystem(string File, string? Attr, IReadOnlyDictionary<string, string> Args) : SystemSource;
+
+/// <summary>A prebuilt system closure already in the store.</summary>
+public sealed record StorePathSystem(string Path) : SystemSource;
+
+/// <summary>The uid/gid range a container asks for; Base is null unless the definition fixes it.</summary>
+public sealed record IdMapRequest(long Size, long? Base)
+{
+    public const long Granularity = 65536;
+    public static IdMapRequest Default { get; } = new(Granularity, null);
+}
+
+public sealed record BindMount(string Host, string Container, bool ReadOnly, bool Create, bool Idmapped);
+
+public enum NetworkMode { None, Veth }
+
+public sealed record PortForward(int HostPort, int ContainerPort, string Protocol);
+
+public sealed record NetworkSettings(
+    NetworkMode Mode,
+    string? Bridge,
+    string? HostAddress,
+    string? LocalAddress,
+    string? HostAddress6,
+    string? LocalAddress6,
+    IReadOnlyList<PortForward> ForwardPorts)
+{
+    public static NetworkSettings None { get; } = new(NetworkMode.None, null, null, null, null, null, []);
+}
+
+/// <summary>Memory in bytes, CPUs as a fraction of cores, pids as a count; null = no limit.</summary>
+public sealed record ResourceLimits(long? MemoryBytes, double? Cpus, long? Pids)
+{
+    public static ResourceLimits None { get; } = new(null, null, null);
+}
+
+/// <summary>How an update reaches a running container.</summary>
+public enum Activation { Auto, Switch, Restart, None }
