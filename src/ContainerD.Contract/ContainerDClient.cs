@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.Contract;
+
+/// <summary>
+/// A typed client for the daemon's API, written against Tmds.DBus.Protocol so the CLI can be
+/// NativeAOT. Failures surface as DBusErrorReplyException with an io.containerctl…Error.* name.
+/// </summary>
+public sealed class ContainerDClient : IDisposable
+{
+    private readonly DBusConnection _connection;
+    private readonly string _busName;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<JobEnd>> _jobEnds = new();
+    private IDisposable? _jobRemovedWatch;
+
+    private ContainerDClient(DBusConnection connection, string busName)
+    {
+        _connection = connection;
+        _busName = busName;
+    }
+
+    public DBusConnection Connection => _connection;
+
+    /// <summary>Connects to "system", "session" or an address. Throws DBusConnectFailedException when nothing listens.</summary>
+    public static async Task<ContainerDClient> ConnectAsync(string bus, string busName = Names.DefaultBusName)
+    {
+        var connection = new DBusConnection(BusAddress.Resolve(bus));
+        try
+        {
+            await connection.ConnectAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return new ContainerDClient(connection, busName);
+    }
+
+    public void Dispose()
+    {
+        _jobRemovedWatch?.Dispose();
+        _connection.Dispose();
+    }
+
+    // ---- Manager methods ----
+
+    public Task<ContainerSummary[]> ListContainersAsync() =>
+        Call(Names.ManagerPath, Names.ManagerInterface, "ListContainers", null, static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            var rows = new List<ContainerSummary>();
+            ArrayEnd end = reader.ReadArrayStart(DBusType.Struct);
+            while (reader.HasNext(end))
+            {
+                reader.AlignStruct();
+                rows.Add(new ContainerSummary(reader.ReadString(), reader.ReadString(), reader.ReadUInt32(), reader.ReadUInt32(),
+                    reader.ReadUInt32(), reader.ReadUInt32(), reader.ReadObjectPathAsString()));
+            }
+            return rows.ToArray();
+        });
+
+    public Task<JobSummary[]> ListJobsAsync() =>
+        Call(Names.ManagerPath, Names.ManagerInterface, "ListJobs", null, static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            var rows = new List<JobSummary>();
+            ArrayEnd end = reader.ReadArrayStart(DBusType.Struct);
+            while (reader.HasNext(end))
+            {
+                reader.AlignStruct();
+                rows.Add(new JobSummary(reader.ReadUInt32(), reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadObjectPathAsString()));
+            }
+            return rows.ToArray();
+        });
+
+    public Task<GenerationInfo[]> ListGenerationsAsync(string name) =>
+        Call(Names.ManagerPath, Names.ManagerInterface, "ListGenerations", [name], static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            var rows = new List<GenerationInfo>();
+            ArrayEnd end = reader.ReadArrayStart(DBusType.Struct);
+            while (reader.HasNext(end))
+            {
+                reader.AlignStruct();
+                rows.Add(new GenerationInfo(reader.ReadUInt32(), reader.ReadUInt64(), reader.ReadString(), reader.ReadBool()));
+            }
+            return rows.ToArray();
+        });
+
+    public Task<string> GetContainerAsync(string name) => CallForPath("GetContainer", [name]);
+    public Task<string> CreateContainerAsync(string name, string yaml) => CallForPath("CreateContainer", [name, yaml]);
+    public Task<string> StartContainerAsync(string name) => CallForPath("StartContainer", [name]);
+    public Task<string> StopContainerAsync(string name, bool force) => CallForPath("StopContainer", [name, force]);
+    public Task<string> RestartContainerAsync(string name) => CallForPath("RestartContainer", [name]);
+    public Task<string> UpdateContainerAsync(string name, string yaml) => CallForPath("UpdateContainer", [name, yaml]);
+    public Task<string> RollbackContainerAsync(string name, uint generation) => CallForPath("RollbackContainer", [name, generation]);
+    public Task<string> DestroyContainerAsync(string name) => CallForPath("DestroyContainer", [name]);
+    public Task CancelJobAsync(uint id) => Call<bool>(Names.ManagerPath, Names.ManagerInterface, "CancelJob", [id], static (_, _) => true);
+
+    // ---- Objects ----
+
+    /// <summary>All properties of an object's interface (org.freedesktop.DBus.Properties.GetAll).</summary>
+    public Task<Dictionary<string, VariantValue>> GetAllPropertiesAsync(string path, string @interface) =>
+        Call(path, Names.PropertiesInterface, "GetAll", [@interface],
+            static (Message m, object? _) => m.GetBodyReader().ReadDictionaryOfStringToVariantValue());
+
+    public Task<CommandResult> RunCommandAsync(string containerPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> env)
+    {
+        MessageBuffer Create()
+        {
+            using var writer = _connection.GetMessageWriter();
+            writer.WriteMethodCallHeader(_busName, containerPath, Names.ContainerInterface, "RunCommand", "asa{ss}", MessageFlags.None);
+            writer.WriteArray(argv.ToArray());
+            ArrayStart dict = writer.WriteDictionaryStart();
+            foreach (var (key, value) in env)
+            {
+                writer.WriteDictionaryEntryStart();
+                writer.WriteString(key);
+                writer.WriteString(value);
+            }
+            writer.WriteDictionaryEnd(dict);
+            return writer.CreateMessage();
+        }
+        return _connection.CallMethodAsync(Create(), static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            return new CommandResult(reader.ReadInt32(), reader.ReadArrayOfByte(), reader.ReadArrayOfByte());
+        });
+    }
+
+    // ---- Jobs ----
+
+    /// <summary>
+    /// Subscribes to JobRemoved (and JobLog when onLog is given). Call before starting jobs:
+    /// a job can end before its method call's reply has been read.
+    /// </summary>
+    public async Task WatchJobsAsync(Action<uint, string>? onLog = null)
+    {
+        _jobRemovedWatch ??= await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, "JobRemoved",
+            static (Message m, object? _) =>
+            {
+                var reader = m.GetBodyReader();
+                return new JobEnd(reader.ReadUInt32(), reader.ReadObjectPathAsString(), reader.ReadString(), reader.ReadString(),
+                    reader.ReadString(), reader.ReadString());
+            },
+            (Notification<JobEnd> n) =>
+            {
+                if (n.HasValue)
+                {
+                    JobCompletion(n.Value.JobPath).TrySetResult(n.Value);
+                }
+            },
+            ObserverFlags.None, emitOnCapturedContext: false).ConfigureAwait(false);
+        if (onLog is not null)
+        {
+            await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, "JobLog",
+                static (Message m, object? _) =>
+                {
+                    var reader = m.GetBodyReader();
+                    return (reader.ReadUInt32(), reader.ReadString());
+                },
+                (Notification<(uint Id, string Line)> n) =>
+                {
+                    if (n.HasValue)
+                    {
+                        onLog(n.Value.Id, n.Value.Line);
+                    }
+                },
+                ObserverFlags.None, emitOnCapturedContext: false).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits for the end of a job started after WatchJobsAsync.</summary>
+    public Task<JobEnd> WaitForJobAsync(string jobPath, CancellationToken cancellationToken = default) =>
+        JobCompletion(jobPath).Task.WaitAsync(cancellationToken);
+
+    /// <summary>Runs a job method and waits for its end.</summary>
+    public async Task<JobEnd> RunJobAsync(Func<ContainerDClient, Task<string>> start, CancellationToken cancellationToken = default)
+    {
+        await WatchJobsAsync().ConfigureAwait(false);
+        string jobPath = await start(this).ConfigureAwait(false);
+        return await WaitForJobAsync(jobPath, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static uint JobId(string jobPath) =>
+        uint.Parse(jobPath.AsSpan(Names.JobPathPrefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+
+    private TaskCompletionSource<JobEnd> JobCompletion(string jobPath) =>
+        _jobEnds.GetOrAdd(jobPath, static _ => new TaskCompletionSource<JobEnd>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    // ---- Plumbing ----
+
+    private Task<string> CallForPath(string member, object[] args) =>
+        Call(Names.ManagerPath, Names.ManagerInterface, member, args,
+            static (Message m, object? _) => m.GetBodyReader().ReadObjectPathAsString());
+
+    /// <summary>A method call whose arguments are strings, booleans and uint32s: all the API needs.</summary>
+    private Task<T> Call<T>(string path, string @interface, string member, object[]? args, MessageValueReader<T> reader)
+    {
+        MessageBuffer Create()
+        {
+            using var writer = _connection.GetMessageWriter();
+            string signature = string.Concat((args ?? []).Select(static a => a switch
+            {
+                string => "s",
+                bool => "b",
+                uint => "u",
+                _ => throw new ArgumentException($"unsupported argument type {a.GetType()}"),
+            }));
+            writer.WriteMethodCallHeader(_busName, path, @interface, member, signature.Length == 0 ? null : signature, MessageFlags.None);
+            foreach (object arg in args ?? [])
+            {
+                switch (arg)
+                {
+                    case string s: writer.WriteString(s); break;
+                    case bool b: writer.WriteBool(b); break;
+                    case uint u: writer.WriteUInt32(u); break;
+                }
+            }
+            return writer.CreateMessage();
+        }
+        return _connection.CallMethodAsync(Create(), reader);
+    }
+}

@@ -1,0 +1,19 @@
+namespace ContainerD.Contract;
+
+/// <summary>One row of ListContainers: a(ssuuuuo).</summary>
+public sealed record ContainerSummary(string Name, string State, uint LeaderPid, uint UidBase, uint UidSize, uint Generation, string Path);
+
+/// <summary>One row of ListJobs: a(ussso).</summary>
+public sealed record JobSummary(uint Id, string Container, string Operation, string State, string Path);
+
+/// <summary>One row of ListGenerations: a(utsb). CreatedMicros is µs since the Unix epoch.</summary>
+public sealed record GenerationInfo(uint Number, ulong CreatedMicros, string StorePath, bool Current);
+
+/// <summary>JobRemoved(u id, o job, s container, s operation, s result, s message).</summary>
+public sealed record JobEnd(uint Id, string JobPath, string Container, string Operation, string Result, string Message)
+{
+    public bool Succeeded => Result == JobResults.Done;
+}
+
+/// <summary>What RunCommand returns: (i exit, ay stdout, ay stderr).</summary>
+public sealed record CommandResult(int ExitCode, byte[] Stdout, byte[] Stderr);

@@ -1,0 +1,110 @@
+using System.Globalization;
+using ContainerD.Domain;
+using ContainerD.Os.Processes;
+
+namespace ContainerD.Os.Lxc;
+
+/// <summary>What LXC reports about one container.</summary>
+public sealed record LxcStatus(ContainerState State, int Pid);
+
+/// <summary>
+/// Container lifecycle through LXC's tools, all on one lxcpath. lxc-start -d hands the
+/// container to its own monitor process, so containers outlive the daemon.
+/// </summary>
+public sealed class LxcTool(string lxcPath)
+{
+    public string LxcPath { get; } = lxcPath;
+
+    public string ContainerDir(string name) => Path.Combine(LxcPath, name);
+    public string ConfigPath(string name) => Path.Combine(ContainerDir(name), "config");
+    public string ConsoleLogPath(string name) => Path.Combine(ContainerDir(name), "console.log");
+    public string LogPath(string name) => Path.Combine(ContainerDir(name), "lxc.log");
+
+    public async Task StartAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var output = await CommandRunner.RunAsync("lxc-start",
+            ["-P", LxcPath, "-n", name, "-d", "-o", LogPath(name), "-l", "WARN"],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.StartFailed,
+                $"container '{name}' did not start: {Explain(output, name)}");
+        }
+    }
+
+    /// <summary>Asks init to power off (SIGPWR) and waits up to timeout, then kills; force kills at once.</summary>
+    public async Task StopAsync(string name, TimeSpan timeout, bool force, CancellationToken cancellationToken = default)
+    {
+        List<string> args = ["-P", LxcPath, "-n", name];
+        if (force)
+        {
+            args.Add("-k");
+        }
+        else
+        {
+            args.AddRange(["-t", ((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture)]);
+        }
+        var output = await CommandRunner.RunAsync("lxc-stop", args, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // lxc-stop exits 2 when the container was not running: the goal is reached all the same.
+        if (!output.Succeeded && output.ExitCode != 2)
+        {
+            throw new ContainerDException(ErrorKind.StopFailed, $"container '{name}' did not stop: {Explain(output, name)}");
+        }
+    }
+
+    public async Task<LxcStatus> GetStatusAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(ConfigPath(name)))
+        {
+            return new LxcStatus(ContainerState.Stopped, 0);
+        }
+        var output = await CommandRunner.RunAsync("lxc-info", ["-P", LxcPath, "-n", name, "-s", "-p", "-H"],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            return new LxcStatus(ContainerState.Stopped, 0);
+        }
+        return ParseInfo(output.StdoutText);
+    }
+
+    /// <summary>lxc-info -s -p -H prints the state, then the pid when running.</summary>
+    internal static LxcStatus ParseInfo(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var state = lines.Length > 0 ? ContainerStateNames.FromLxc(lines[0]) : ContainerState.Stopped;
+        int pid = lines.Length > 1 && int.TryParse(lines[1], NumberStyles.None, CultureInfo.InvariantCulture, out int p) ? p : 0;
+        return new LxcStatus(state, pid);
+    }
+
+    /// <summary>Runs argv inside the container with a clean environment; no shell in between.</summary>
+    public Task<CommandOutput> AttachAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        CancellationToken cancellationToken = default)
+    {
+        List<string> args = ["-P", LxcPath, "-n", name, "--clear-env"];
+        foreach (var (key, value) in environment)
+        {
+            args.AddRange(["-v", $"{key}={value}"]);
+        }
+        args.Add("--");
+        args.AddRange(argv);
+        return CommandRunner.RunAsync("lxc-attach", args, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Names of the containers defined on this lxcpath (those with a config file).</summary>
+    public IReadOnlyList<string> DefinedContainers() =>
+        Directory.Exists(LxcPath)
+            ? Directory.EnumerateDirectories(LxcPath)
+                .Where(dir => File.Exists(Path.Combine(dir, "config")))
+                .Select(Path.GetFileName).OfType<string>().ToList()
+            : [];
+
+    private string Explain(CommandOutput output, string name)
+    {
+        string detail = output.StderrTail(5);
+        if (detail.Length == 0 && File.Exists(LogPath(name)))
+        {
+            detail = string.Join("\n", File.ReadLines(LogPath(name)).TakeLast(5));
+        }
+        return detail.Length > 0 ? detail : $"exit code {output.ExitCode}; see {LogPath(name)}";
+    }
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using ContainerD.Domain;
+using ContainerD.Domain.Definitions;
+using ContainerD.Os.Processes;
+
+namespace ContainerD.Os.Nix;
+
+/// <summary>One generation of a profile: profile-N-link → a store path.</summary>
+public sealed record ProfileGeneration(int Number, DateTimeOffset CreatedAt, string StorePath, bool Current);
+
+/// <summary>
+/// Builds container systems and keeps them as Nix profiles with generations, the way
+/// nixos-container does: profiles under per-container/NAME/system are GC roots.
+/// </summary>
+public sealed class NixTool(string storeDir = "/nix/store")
+{
+    public const string ProfileName = "system";
+
+    /// <summary>nix-build the definition's expression; build log lines go to onLog. Returns the output path.</summary>
+    public async Task<string> BuildAsync(NixExpressionSystem nix, Action<string> onLog, CancellationToken cancellationToken)
+    {
+        List<string> args = [nix.File, "--no-out-link"];
+        if (nix.Attr is not null)
+        {
+            args.AddRange(["-A", nix.Attr]);
+        }
+        foreach (var (key, value) in nix.Args)
+        {
+            args.AddRange(["--argstr", key, value]);
+        }
+        onLog($"nix-build {string.Join(' ', args)}");
+        var output = await CommandRunner.RunAsync("nix-build", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.BuildFailed,
+                $"nix-build {nix.File} failed (exit {output.ExitCode}): {output.StderrTail(8)}");
+        }
+        string outPath = output.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        return await CheckSystemAsync(outPath, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A system must be a valid store path with an executable ./init.</summary>
+    public async Task<string> CheckSystemAsync(string storePath, CancellationToken cancellationToken)
+    {
+        if (!storePath.StartsWith(storeDir + "/", StringComparison.Ordinal))
+        {
+            throw new ContainerDException(ErrorKind.BuildFailed, $"'{storePath}' is not a path in {storeDir}");
+        }
+        var valid = await CommandRunner.RunAsync("nix-store", ["--check-validity", storePath],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!valid.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"system path {storePath} is not a valid path in the Nix store: build it or copy it there first (nix-store: {valid.StderrTail(1)})");
+        }
+        if (!File.Exists(Path.Combine(storePath, "init")))
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"system path {storePath} has no ./init to boot: a container system must provide one");
+        }
+        return storePath;
+    }
+
+    /// <summary>nix-env -p PROFILEDIR/system --set STOREPATH; returns the new generation's number.</summary>
+    public async Task<int> SetProfileAsync(string profileDir, string storePath, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(profileDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        string profile = Path.Combine(profileDir, ProfileName);
+        var output = await CommandRunner.RunAsync("nix-env", ["-p", profile, "--set", storePath],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.BuildFailed, $"nix-env --set {storePath} failed: {output.StderrTail(5)}");
+        }
+        return CurrentGeneration(profileDir) ?? throw new ContainerDException(ErrorKind.Failed, $"profile {profile} has no current generation after nix-env --set");
+    }
+
+    /// <summary>Makes generation N current again (rollback).</summary>
+    public async Task SwitchGenerationAsync(string profileDir, int generation, CancellationToken cancellationToken)
+    {
+        var output = await CommandRunner.RunAsync("nix-env",
+            ["-p", Path.Combine(profileDir, ProfileName), "--switch-generation", generation.ToString(CultureInfo.InvariantCulture)],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.NoSuchGeneration, $"cannot switch to generation {generation}: {output.StderrTail(3)}");
+        }
+    }
+
+    /// <summary>The generation the profile link points at, or null when there is none.</summary>
+    public static int? CurrentGeneration(string profileDir)
+    {
+        var link = new FileInfo(Path.Combine(profileDir, ProfileName));
+        return link.LinkTarget is { } target ? ParseGeneration(Path.GetFileName(target)) : null;
+    }
+
+    public static IReadOnlyList<ProfileGeneration> ListGenerations(string profileDir)
+    {
+        if (!Directory.Exists(profileDir))
+        {
+            return [];
+        }
+        int? current = CurrentGeneration(profileDir);
+        return Directory.EnumerateFileSystemEntries(profileDir, ProfileName + "-*-link")
+            .Select(path => (path, number: ParseGeneration(Path.GetFileName(path))))
+            .Where(g => g.number is not null)
+            .Select(g =>
+            {
+                var info = new FileInfo(g.path);
+                return new ProfileGeneration(g.number!.Value, new DateTimeOffset(info.LastWriteTimeUtc), info.LinkTarget ?? "", g.number == current);
+            })
+            .OrderBy(g => g.Number)
+            .ToList();
+    }
+
+    /// <summary>The store path the profile points at now, or null.</summary>
+    public static string? CurrentSystem(string profileDir) =>
+        ListGenerations(profileDir).FirstOrDefault(g => g.Current)?.StorePath;
+
+    private static int? ParseGeneration(string linkName)
+    {
+        // system-12-link
+        string prefix = ProfileName + "-", suffix = "-link";
+        if (!linkName.StartsWith(prefix, StringComparison.Ordinal) || !linkName.EndsWith(suffix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var number = linkName.AsSpan(prefix.Length, linkName.Length - prefix.Length - suffix.Length);
+        return int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
+    }
+}

@@ -1,0 +1,29 @@
+# Builder for system.nix; runs under busybox sh with $busybox, $hostName, $variant set.
+bb="$busybox"
+"$bb" echo "building system '$hostName' variant $variant"
+"$bb" mkdir -p "$out/sw/bin" "$out/bin" "$out/etc"
+"$bb" --install -s "$out/sw/bin"
+"$bb" echo "$variant" > "$out/etc/variant"
+"$bb" echo "$hostName" > "$out/etc/hostname"
+
+"$bb" cat > "$out/init" <<INIT
+#!$bb sh
+# PID 1 of the container. lxc-stop sends SIGPWR: exit cleanly on it.
+export PATH=$out/sw/bin
+echo "init: system $hostName variant $variant up as uid \$(id -u)"
+hostname "$hostName"
+trap 'echo "init: powering off"; exit 0' PWR TERM INT
+while :; do sleep 3600 & wait \$!; done
+INIT
+"$bb" chmod 555 "$out/init"
+
+"$bb" cat > "$out/bin/switch-to-configuration" <<SWITCH
+#!$bb sh
+# Records that activation ran, and of which system, so tests can see it happened inside.
+export PATH=$out/sw/bin
+mkdir -p /var/lib/activation
+echo "\$1 $out" >> /var/lib/activation/log
+echo "switch-to-configuration \$1: now running variant $variant"
+SWITCH
+"$bb" chmod 555 "$out/bin/switch-to-configuration"
+"$bb" echo "system built at $out"

@@ -1,0 +1,22 @@
+# A container system built from Nix builtins and the host's static busybox: no nixpkgs, no network.
+# Its output has what ContainerD boots and activates: ./init, ./sw/bin, ./bin/switch-to-configuration.
+{ hostName ? "container"
+, variant ? "1"            # makes a second, observably different system for update tests
+, busybox ? "/usr/bin/busybox" # a static busybox on the host, not behind a symlinked dir
+}:
+let
+  # busybox picks its applet from argv[0], so the store must hold it under the name "busybox".
+  bb = builtins.path {
+    name = "busybox-static";
+    path = /. + builtins.dirOf busybox;
+    filter = path: type: baseNameOf path == baseNameOf busybox;
+  };
+in
+derivation {
+  name = "containerd-test-system-${hostName}-${variant}";
+  system = builtins.currentSystem;
+  builder = "${bb}/${baseNameOf busybox}";
+  args = [ "sh" "-e" ./build-system.sh ];
+  inherit hostName variant;
+  busybox = "${bb}/${baseNameOf busybox}";
+}
