@@ -1,0 +1,190 @@
+using System.Text;
+using System.Text.Json;
+using ContainerD.Contract;
+
+namespace ContainerD.Cli;
+
+/// <summary>Each command: parse, call the daemon, print.</summary>
+public static class Commands
+{
+    public static async Task<int> RunAsync(string bus, Arguments args)
+    {
+        switch (args.Command)
+        {
+            case "list": return await ListAsync(bus, args);
+            case "status": return await StatusAsync(bus, args);
+            case "create": return await CreateAsync(bus, args);
+            case "start": return await JobAsync(bus, args, "started", (c, name) => c.StartContainerAsync(name));
+            case "restart": return await JobAsync(bus, args, "restarted", (c, name) => c.RestartContainerAsync(name));
+            case "destroy": return await JobAsync(bus, args, "destroyed", (c, name) => c.DestroyContainerAsync(name));
+            case "stop":
+                bool force = args.Flag("--force");
+                return await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force));
+            case "run": return await RunCommandAsync(bus, args);
+            default: throw new CliException(ExitCodes.InvalidInput, $"unknown command '{args.Command}'; see 'containerctl --help'");
+        }
+    }
+
+    private static async Task<int> ListAsync(string bus, Arguments args)
+    {
+        bool json = args.Flag("--json");
+        args.End();
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        var rows = await client.ListContainersAsync();
+        Console.Out.Write(json ? Output.ContainersJson(rows) : Output.ContainersTable(rows));
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> StatusAsync(string bus, Arguments args)
+    {
+        string name = args.Positional("container name");
+        args.End();
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        string path = await client.GetContainerAsync(name);
+        var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
+        Console.Out.Write(Output.Status(properties));
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> CreateAsync(string bus, Arguments args)
+    {
+        string name = args.Positional("container name");
+        bool start = args.Flag("--start");
+        bool noBlock = args.Flag("--no-block");
+        string yaml = DefinitionFromArguments(name, args);
+        args.End();
+
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        int result = await RunJobAsync(client, noBlock, "created", c => c.CreateContainerAsync(name, yaml));
+        if (result != ExitCodes.Ok || !start || noBlock)
+        {
+            return result;
+        }
+        return await RunJobAsync(client, noBlock, "started", c => c.StartContainerAsync(name));
+    }
+
+    /// <summary>The YAML to send: a file as it is, or one made from --nix/--system (JSON is YAML).</summary>
+    private static string DefinitionFromArguments(string name, Arguments args)
+    {
+        string? file = args.Option("-f", "--file");
+        string? nix = args.Option("--nix");
+        string? attr = args.Option("-A", "--attr");
+        var nixArgs = args.Pairs("--arg");
+        string? system = args.Option("--system");
+        bool autostart = args.Flag("--autostart");
+        if ((file is null ? 0 : 1) + (nix is null ? 0 : 1) + (system is null ? 0 : 1) != 1)
+        {
+            throw args.Usage("give exactly one of -f FILE, --nix FILE or --system PATH");
+        }
+        if (file is not null)
+        {
+            if (autostart || attr is not null || nixArgs.Count > 0)
+            {
+                throw args.Usage("with -f, put autostart and the Nix settings in the file");
+            }
+            try
+            {
+                return File.ReadAllText(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException(ExitCodes.InvalidInput, $"cannot read {file}: {e.Message}");
+            }
+        }
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("name", name);
+            json.WriteStartObject("system");
+            if (nix is not null)
+            {
+                json.WriteStartObject("nix");
+                json.WriteString("file", Path.GetFullPath(nix));
+                if (attr is not null)
+                {
+                    json.WriteString("attr", attr);
+                }
+                if (nixArgs.Count > 0)
+                {
+                    json.WriteStartObject("args");
+                    foreach (var (key, value) in nixArgs)
+                    {
+                        json.WriteString(key, value);
+                    }
+                    json.WriteEndObject();
+                }
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WriteString("path", system);
+            }
+            json.WriteEndObject();
+            json.WriteBoolean("autostart", autostart);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static async Task<int> JobAsync(string bus, Arguments args, string pastTense, Func<ContainerDClient, string, Task<string>> start)
+    {
+        string name = args.Positional("container name");
+        bool noBlock = args.Flag("--no-block");
+        args.End();
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        return await RunJobAsync(client, noBlock, pastTense, c => start(c, name));
+    }
+
+    /// <summary>Starts a job and, unless --no-block, streams its log and waits for its end.</summary>
+    private static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string pastTense, Func<ContainerDClient, Task<string>> start)
+    {
+        if (noBlock)
+        {
+            Console.Out.WriteLine(await start(client));
+            return ExitCodes.Ok;
+        }
+        uint? jobId = null;
+        await client.WatchJobsAsync((id, line) =>
+        {
+            if (id == jobId)
+            {
+                Console.Out.WriteLine(line);
+            }
+        });
+        string jobPath = await start(client);
+        jobId = ContainerDClient.JobId(jobPath);
+        var end = await client.WaitForJobAsync(jobPath);
+        if (end.Succeeded)
+        {
+            Console.Out.WriteLine($"{end.Container}: {pastTense} (job {end.Id})");
+            return ExitCodes.Ok;
+        }
+        Console.Error.WriteLine($"containerctl: {end.Operation} {end.Container} {end.Result}: {end.Message}");
+        return ExitCodes.Failed;
+    }
+
+    private static async Task<int> RunCommandAsync(string bus, Arguments args)
+    {
+        var argv = args.AfterDoubleDash() ?? throw args.Usage("put -- before the command, e.g. containerctl run web -- id");
+        string name = args.Positional("container name");
+        args.End();
+        if (argv.Count == 0)
+        {
+            throw args.Usage("no command given after --");
+        }
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        string path = await client.GetContainerAsync(name);
+        var result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>());
+        using (var stdout = Console.OpenStandardOutput())
+        {
+            stdout.Write(result.Stdout);
+        }
+        using (var stderr = Console.OpenStandardError())
+        {
+            stderr.Write(result.Stderr);
+        }
+        return result.ExitCode;
+    }
+}

@@ -1,0 +1,48 @@
+namespace ContainerD.Cli;
+
+/// <summary>The help texts, each with an example.</summary>
+public static class Help
+{
+    public const string Overview = """
+        containerctl — manage ContainerD containers (unprivileged LXC, systems from the Nix store)
+
+        usage: containerctl [--bus system|session|ADDRESS] COMMAND [ARGS]
+          list [--json]                      the containers, their state and uid ranges
+          status NAME                        everything the daemon knows about NAME
+          create NAME -f FILE [--start]      create from a YAML definition
+          create NAME --nix FILE [-A ATTR] [--arg K V]… [--autostart] [--start]
+          create NAME --system PATH [--autostart] [--start]
+          start NAME | stop NAME [--force] | restart NAME | destroy NAME
+          run NAME -- CMD [ARGS…]            run a command inside (no shell in between)
+
+        Job commands wait for the job and stream its log; --no-block prints the job and returns.
+        The bus is also taken from CONTAINERCTL_BUS. 'containerctl COMMAND --help' shows more.
+        Exit codes: 0 ok, 1 failed, 2 invalid input, 3 not found, 4 permission denied,
+        5 daemon unreachable, 6 busy or already exists.
+
+        """;
+
+    private static readonly Dictionary<string, string> Commands = new()
+    {
+        ["list"] = "usage: containerctl list [--json]\nexample: containerctl list --json\n",
+        ["status"] = "usage: containerctl status NAME\nexample: containerctl status web\n",
+        ["create"] = """
+            usage: containerctl create NAME (-f FILE | --nix FILE [-A ATTR] [--arg K V]… | --system PATH)
+                                       [--autostart] [--start] [--no-block]
+            Builds the container's system with Nix, gives it its own uid range and creates it.
+            example: containerctl create web -f web.yaml --start
+            example: containerctl create web --nix ./web.nix -A system --arg hostName web
+
+            """,
+        ["start"] = "usage: containerctl start NAME [--no-block]\nexample: containerctl start web\n",
+        ["stop"] = "usage: containerctl stop NAME [--force] [--no-block]\nAsks init to power off; --force kills it at once.\nexample: containerctl stop web\n",
+        ["restart"] = "usage: containerctl restart NAME [--no-block]\nexample: containerctl restart web\n",
+        ["destroy"] = "usage: containerctl destroy NAME [--no-block]\nStops NAME if needed and removes it, its profile and its files; its uid range is freed.\nexample: containerctl destroy web\n",
+        ["run"] = "usage: containerctl run NAME -- CMD [ARGS…]\nThe command's output and exit code become containerctl's.\nexample: containerctl run web -- cat /proc/self/uid_map\n",
+    };
+
+    public static bool Knows(string command) => Commands.ContainsKey(command);
+
+    public static string For(string command) =>
+        Commands.TryGetValue(command, out var text) ? text : $"containerctl: unknown command '{command}'\n\n{Overview}";
+}

@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using ContainerD.Contract;
+using ContainerD.Daemon.Containers;
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.Daemon.Bus;
+
+/// <summary>
+/// Puts the daemon on the bus. Start: load and re-adopt containers, export the objects, own the
+/// name — only then does the host report READY=1 — and begin autostarts. Stop: leave the bus;
+/// containers keep running, they are not the daemon's children.
+/// </summary>
+public sealed class BusService(
+    DaemonConfig config,
+    ContainerService containers,
+    JobManager jobs,
+    ILogger<BusService> log) : IHostedService, IDisposable
+{
+    private readonly ConcurrentDictionary<string, ContainerObject> _containerObjects = new(StringComparer.Ordinal);
+    private DBusConnection? _connection;
+    private BusContext? _bus;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await containers.LoadAsync(cancellationToken).ConfigureAwait(false);
+
+        _connection = new DBusConnection(BusAddress.Resolve(config.Bus));
+        try
+        {
+            await _connection.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (DBusConnectFailedException e)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot connect to {BusAddress.Describe(config.Bus)}: {e.Message}", e);
+        }
+        _bus = new BusContext(_connection, config.AdminGroup, log);
+        _connection.AddMethodHandler(new ManagerObject(_bus, containers, jobs));
+        foreach (var container in containers.List())
+        {
+            AddContainerObject(container);
+        }
+        containers.Added += OnContainerAdded;
+        containers.Removed += OnContainerRemoved;
+        containers.Changed += OnContainerChanged;
+        jobs.JobNew += OnJobNew;
+        jobs.JobLog += OnJobLog;
+        jobs.JobRemoved += OnJobRemoved;
+
+        if (!await _connection.TryRequestNameAsync(config.BusName, RequestNameOptions.None).ConfigureAwait(false))
+        {
+            throw new ContainerDException(ErrorKind.Failed,
+                $"the bus name {config.BusName} is owned by another process on {BusAddress.Describe(config.Bus)}: is containerctld already running?");
+        }
+        log.LogInformation("containerctld is on {Bus} as {Name} with {Count} containers", BusAddress.Describe(config.Bus), config.BusName, containers.List().Count);
+        containers.StartAutostartContainers();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        log.LogInformation("containerctld stopping; containers keep running");
+        _connection?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _connection?.Dispose();
+
+    private void AddContainerObject(Container container)
+    {
+        var obj = new ContainerObject(_bus!, container, containers);
+        obj.SnapshotProperties();
+        _containerObjects[container.Name] = obj;
+        _connection!.AddMethodHandler(obj);
+    }
+
+    private void OnContainerAdded(Container container)
+    {
+        AddContainerObject(container);
+        string path = Names.ContainerPath(container.Name);
+        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "ContainerNew", "so", (ref MessageWriter w) =>
+        {
+            w.WriteString(container.Name);
+            w.WriteObjectPath(path);
+        });
+    }
+
+    private void OnContainerRemoved(Container container)
+    {
+        string path = Names.ContainerPath(container.Name);
+        _containerObjects.TryRemove(container.Name, out _);
+        _connection!.RemoveMethodHandler(path);
+        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "ContainerRemoved", "so", (ref MessageWriter w) =>
+        {
+            w.WriteString(container.Name);
+            w.WriteObjectPath(path);
+        });
+    }
+
+    private void OnContainerChanged(Container container)
+    {
+        if (_containerObjects.TryGetValue(container.Name, out var obj))
+        {
+            obj.EmitPropertiesChanged();
+        }
+    }
+
+    private void OnJobNew(Job job)
+    {
+        string path = Names.JobPath(job.Id);
+        _connection!.AddMethodHandler(new JobObject(_bus!, job));
+        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobNew", "uoss", (ref MessageWriter w) =>
+        {
+            w.WriteUInt32(job.Id);
+            w.WriteObjectPath(path);
+            w.WriteString(job.Container);
+            w.WriteString(job.Operation);
+        });
+    }
+
+    private void OnJobLog(Job job, string line) =>
+        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobLog", "us", (ref MessageWriter w) =>
+        {
+            w.WriteUInt32(job.Id);
+            w.WriteString(line);
+        });
+
+    private void OnJobRemoved(Job job, JobOutcome outcome)
+    {
+        string path = Names.JobPath(job.Id);
+        _connection!.RemoveMethodHandler(path);
+        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobRemoved", "uossss", (ref MessageWriter w) =>
+        {
+            w.WriteUInt32(job.Id);
+            w.WriteObjectPath(path);
+            w.WriteString(job.Container);
+            w.WriteString(job.Operation);
+            w.WriteString(outcome.Result);
+            w.WriteString(outcome.Message);
+        });
+    }
+}

@@ -1,0 +1,30 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Jobs;
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.Daemon.Bus;
+
+/// <summary>io.containerctl.ContainerD1.Job: exists while the job runs.</summary>
+public sealed class JobObject(BusContext bus, Job job)
+    : BusObject(Names.JobPath(job.Id), Names.JobInterface, Introspection.Job, bus)
+{
+    protected override Dictionary<string, VariantValue> Properties() => new()
+    {
+        ["Id"] = job.Id,
+        ["Container"] = job.Container,
+        ["Operation"] = job.Operation,
+        ["State"] = job.State,
+    };
+
+    protected override async Task<bool> HandleCallAsync(MethodContext context, string member, string signature)
+    {
+        if ((member, signature) != ("Cancel", ""))
+        {
+            return false;
+        }
+        await Bus.RequireAdminAsync(context).ConfigureAwait(false);
+        job.Cancel();
+        ReplyEmpty(context);
+        return true;
+    }
+}

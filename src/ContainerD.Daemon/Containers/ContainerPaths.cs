@@ -1,0 +1,16 @@
+using ContainerD.Domain.Configuration;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>Where each piece of a container lives on the host; named once, here.</summary>
+public sealed class ContainerPaths(DaemonConfig config)
+{
+    public string ContainersDir { get; } = config.ContainersDir;
+    public string StateDir(string name) => Path.Combine(ContainersDir, name);
+    public string StateFile(string name) => Path.Combine(StateDir(name), "state.json");
+    /// <summary>The definition of an imperatively created container (declarative ones stay in DefinitionsDir).</summary>
+    public string DefinitionFile(string name) => Path.Combine(StateDir(name), "container.yaml");
+    public string DeclarativeFile(string name) => Path.Combine(config.DefinitionsDir, name + ".yaml");
+    public string Rootfs(string name) => Path.Combine(StateDir(name), "rootfs");
+    public string ProfileDir(string name) => Path.Combine(config.ProfilesDir, name);
+}

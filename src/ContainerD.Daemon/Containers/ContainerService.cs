@@ -1,0 +1,416 @@
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
+using ContainerD.Domain.Definitions;
+using ContainerD.Domain.IdMapping;
+using ContainerD.Domain.Lxc;
+using ContainerD.Os;
+using ContainerD.Os.Filesystem;
+using ContainerD.Os.Lxc;
+using ContainerD.Os.Nix;
+using ContainerD.Os.Processes;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>
+/// The containers and every change to them. Each change is a job; each multi-step change
+/// persists its intent first (Phase) so that a crash at any step is finished or rolled back
+/// by the next start, with no range, state dir, LXC config or profile left behind.
+/// </summary>
+public sealed class ContainerService(
+    DaemonConfig config,
+    StateStore store,
+    LxcTool lxc,
+    NixTool nix,
+    SubIdStore subIds,
+    HostFeatures host,
+    JobManager jobs,
+    TimeProvider clock,
+    ILogger<ContainerService> log)
+{
+    private const string RootOwner = "root";
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Container> _containers = new(StringComparer.Ordinal);
+    private IdAllocator _allocator = new(config.IdPool, []);
+
+    private ContainerPaths Paths => store.Paths;
+
+    public event Action<Container>? Added;
+    public event Action<Container>? Changed;
+    public event Action<Container>? Removed;
+
+    // ---- Reads ----
+
+    public IReadOnlyList<Container> List()
+    {
+        lock (_lock)
+        {
+            return _containers.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+        }
+    }
+
+    public Container Get(string name)
+    {
+        lock (_lock)
+        {
+            return _containers.TryGetValue(name, out var container)
+                ? container
+                : throw new ContainerDException(ErrorKind.NoSuchContainer, $"there is no container '{name}'; 'containerctl list' shows the containers there are");
+        }
+    }
+
+    public IReadOnlyList<ProfileGeneration> Generations(string name) => NixTool.ListGenerations(Paths.ProfileDir(Get(name).Name));
+
+    // ---- Start-up ----
+
+    /// <summary>
+    /// Makes the host ready (subuid entries, dirs), then loads every container: finishes or rolls
+    /// back what a crash interrupted, rebuilds the uid allocation, and re-adopts running containers.
+    /// </summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        if (config.ManageSubIds)
+        {
+            subIds.EnsureOwned(RootOwner, config.IdPool);
+        }
+        else if (!subIds.Covers(RootOwner, config.IdPool))
+        {
+            throw new ContainerDException(ErrorKind.Failed,
+                $"root does not own ids {config.IdPool} in /etc/subuid and /etc/subgid; add 'root:{config.IdPool.Start}:{config.IdPool.Count}' to both or set manageSubIds: true");
+        }
+        store.EnsureRoot(config.StateDir);
+        Directory.CreateDirectory(lxc.LxcPath);
+        File.SetUnixFileMode(lxc.LxcPath, StateStore.DirMode);
+        _allocator = new IdAllocator(config.IdPool, subIds.ReadForeign(RootOwner));
+
+        foreach (string name in store.Names())
+        {
+            await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RecoverAsync(string name, CancellationToken cancellationToken)
+    {
+        PersistedState? state = store.Read(name);
+        switch (state?.Phase)
+        {
+            case null:
+                log.LogWarning("removing {Dir}: a create was interrupted before it wrote its state", Paths.StateDir(name));
+                store.DeleteStateDir(name);
+                return;
+            case Phase.Creating:
+                log.LogWarning("rolling back the interrupted create of container {Name}", name);
+                await RemoveEverythingAsync(name, cancellationToken).ConfigureAwait(false);
+                return;
+            case Phase.Destroying:
+                log.LogWarning("finishing the interrupted destroy of container {Name}", name);
+                await RemoveEverythingAsync(name, cancellationToken).ConfigureAwait(false);
+                return;
+        }
+
+        string? yaml = store.ReadDefinition(name, state.Declarative);
+        if (yaml is null)
+        {
+            log.LogError("container {Name} has no definition file; leaving it alone", name);
+            return;
+        }
+        var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, state.Declarative), name);
+        var container = new Container(state, definition, yaml);
+        lock (_lock)
+        {
+            _allocator.Reserve(name, container.Ids);
+            _containers[name] = container;
+        }
+        if (!File.Exists(lxc.ConfigPath(name)))
+        {
+            WriteLxcConfig(container);
+        }
+        await RefreshAsync(container, cancellationToken).ConfigureAwait(false);
+        log.LogInformation("loaded container {Name}: {State}, pid {Pid}, ids {Ids}, generation {Generation}",
+            name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
+    }
+
+    /// <summary>Starts every autostart container that is not running, once, at daemon start.</summary>
+    public void StartAutostartContainers()
+    {
+        foreach (var container in List().Where(c => c.Definition.Autostart && c.RunState != ContainerState.Running))
+        {
+            try
+            {
+                Start(container.Name);
+            }
+            catch (ContainerDException e)
+            {
+                log.LogWarning("autostart of {Name} not begun: {Message}", container.Name, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Asks LXC what the container is doing now; raises Changed when that differs.</summary>
+    public async Task RefreshAsync(Container container, CancellationToken cancellationToken = default)
+    {
+        var status = await lxc.GetStatusAsync(container.Name, cancellationToken).ConfigureAwait(false);
+        if (container.SetRuntime(status.State, status.Pid))
+        {
+            Changed?.Invoke(container);
+        }
+    }
+
+    // ---- Changes (each returns its job at once) ----
+
+    public Job Create(string name, string yaml)
+    {
+        ContainerName.Require(name);
+        var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative: false), name);
+        lock (_lock)
+        {
+            if (_containers.ContainsKey(name))
+            {
+                throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' already exists; destroy it first or pick another name");
+            }
+            if (jobs.ActiveFor(name) is { } running)
+            {
+                throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' is being created by job {running.Id}");
+            }
+            IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
+            return jobs.Start(name, "create", job => CreateStepsAsync(job, definition, yaml, ids));
+        }
+    }
+
+    public Job Start(string name) => StartJob(name, "start", (job, container) => StartStepsAsync(job, container));
+
+    public Job Stop(string name, bool force) => StartJob(name, "stop", (job, container) => StopStepsAsync(job, container, force));
+
+    public Job Restart(string name) => StartJob(name, "restart", async (job, container) =>
+    {
+        await StopStepsAsync(job, container, force: false).ConfigureAwait(false);
+        await StartStepsAsync(job, container).ConfigureAwait(false);
+    });
+
+    public Job Destroy(string name) => StartJob(name, "destroy", DestroyStepsAsync);
+
+    /// <summary>Runs argv inside a running container (lxc-attach; never a shell string).</summary>
+    public Task<CommandOutput> RunCommandAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    {
+        var container = Get(name);
+        if (container.RunState != ContainerState.Running)
+        {
+            throw new ContainerDException(ErrorKind.NotRunning, $"container '{name}' is {container.RunState.ToWire()}; start it with 'containerctl start {name}'");
+        }
+        if (argv.Count == 0)
+        {
+            throw new ContainerDException(ErrorKind.Failed, "no command given: argv is empty");
+        }
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/nix/var/nix/profiles/system/sw/bin:/run/current-system/sw/bin:/usr/bin:/bin",
+            ["HOME"] = "/root",
+            ["TERM"] = "dumb",
+        };
+        foreach (var (key, value) in environment)
+        {
+            env[key] = value;
+        }
+        return lxc.AttachAsync(name, argv, env);
+    }
+
+    private Job StartJob(string name, string operation, Func<Job, Container, Task> steps)
+    {
+        lock (_lock)
+        {
+            var container = Get(name);
+            return jobs.Start(name, operation, job => steps(job, container));
+        }
+    }
+
+    // ---- The steps ----
+
+    private async Task CreateStepsAsync(Job job, ContainerDefinition definition, string yaml, IdRange ids)
+    {
+        string name = definition.Name;
+        var state = new PersistedState
+        {
+            Name = name,
+            UidBase = ids.Start,
+            UidSize = ids.Count,
+            CreatedAt = clock.GetUtcNow(),
+            Phase = Phase.Creating,
+        };
+        try
+        {
+            FaultInjection.Step("create", 1);
+            store.CreateStateDir(name);
+            store.Write(state);
+            FaultInjection.Step("create", 2);
+            store.WriteDefinition(name, yaml);
+            FaultInjection.Step("create", 3);
+            string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
+            FaultInjection.Step("create", 4);
+            int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+            job.Log($"profile {Paths.ProfileDir(name)}/system is generation {generation}: {system}");
+            FaultInjection.Step("create", 5);
+            Rootfs.Create(Paths.Rootfs(name), ids.Start);
+            state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system };
+            var container = new Container(state, definition, yaml);
+            FaultInjection.Step("create", 6);
+            WriteLxcConfig(container);
+            FaultInjection.Step("create", 7);
+            store.Write(state);
+            lock (_lock)
+            {
+                _containers[name] = container;
+            }
+            job.Log($"created container {name} with uids and gids {ids}");
+            Added?.Invoke(container);
+        }
+        catch
+        {
+            await RemoveEverythingAsync(name, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<string> BuildSystemAsync(Job job, ContainerDefinition definition)
+    {
+        switch (definition.System)
+        {
+            case NixExpressionSystem expression:
+                job.Log($"building the system from {expression.File}");
+                return await nix.BuildAsync(expression, job.Log, job.Canceled).ConfigureAwait(false);
+            case StorePathSystem path:
+                job.Log($"using the prebuilt system {path.Path}");
+                return await nix.CheckSystemAsync(path.Path, job.Canceled).ConfigureAwait(false);
+            default:
+                throw new InvalidOperationException($"unknown system source {definition.System}");
+        }
+    }
+
+    private async Task StartStepsAsync(Job job, Container container)
+    {
+        await RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState == ContainerState.Running)
+        {
+            job.Log($"container {container.Name} is already running (pid {container.LeaderPid})");
+            return;
+        }
+        SetRunState(container, ContainerState.Starting);
+        // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
+        WriteLxcConfig(container);
+        try
+        {
+            await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RefreshAsync(container).ConfigureAwait(false);
+        }
+        if (container.RunState != ContainerState.Running)
+        {
+            throw new ContainerDException(ErrorKind.StartFailed,
+                $"container '{container.Name}' is {container.RunState.ToWire()} after lxc-start; see {lxc.LogPath(container.Name)} and {lxc.ConsoleLogPath(container.Name)}");
+        }
+        job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
+    }
+
+    private async Task StopStepsAsync(Job job, Container container, bool force)
+    {
+        await RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState == ContainerState.Stopped)
+        {
+            job.Log($"container {container.Name} is not running");
+            return;
+        }
+        SetRunState(container, ContainerState.Stopping);
+        try
+        {
+            await lxc.StopAsync(container.Name, container.Definition.StopTimeout, force, job.Canceled).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RefreshAsync(container).ConfigureAwait(false);
+        }
+        job.Log($"container {container.Name} is {container.RunState.ToWire()}");
+    }
+
+    private async Task DestroyStepsAsync(Job job, Container container)
+    {
+        string name = container.Name;
+        FaultInjection.Step("destroy", 1);
+        store.Write(container.State with { Phase = Phase.Destroying });
+        container.SetState(container.State with { Phase = Phase.Destroying });
+        FaultInjection.Step("destroy", 2);
+        await RemoveEverythingAsync(name, CancellationToken.None, job).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _containers.Remove(name);
+        }
+        job.Log($"destroyed container {name}; ids {container.Ids} are free again");
+        Removed?.Invoke(container);
+    }
+
+    /// <summary>
+    /// Stops the container if LXC runs it, then removes its LXC dir, its profile and last its state
+    /// dir, and frees its range. Safe to repeat: used by destroy, failed creates and recovery.
+    /// </summary>
+    private async Task RemoveEverythingAsync(string name, CancellationToken cancellationToken, Job? job = null)
+    {
+        if ((await lxc.GetStatusAsync(name, cancellationToken).ConfigureAwait(false)).State != ContainerState.Stopped)
+        {
+            job?.Log($"stopping container {name}");
+            var timeout = TryGet(name)?.Definition.StopTimeout ?? TimeSpan.FromSeconds(10);
+            await lxc.StopAsync(name, timeout, force: false, cancellationToken).ConfigureAwait(false);
+            if (TryGet(name) is { } running)
+            {
+                await RefreshAsync(running, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        FaultInjection.Step("destroy", 3);
+        DeleteDirectory(lxc.ContainerDir(name));
+        FaultInjection.Step("destroy", 4);
+        DeleteDirectory(Paths.ProfileDir(name));
+        FaultInjection.Step("destroy", 5);
+        store.DeleteStateDir(name);
+        lock (_lock)
+        {
+            _allocator.Free(name);
+        }
+    }
+
+    private Container? TryGet(string name)
+    {
+        lock (_lock)
+        {
+            return _containers.GetValueOrDefault(name);
+        }
+    }
+
+    private void WriteLxcConfig(Container container)
+    {
+        var spec = new LxcContainerSpec(container.Definition, container.Ids, Paths.Rootfs(container.Name),
+            Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name));
+        string text = LxcConfigRenderer.Render(spec, host);
+        Directory.CreateDirectory(lxc.ContainerDir(container.Name));
+        File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
+        AtomicFile.Write(lxc.ConfigPath(container.Name), text, StateStore.FileMode);
+    }
+
+    private void SetRunState(Container container, ContainerState state)
+    {
+        if (container.SetRuntime(state, container.LeaderPid))
+        {
+            Changed?.Invoke(container);
+        }
+    }
+
+    private string DefinitionSource(string name, bool declarative) =>
+        declarative ? Paths.DeclarativeFile(name) : $"definition of '{name}'";
+
+    private static void DeleteDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+}

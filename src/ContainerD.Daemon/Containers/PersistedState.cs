@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>Where a container is in its life, persisted before each multi-step change (the intent).</summary>
+public enum Phase
+{
+    /// <summary>Create began; a restart rolls everything back.</summary>
+    Creating,
+    Ready,
+    /// <summary>Destroy began; a restart finishes it.</summary>
+    Destroying,
+}
+
+/// <summary>What the daemon must remember about a container across restarts: state.json.</summary>
+public sealed record PersistedState
+{
+    public required string Name { get; init; }
+    public required long UidBase { get; init; }
+    public required long UidSize { get; init; }
+    public int Generation { get; init; }
+    public string? SystemPath { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public Phase Phase { get; init; }
+    public bool Declarative { get; init; }
+    public string? DefinitionHash { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}

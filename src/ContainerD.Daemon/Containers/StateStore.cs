@@ -1,0 +1,69 @@
+using System.Text.Json;
+using ContainerD.Os;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>
+/// state.json and container.yaml of each container. Every write is atomic (temp, fsync, rename,
+/// fsync dir), so a crash leaves the old or the new file, never half of one.
+/// </summary>
+public sealed class StateStore(ContainerPaths paths)
+{
+    /// <summary>
+    /// 0711 rather than 0700: LXC enters the rootfs as the container's root (an unprivileged
+    /// host uid), which must traverse the directories above it. Nobody else can list them.
+    /// </summary>
+    public const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public ContainerPaths Paths { get; } = paths;
+
+    public void EnsureRoot(string stateDir)
+    {
+        foreach (string dir in new[] { stateDir, Paths.ContainersDir })
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, DirMode);
+        }
+    }
+
+    public void CreateStateDir(string name)
+    {
+        Directory.CreateDirectory(Paths.StateDir(name));
+        File.SetUnixFileMode(Paths.StateDir(name), DirMode);
+    }
+
+    public void Write(PersistedState state) =>
+        AtomicFile.Write(Paths.StateFile(state.Name), JsonSerializer.Serialize(state, PersistedState.Json) + "\n", FileMode);
+
+    public void WriteDefinition(string name, string yaml) => AtomicFile.Write(Paths.DefinitionFile(name), yaml, FileMode);
+
+    /// <summary>The state of a container dir, or null when state.json is missing (a create that never got going).</summary>
+    public PersistedState? Read(string name)
+    {
+        string file = Paths.StateFile(name);
+        return File.Exists(file) ? JsonSerializer.Deserialize<PersistedState>(File.ReadAllText(file), PersistedState.Json) : null;
+    }
+
+    public string? ReadDefinition(string name, bool declarative)
+    {
+        string file = declarative ? Paths.DeclarativeFile(name) : Paths.DefinitionFile(name);
+        return File.Exists(file) ? File.ReadAllText(file) : null;
+    }
+
+    /// <summary>Names of all container state dirs.</summary>
+    public IReadOnlyList<string> Names() =>
+        Directory.Exists(Paths.ContainersDir)
+            ? Directory.EnumerateDirectories(Paths.ContainersDir).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    /// <summary>Removes the state dir (and the rootfs in it). The last step of destroy: the range stays taken until then.</summary>
+    public void DeleteStateDir(string name)
+    {
+        if (Directory.Exists(Paths.StateDir(name)))
+        {
+            Directory.Delete(Paths.StateDir(name), recursive: true);
+        }
+    }
+}

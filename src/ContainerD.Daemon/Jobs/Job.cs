@@ -1,0 +1,44 @@
+namespace ContainerD.Daemon.Jobs;
+
+/// <summary>
+/// One change to one container, running in the background: the D-Bus method returns the job's
+/// path at once and the job's end arrives as JobRemoved, however long a Nix build takes.
+/// </summary>
+public sealed class Job(uint id, string container, string operation)
+{
+    private const int KeptLogLines = 200;
+    private readonly Queue<string> _log = new();
+    private readonly CancellationTokenSource _cancel = new();
+
+    public uint Id { get; } = id;
+    public string Container { get; } = container;
+    public string Operation { get; } = operation;
+    public string State { get; internal set; } = "running";
+    public CancellationToken Canceled => _cancel.Token;
+
+    internal Action<Job, string>? OnLog { get; set; }
+
+    /// <summary>A progress line: sent as JobLog and kept for the failure message.</summary>
+    public void Log(string line)
+    {
+        lock (_log)
+        {
+            _log.Enqueue(line);
+            if (_log.Count > KeptLogLines)
+            {
+                _log.Dequeue();
+            }
+        }
+        OnLog?.Invoke(this, line);
+    }
+
+    public IReadOnlyList<string> RecentLog(int lines)
+    {
+        lock (_log)
+        {
+            return _log.TakeLast(lines).ToList();
+        }
+    }
+
+    public void Cancel() => _cancel.Cancel();
+}

@@ -1,0 +1,3 @@
+using ContainerD.Daemon;
+
+return await DaemonHost.RunAsync(args);
