@@ -1,4 +1,4 @@
-# Builder for system.nix; runs under busybox sh with $busybox, $hostName, $variant set.
+# Builder for busybox-system.nix; runs under busybox sh with $busybox, $hostName, $variant set.
 bb="$busybox"
 "$bb" echo "building system '$hostName' variant $variant"
 "$bb" mkdir -p "$out/sw/bin" "$out/bin" "$out/etc"

@@ -1,5 +1,5 @@
 # A container system built from Nix builtins and the host's static busybox: no nixpkgs, no network.
-# Its output has what ContainerD boots and activates: ./init, ./sw/bin, ./bin/switch-to-configuration.
+# Used by ./demo.sh and the integration tests. Its output has what ContainerD boots and activates: ./init, ./sw/bin, ./bin/switch-to-configuration.
 { hostName ? "container"
 , variant ? "1"            # makes a second, observably different system for update tests
 , busybox ? "/usr/bin/busybox" # a static busybox on the host, not behind a symlinked dir
@@ -16,7 +16,7 @@ derivation {
   name = "containerd-test-system-${hostName}-${variant}";
   system = builtins.currentSystem;
   builder = "${bb}/${baseNameOf busybox}";
-  args = [ "sh" "-e" ./build-system.sh ];
+  args = [ "sh" "-e" ./build-busybox-system.sh ];
   inherit hostName variant;
   busybox = "${bb}/${baseNameOf busybox}";
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what ContainerD needs on Debian 12, only what is missing: LXC, uidmap (newuidmap),
+# Nix, dbus, a static busybox (the example system is built from it) — and restores .NET packages.
+set -euo pipefail
+packages=(lxc uidmap nix-bin dbus busybox-static)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing Debian packages: ${missing[*]}"
+  [[ $(id -u) == 0 ]] || { echo "install-deps: run as root to install ${missing[*]}" >&2; exit 1; }
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+command -v dotnet >/dev/null || { echo "install-deps: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }
+echo "==> restoring .NET packages"
+dotnet restore "$(dirname "$0")/../ContainerD.sln" --verbosity quiet

@@ -1,0 +1,77 @@
+using ContainerD.IntegrationTests.Harness;
+
+namespace ContainerD.IntegrationTests;
+
+/// <summary>containerctl as a process against a real daemon, the way a person uses it.</summary>
+public sealed class CliTests
+{
+    [Fact]
+    public async Task A_person_creates_starts_lists_runs_stops_and_destroys_a_container()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string file = Path.Combine(daemon.Dir, "demo.yaml");
+        await File.WriteAllTextAsync(file, DaemonUnderTest.NixDefinition("demo"));
+
+        var create = await daemon.CliAsync("create", "demo", "-f", file, "--start");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.Contains("building system 'demo'", create.Stdout); // the Nix build's log, streamed
+        Assert.Contains("demo: created", create.Stdout);
+        Assert.Contains("demo: started", create.Stdout);
+
+        var list = await daemon.CliAsync("list");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^NAME\s+STATE\s+PID\s+UIDS\s+GENERATION$", lines[0]);
+        Assert.Matches(@"^demo\s+running\s+\d+\s+\d+-\d+\s+1$", lines[1]);
+
+        var json = await daemon.CliAsync("list", "--json");
+        Assert.Contains("\"state\": \"running\"", json.Stdout);
+
+        // argv reaches the command untouched: no shell in between.
+        var run = await daemon.CliAsync("run", "demo", "--", "echo", "a b", "$HOME", "; rm -rf /", "'q'");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("a b $HOME ; rm -rf / 'q'\n", run.Stdout);
+        var exit = await daemon.CliAsync("run", "demo", "--", "sh", "-c", "echo oops >&2; exit 7");
+        Assert.Equal(7, exit.ExitCode);
+        Assert.Equal("oops\n", exit.Stderr);
+
+        var status = await daemon.CliAsync("status", "demo");
+        Assert.Contains("State: running", status.Stdout);
+        Assert.Contains("Generation: 1", status.Stdout);
+
+        var stop = await daemon.CliAsync("stop", "demo");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        var destroy = await daemon.CliAsync("destroy", "demo");
+        Assert.True(destroy.ExitCode == 0, destroy.ToString());
+        Assert.Equal(1, (await daemon.CliAsync("list")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task Errors_are_one_readable_line_with_a_documented_exit_code()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+
+        var missing = await daemon.CliAsync("start", "ghost");
+        Assert.Equal(3, missing.ExitCode);
+        Assert.Equal("containerctl: start: there is no container 'ghost'; 'containerctl list' shows the containers there are\n", missing.Stderr);
+
+        string bad = Path.Combine(daemon.Dir, "bad.yaml");
+        await File.WriteAllTextAsync(bad, "name: bad\nsystem: { path: /nix/store/x }\nidmap: { size: 1000 }\n");
+        var invalid = await daemon.CliAsync("create", "bad", "-f", bad);
+        Assert.Equal(2, invalid.ExitCode);
+        Assert.Contains("idmap.size", invalid.Stderr);
+        Assert.Single(invalid.Stderr.TrimEnd('\n').Split('\n'));
+
+        var usage = await daemon.CliAsync("create", "x");
+        Assert.Equal(2, usage.ExitCode);
+
+        // No daemon on this bus: say so, and how to fix it.
+        using var emptyBus = PrivateBus.Start();
+        var unreachable = await Cli.RunAsync(["--bus", emptyBus.Address, "list"]);
+        Assert.Equal(5, unreachable.ExitCode);
+        Assert.Contains("cannot reach containerctld", unreachable.Stderr);
+        var noBus = await Cli.RunAsync(["--bus", "unix:path=/nonexistent/bus", "list"]);
+        Assert.Equal(5, noBus.ExitCode);
+        Assert.Contains("is containerctld.service running?", noBus.Stderr);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text;
+using ContainerD.Contract;
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.IntegrationTests.Harness;
+
+/// <summary>
+/// The real containerctld as its own process on a private bus, with every path in a throw-away
+/// directory. Dispose stops it, kills what it left running and removes every file it made.
+/// </summary>
+public sealed class DaemonUnderTest : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    public string Dir { get; }
+    public string StateDir => Path.Combine(Dir, "state");
+    public string DefinitionsDir => Path.Combine(Dir, "definitions");
+    public string LxcPath => Path.Combine(StateDir, "lxc");
+    /// <summary>Under /nix/var/nix/profiles, so profiles are GC roots as on a real host.</summary>
+    public string ProfilesDir { get; }
+    public string ConfigFile => Path.Combine(Dir, "config.yaml");
+    public PrivateBus Bus { get; }
+    public string Output { get { lock (_output) { return _output.ToString(); } } }
+    public int Pid => _process?.Id ?? 0;
+
+    private DaemonUnderTest(PrivateBus bus, string extraConfig)
+    {
+        Prerequisites.Require();
+        Bus = bus;
+        string id = Guid.NewGuid().ToString("N")[..10];
+        Dir = Path.Combine(Path.GetTempPath(), "containerctld-test-" + id);
+        ProfilesDir = Path.Combine("/nix/var/nix/profiles/containerctld-tests", id);
+        Directory.CreateDirectory(Dir);
+        // The container's root (an unprivileged uid) must traverse down to its rootfs.
+        File.SetUnixFileMode(Dir, (UnixFileMode)0b111_001_001);
+        Directory.CreateDirectory(DefinitionsDir);
+        File.WriteAllText(ConfigFile, $"""
+            bus: "{bus.Address}"
+            stateDir: {StateDir}
+            definitionsDir: {DefinitionsDir}
+            profilesDir: {ProfilesDir}
+            runtimeDir: {Path.Combine(Dir, "run")}
+            {extraConfig}
+            """);
+    }
+
+    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null)
+    {
+        var daemon = new DaemonUnderTest(bus ?? PrivateBus.Start(), extraConfig);
+        try
+        {
+            await daemon.StartProcessAsync();
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
+        return daemon;
+    }
+
+    /// <summary>Starts the daemon process and waits until it answers on the bus.</summary>
+    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var startInfo = new ProcessStartInfo(Repo.Daemon)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add("--config");
+        startInfo.ArgumentList.Add(ConfigFile);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
+        var process = new Process { StartInfo = startInfo };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"containerctld exited with {process.ExitCode}:\n{Output}");
+            }
+            try
+            {
+                using var client = await ConnectAsync();
+                await client.ListContainersAsync();
+                return;
+            }
+            catch (DBusErrorReplyException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"containerctld did not answer on the bus within 60 s:\n{Output}");
+    }
+
+    /// <summary>SIGKILL, as a crash would: no clean-up code of the daemon runs.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Waits for the daemon to exit on its own (fault injection kills it).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public Task<ContainerDClient> ConnectAsync() => ContainerDClient.ConnectAsync(Bus.Address);
+
+    /// <summary>Runs containerctl against this daemon, the way a person would.</summary>
+    public Task<CliResult> CliAsync(params string[] args) => Cli.RunAsync(["--bus", Bus.Address, .. args]);
+
+    /// <summary>A definition that builds the fixture system with Nix.</summary>
+    public static string NixDefinition(string name, string variant = "1", string extra = "") => $"""
+        name: {name}
+        system:
+          nix:
+            file: {Repo.Fixture("busybox-system.nix")}
+            args:
+              hostName: {name}
+              variant: "{variant}"
+              busybox: {Prerequisites.Busybox}
+        stopTimeout: 10s
+        {extra}
+        """;
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        // Containers outlive the daemon by design: stop what this test left running.
+        if (Directory.Exists(LxcPath))
+        {
+            foreach (string dir in Directory.EnumerateDirectories(LxcPath))
+            {
+                await Run("lxc-stop", "-P", LxcPath, "-n", Path.GetFileName(dir), "-k");
+            }
+        }
+        foreach (string dir in new[] { Dir, ProfilesDir })
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        Bus.Dispose();
+    }
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> Run(string program, params string[] args)
+    {
+        var startInfo = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(startInfo)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace ContainerD.IntegrationTests.Harness;
+
+/// <summary>A dbus-daemon of the test's own on a private address; killed on dispose.</summary>
+public sealed class PrivateBus : IDisposable
+{
+    private readonly Process _process;
+
+    public string Address { get; }
+
+    private PrivateBus(Process process, string address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    /// <summary>Starts a bus from a config file (for policy tests), or a plain session-type bus.</summary>
+    public static PrivateBus Start(string? configFile = null)
+    {
+        var startInfo = new ProcessStartInfo("dbus-daemon")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(configFile is null ? "--session" : $"--config-file={configFile}");
+        startInfo.ArgumentList.Add("--nofork");
+        startInfo.ArgumentList.Add("--print-address=1");
+        var process = Process.Start(startInfo)!;
+        string? address = process.StandardOutput.ReadLine();
+        if (string.IsNullOrEmpty(address))
+        {
+            string error = process.StandardError.ReadToEnd();
+            process.Kill();
+            throw new InvalidOperationException($"dbus-daemon did not start: {error}");
+        }
+        return new PrivateBus(process, address.Trim());
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
+    }
+}
