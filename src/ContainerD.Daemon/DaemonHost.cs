@@ -43,6 +43,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<JobManager>();
         builder.Services.AddSingleton<ContainerService>();
         builder.Services.AddHostedService<BusService>();
+        builder.Services.AddHostedService<LiveStateService>();
 
         using var host = builder.Build();
         try

@@ -358,9 +358,9 @@ public sealed class ContainerService(
         if ((await lxc.GetStatusAsync(name, cancellationToken).ConfigureAwait(false)).State != ContainerState.Stopped)
         {
             job?.Log($"stopping container {name}");
-            var timeout = TryGet(name)?.Definition.StopTimeout ?? TimeSpan.FromSeconds(10);
+            var timeout = Find(name)?.Definition.StopTimeout ?? TimeSpan.FromSeconds(10);
             await lxc.StopAsync(name, timeout, force: false, cancellationToken).ConfigureAwait(false);
-            if (TryGet(name) is { } running)
+            if (Find(name) is { } running)
             {
                 await RefreshAsync(running, cancellationToken).ConfigureAwait(false);
             }
@@ -377,7 +377,8 @@ public sealed class ContainerService(
         }
     }
 
-    private Container? TryGet(string name)
+    /// <summary>The container of that name, or null.</summary>
+    public Container? Find(string name)
     {
         lock (_lock)
         {
