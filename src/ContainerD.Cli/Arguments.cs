@@ -45,12 +45,15 @@ public sealed class Arguments(string command, List<string> words)
     }
 
     /// <summary>Takes the next positional word.</summary>
-    public string Positional(string what)
+    public string Positional(string what) => TryPositional() ?? throw Usage($"{what} is missing");
+
+    /// <summary>Takes the next positional word, or null when there is none.</summary>
+    public string? TryPositional()
     {
         int i = _words.FindIndex(w => !w.StartsWith('-'));
         if (i < 0)
         {
-            throw Usage($"{what} is missing");
+            return null;
         }
         string value = _words[i];
         _words.RemoveAt(i);

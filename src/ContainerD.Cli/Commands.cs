@@ -21,6 +21,9 @@ public static class Commands
                 bool force = args.Flag("--force");
                 return await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force));
             case "run": return await RunCommandAsync(bus, args);
+            case "update": return await UpdateAsync(bus, args);
+            case "rollback": return await RollbackAsync(bus, args);
+            case "generations": return await GenerationsAsync(bus, args);
             default: throw new CliException(ExitCodes.InvalidInput, $"unknown command '{args.Command}'; see 'containerctl --help'");
         }
     }
@@ -82,14 +85,7 @@ public static class Commands
             {
                 throw args.Usage("with -f, put autostart and the Nix settings in the file");
             }
-            try
-            {
-                return File.ReadAllText(file);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new CliException(ExitCodes.InvalidInput, $"cannot read {file}: {e.Message}");
-            }
+            return ReadFile(file);
         }
 
         using var buffer = new MemoryStream();
@@ -126,6 +122,52 @@ public static class Commands
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static async Task<int> UpdateAsync(string bus, Arguments args)
+    {
+        string name = args.Positional("container name");
+        bool noBlock = args.Flag("--no-block");
+        string? file = args.Option("-f", "--file");
+        args.End();
+        string yaml = file is null ? "" : ReadFile(file);
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        return await RunJobAsync(client, noBlock, "updated", c => c.UpdateContainerAsync(name, yaml));
+    }
+
+    private static async Task<int> RollbackAsync(string bus, Arguments args)
+    {
+        string name = args.Positional("container name");
+        bool noBlock = args.Flag("--no-block");
+        uint generation = 0;
+        if (args.TryPositional() is { } text && !uint.TryParse(text, out generation))
+        {
+            throw args.Usage($"'{text}' is not a generation number");
+        }
+        args.End();
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        return await RunJobAsync(client, noBlock, "rolled back", c => c.RollbackContainerAsync(name, generation));
+    }
+
+    private static async Task<int> GenerationsAsync(string bus, Arguments args)
+    {
+        string name = args.Positional("container name");
+        args.End();
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        Console.Out.Write(Output.GenerationsTable(await client.ListGenerationsAsync(name)));
+        return ExitCodes.Ok;
+    }
+
+    private static string ReadFile(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.InvalidInput, $"cannot read {file}: {e.Message}");
+        }
     }
 
     private static async Task<int> JobAsync(string bus, Arguments args, string pastTense, Func<ContainerDClient, string, Task<string>> start)

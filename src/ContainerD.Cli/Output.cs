@@ -20,6 +20,19 @@ public static class Output
         return Align(table);
     }
 
+    public static string GenerationsTable(IReadOnlyList<GenerationInfo> rows)
+    {
+        var table = new List<string[]> { new[] { "GENERATION", "CREATED", "SYSTEM", "" } };
+        table.AddRange(rows.Select(g => new[]
+        {
+            Num(g.Number),
+            DateTimeOffset.FromUnixTimeMilliseconds((long)(g.CreatedMicros / 1000)).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+            g.StorePath,
+            g.Current ? "(current)" : "",
+        }));
+        return Align(table);
+    }
+
     public static string ContainersJson(IReadOnlyList<ContainerSummary> rows)
     {
         using var buffer = new MemoryStream();
@@ -69,11 +82,8 @@ public static class Output
         var text = new StringBuilder();
         foreach (var row in table)
         {
-            for (int c = 0; c < columns; c++)
-            {
-                text.Append(c == columns - 1 ? row[c] : row[c].PadRight(widths[c] + 2));
-            }
-            text.Append('\n');
+            string line = string.Concat(row.Select((cell, c) => c == columns - 1 ? cell : cell.PadRight(widths[c] + 2)));
+            text.Append(line.TrimEnd()).Append('\n');
         }
         return text.ToString();
     }

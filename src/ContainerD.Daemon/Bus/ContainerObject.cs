@@ -30,14 +30,7 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         {
             return false;
         }
-        var reader = context.Request.GetBodyReader();
-        string[] argv = reader.ReadArrayOfString();
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        ArrayEnd end = reader.ReadDictionaryStart();
-        while (reader.HasNext(end))
-        {
-            env[reader.ReadString()] = reader.ReadString();
-        }
+        var (argv, env) = ReadCommand(context.Request);
         // A command inside runs as the container's root: as much a change as any other.
         await Bus.RequireAdminAsync(context).ConfigureAwait(false);
         var result = await containers.RunCommandAsync(container.Name, argv, env).ConfigureAwait(false);
@@ -47,5 +40,18 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         writer.WriteArray(System.Text.Encoding.UTF8.GetBytes(result.Stderr));
         context.Reply(writer.CreateMessage());
         return true;
+    }
+
+    private static (string[] Argv, Dictionary<string, string> Env) ReadCommand(Message request)
+    {
+        var reader = request.GetBodyReader();
+        string[] argv = reader.ReadArrayOfString();
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        ArrayEnd end = reader.ReadDictionaryStart();
+        while (reader.HasNext(end))
+        {
+            env[reader.ReadString()] = reader.ReadString();
+        }
+        return (argv, env);
     }
 }

@@ -12,48 +12,87 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
 {
     protected override async Task<bool> HandleCallAsync(MethodContext context, string member, string signature)
     {
-        var reader = context.Request.GetBodyReader();
         switch (member, signature)
         {
             case ("ListContainers", ""):
                 ReplyContainers(context);
                 return true;
             case ("GetContainer", "s"):
-                ReplyObjectPath(context, Names.ContainerPath(containers.Get(reader.ReadString()).Name));
+                ReplyObjectPath(context, Names.ContainerPath(containers.Get(context.Request.GetBodyReader().ReadString()).Name));
                 return true;
             case ("ListGenerations", "s"):
-                ReplyGenerations(context, reader.ReadString());
+                ReplyGenerations(context, context.Request.GetBodyReader().ReadString());
                 return true;
             case ("ListJobs", ""):
                 ReplyJobs(context);
                 return true;
         }
 
-        // Everything below changes something.
-        Func<Job>? start = (member, signature) switch
-        {
-            ("CreateContainer", "ss") => () => containers.Create(reader.ReadString(), reader.ReadString()),
-            ("StartContainer", "s") => () => containers.Start(reader.ReadString()),
-            ("StopContainer", "sb") => () => containers.Stop(reader.ReadString(), reader.ReadBool()),
-            ("RestartContainer", "s") => () => containers.Restart(reader.ReadString()),
-            ("DestroyContainer", "s") => () => containers.Destroy(reader.ReadString()),
-            _ => null,
-        };
-        if (start is not null)
+        // Everything below changes something: read the arguments, check the caller, then act.
+        Func<Job>? change = ReadChange(context.Request, member, signature);
+        if (change is not null)
         {
             await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-            ReplyObjectPath(context, Names.JobPath(start().Id));
+            ReplyObjectPath(context, Names.JobPath(change().Id));
             return true;
         }
         if ((member, signature) == ("CancelJob", "u"))
         {
-            uint id = reader.ReadUInt32();
+            uint id = context.Request.GetBodyReader().ReadUInt32();
             await Bus.RequireAdminAsync(context).ConfigureAwait(false);
             jobs.Get(id).Cancel();
             ReplyEmpty(context);
             return true;
         }
         return false;
+    }
+
+    /// <summary>The change a call asks for, with its arguments read; null when it is no change.</summary>
+    private Func<Job>? ReadChange(Message request, string member, string signature)
+    {
+        var reader = request.GetBodyReader();
+        switch (member, signature)
+        {
+            case ("CreateContainer", "ss"):
+            {
+                string name = reader.ReadString(), yaml = reader.ReadString();
+                return () => containers.Create(name, yaml);
+            }
+            case ("StartContainer", "s"):
+            {
+                string name = reader.ReadString();
+                return () => containers.Start(name);
+            }
+            case ("StopContainer", "sb"):
+            {
+                string name = reader.ReadString();
+                bool force = reader.ReadBool();
+                return () => containers.Stop(name, force);
+            }
+            case ("RestartContainer", "s"):
+            {
+                string name = reader.ReadString();
+                return () => containers.Restart(name);
+            }
+            case ("UpdateContainer", "ss"):
+            {
+                string name = reader.ReadString(), yaml = reader.ReadString();
+                return () => containers.Update(name, yaml);
+            }
+            case ("RollbackContainer", "su"):
+            {
+                string name = reader.ReadString();
+                uint generation = reader.ReadUInt32();
+                return () => containers.Rollback(name, checked((int)generation));
+            }
+            case ("DestroyContainer", "s"):
+            {
+                string name = reader.ReadString();
+                return () => containers.Destroy(name);
+            }
+            default:
+                return null;
+        }
     }
 
     private void ReplyContainers(MethodContext context)

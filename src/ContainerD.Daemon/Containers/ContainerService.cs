@@ -190,6 +190,45 @@ public sealed class ContainerService(
 
     public Job Destroy(string name) => StartJob(name, "destroy", DestroyStepsAsync);
 
+    /// <summary>Rebuilds the system (from a new definition, or the current one when yaml is empty) as a new generation.</summary>
+    public Job Update(string name, string yaml)
+    {
+        var container = Get(name);
+        if (yaml.Length > 0 && container.State.Declarative)
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"container '{name}' is declared in {Paths.DeclarativeFile(name)}; change that file instead");
+        }
+        string newYaml = yaml.Length > 0 ? yaml : container.DefinitionYaml;
+        var definition = DefinitionParser.Parse(newYaml, DefinitionSource(name, container.State.Declarative), name);
+        if (definition.IdMap.Size != container.State.UidSize || (definition.IdMap.Base is { } fixedBase && fixedBase != container.State.UidBase))
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"idmap of '{name}' cannot change: its ids {container.Ids} are its files' owners for its whole life; destroy and create it to change them");
+        }
+        return StartJob(name, "update", (job, c) => UpdateStepsAsync(job, c, definition, newYaml));
+    }
+
+    /// <summary>Goes back to a generation (0 = the one before the current) and activates it.</summary>
+    public Job Rollback(string name, int generation)
+    {
+        var container = Get(name);
+        var generations = NixTool.ListGenerations(Paths.ProfileDir(name));
+        int current = container.State.Generation;
+        int target = generation != 0 ? generation
+            : generations.Where(g => g.Number < current).Select(g => g.Number).DefaultIfEmpty(0).Max();
+        if (target == 0)
+        {
+            throw new ContainerDException(ErrorKind.NoSuchGeneration, $"container '{name}' has no generation before {current} to roll back to");
+        }
+        if (generations.All(g => g.Number != target))
+        {
+            throw new ContainerDException(ErrorKind.NoSuchGeneration,
+                $"container '{name}' has no generation {target}; it has {string.Join(", ", generations.Select(g => g.Number))}");
+        }
+        return StartJob(name, "rollback", (job, c) => RollbackStepsAsync(job, c, target));
+    }
+
     /// <summary>Runs argv inside a running container (lxc-attach; never a shell string).</summary>
     public Task<CommandOutput> RunCommandAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
     {
@@ -251,7 +290,7 @@ public sealed class ContainerService(
             job.Log($"profile {Paths.ProfileDir(name)}/system is generation {generation}: {system}");
             FaultInjection.Step("create", 5);
             Rootfs.Create(Paths.Rootfs(name), ids.Start);
-            state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system };
+            state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };
             var container = new Container(state, definition, yaml);
             FaultInjection.Step("create", 6);
             WriteLxcConfig(container);
@@ -283,6 +322,86 @@ public sealed class ContainerService(
                 return await nix.CheckSystemAsync(path.Path, job.Canceled).ConfigureAwait(false);
             default:
                 throw new InvalidOperationException($"unknown system source {definition.System}");
+        }
+    }
+
+    private async Task UpdateStepsAsync(Job job, Container container, ContainerDefinition definition, string yaml)
+    {
+        string name = container.Name;
+        // Build first: a failed build must leave the generation, the definition and the container as they were.
+        string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
+        FaultInjection.Step("update", 1);
+        int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+        FaultInjection.Step("update", 2);
+        if (!container.State.Declarative)
+        {
+            store.WriteDefinition(name, yaml);
+        }
+        container.SetDefinition(definition, yaml);
+        CommitGeneration(container, generation, system, DefinitionHash.Of(yaml));
+        job.Log($"generation {generation} of {name} is {system}");
+        await ActivateAsync(job, container, system).ConfigureAwait(false);
+    }
+
+    private async Task RollbackStepsAsync(Job job, Container container, int generation)
+    {
+        await nix.SwitchGenerationAsync(Paths.ProfileDir(container.Name), generation, job.Canceled).ConfigureAwait(false);
+        string system = NixTool.CurrentSystem(Paths.ProfileDir(container.Name))
+            ?? throw new ContainerDException(ErrorKind.NoSuchGeneration, $"generation {generation} of '{container.Name}' points nowhere");
+        CommitGeneration(container, generation, system, container.State.DefinitionHash);
+        job.Log($"rolled {container.Name} back to generation {generation}: {system}");
+        await ActivateAsync(job, container, system).ConfigureAwait(false);
+    }
+
+    /// <summary>Records the profile's current generation in state.json and tells watchers.</summary>
+    private void CommitGeneration(Container container, int generation, string system, string? definitionHash)
+    {
+        var state = container.State with { Generation = generation, SystemPath = system, DefinitionHash = definitionHash };
+        store.Write(state);
+        container.SetState(state);
+        WriteLxcConfig(container);
+        Changed?.Invoke(container);
+    }
+
+    /// <summary>Brings a new system to a running container, as its definition's activation says.</summary>
+    private async Task ActivateAsync(Job job, Container container, string system)
+    {
+        await RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState != ContainerState.Running)
+        {
+            job.Log($"{container.Name} is not running: it boots generation {container.State.Generation} at its next start");
+            return;
+        }
+        string switchScript = Path.Combine(system, "bin", "switch-to-configuration");
+        var activation = container.Definition.Activation switch
+        {
+            Activation.Auto => File.Exists(switchScript) ? Activation.Switch : Activation.Restart,
+            var chosen => chosen,
+        };
+        switch (activation)
+        {
+            case Activation.None:
+                job.Log($"activation: none; {container.Name} boots the new system at its next start");
+                break;
+            case Activation.Restart:
+                job.Log($"activation: restarting {container.Name}");
+                await StopStepsAsync(job, container, force: false).ConfigureAwait(false);
+                await StartStepsAsync(job, container).ConfigureAwait(false);
+                break;
+            case Activation.Switch:
+                job.Log($"activation: switch-to-configuration switch inside {container.Name}");
+                var output = await RunCommandAsync(container.Name,
+                    ["/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"], new Dictionary<string, string>()).ConfigureAwait(false);
+                foreach (string line in (output.StdoutText + output.Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    job.Log(line);
+                }
+                if (!output.Succeeded)
+                {
+                    throw new ContainerDException(ErrorKind.Failed,
+                        $"switch-to-configuration failed in '{container.Name}' (exit {output.ExitCode}); it keeps running: {output.StderrTail(5)}");
+                }
+                break;
         }
     }
 
