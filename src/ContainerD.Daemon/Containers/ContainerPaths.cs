@@ -11,6 +11,8 @@ public sealed class ContainerPaths(DaemonConfig config)
     /// <summary>The definition of an imperatively created container (declarative ones stay in DefinitionsDir).</summary>
     public string DefinitionFile(string name) => Path.Combine(StateDir(name), "container.yaml");
     public string DeclarativeFile(string name) => Path.Combine(config.DefinitionsDir, name + ".yaml");
+    /// <summary>nix-build's out-link: a GC root for a new system until the profile holds it.</summary>
+    public string BuildLink(string name) => Path.Combine(StateDir(name), "build-result");
     public string Rootfs(string name) => Path.Combine(StateDir(name), "rootfs");
     public string ProfileDir(string name) => Path.Combine(config.ProfilesDir, name);
 }

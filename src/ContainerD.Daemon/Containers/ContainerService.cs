@@ -287,6 +287,7 @@ public sealed class ContainerService(
             string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
             FaultInjection.Step("create", 4);
             int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+            File.Delete(Paths.BuildLink(name));
             job.Log($"profile {Paths.ProfileDir(name)}/system is generation {generation}: {system}");
             FaultInjection.Step("create", 5);
             Rootfs.Create(Paths.Rootfs(name), ids.Start);
@@ -316,7 +317,7 @@ public sealed class ContainerService(
         {
             case NixExpressionSystem expression:
                 job.Log($"building the system from {expression.File}");
-                return await nix.BuildAsync(expression, job.Log, job.Canceled).ConfigureAwait(false);
+                return await nix.BuildAsync(expression, Paths.BuildLink(definition.Name), job.Log, job.Canceled).ConfigureAwait(false);
             case StorePathSystem path:
                 job.Log($"using the prebuilt system {path.Path}");
                 return await nix.CheckSystemAsync(path.Path, job.Canceled).ConfigureAwait(false);
@@ -331,7 +332,15 @@ public sealed class ContainerService(
         // Build first: a failed build must leave the generation, the definition and the container as they were.
         string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
         FaultInjection.Step("update", 1);
-        int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+        int generation;
+        try
+        {
+            generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+        }
+        finally
+        {
+            File.Delete(Paths.BuildLink(name));
+        }
         FaultInjection.Step("update", 2);
         if (!container.State.Declarative)
         {

@@ -16,10 +16,14 @@ public sealed class NixTool(string storeDir = "/nix/store")
 {
     public const string ProfileName = "system";
 
-    /// <summary>nix-build the definition's expression; build log lines go to onLog. Returns the output path.</summary>
-    public async Task<string> BuildAsync(NixExpressionSystem nix, Action<string> onLog, CancellationToken cancellationToken)
+    /// <summary>
+    /// nix-build the definition's expression; build log lines go to onLog. Returns the output path.
+    /// outLink is a GC root that keeps the output alive until the profile holds it: without it a
+    /// garbage collection between the build and nix-env --set could delete the new system.
+    /// </summary>
+    public async Task<string> BuildAsync(NixExpressionSystem nix, string outLink, Action<string> onLog, CancellationToken cancellationToken)
     {
-        List<string> args = [nix.File, "--no-out-link"];
+        List<string> args = [nix.File, "--out-link", outLink];
         if (nix.Attr is not null)
         {
             args.AddRange(["-A", nix.Attr]);

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Text;
+using ContainerD.Contract;
+using ContainerD.IntegrationTests.Harness;
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.IntegrationTests;
+
+/// <summary>System profiles: generations, update, rollback and live activation, with real Nix builds.</summary>
+public sealed class ProfileTests
+{
+    private static readonly Dictionary<string, string> NoEnv = [];
+
+    private static async Task<string> Inside(ContainerDClient client, string path, params string[] argv)
+    {
+        var result = await client.RunCommandAsync(path, argv, NoEnv);
+        Assert.True(result.ExitCode == 0, Encoding.UTF8.GetString(result.Stderr));
+        return Encoding.UTF8.GetString(result.Stdout).Trim();
+    }
+
+    [Fact]
+    public async Task Update_switches_a_running_container_in_place_and_rollback_returns_to_generation_1()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("app", DaemonUnderTest.NixDefinition("app", "1", "activation: switch")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("app"))).Succeeded);
+        string path = await client.GetContainerAsync("app");
+        uint pid = (await client.ListContainersAsync())[0].LeaderPid;
+        Assert.Equal("1", await Inside(client, path, "cat", "/nix/var/nix/profiles/system/etc/variant"));
+
+        // PropertiesChanged must tell watchers about the new generation.
+        var changes = new ConcurrentQueue<string>();
+        using var watch = await client.Connection.WatchSignalAsync(null, path, Names.PropertiesInterface, "PropertiesChanged",
+            static (Message m, object? _) => m.GetBodyReader() is var r ? (r.ReadString(), r.ReadDictionaryOfStringToVariantValue()) : default,
+            (Notification<(string, Dictionary<string, VariantValue>)> n) =>
+            {
+                if (n.HasValue && n.Value.Item2.TryGetValue("Generation", out var g))
+                {
+                    changes.Enqueue(g.GetUInt32().ToString());
+                }
+            }, ObserverFlags.None, emitOnCapturedContext: false);
+
+        var update = await client.RunJobAsync(c => c.UpdateContainerAsync("app", DaemonUnderTest.NixDefinition("app", "2", "activation: switch")));
+        Assert.True(update.Succeeded, update.Message);
+        var row = (await client.ListContainersAsync())[0];
+        Assert.Equal(2u, row.Generation);
+        Assert.Equal(pid, row.LeaderPid); // switched in place: same init
+        Assert.Equal("2", await Inside(client, path, "cat", "/nix/var/nix/profiles/system/etc/variant"));
+        string activationLog = await Inside(client, path, "cat", "/var/lib/activation/log");
+        Assert.Matches(@"^switch /nix/store/\S+-containerd-test-system-app-2$", activationLog);
+        await Eventually.TrueAsync(() => changes.Contains("2"), "PropertiesChanged(Generation=2)");
+
+        var generations = await client.ListGenerationsAsync("app");
+        Assert.Equal([1u, 2u], generations.Select(g => g.Number));
+        Assert.True(generations[1].Current);
+
+        var rollback = await client.RunJobAsync(c => c.RollbackContainerAsync("app", 0));
+        Assert.True(rollback.Succeeded, rollback.Message);
+        Assert.Equal(1u, (await client.ListContainersAsync())[0].Generation);
+        Assert.Equal("1", await Inside(client, path, "cat", "/nix/var/nix/profiles/system/etc/variant"));
+        Assert.Equal(pid, (await client.ListContainersAsync())[0].LeaderPid);
+        Assert.True((await client.ListGenerationsAsync("app"))[0].Current);
+    }
+
+    [Fact]
+    public async Task Restart_activation_boots_the_new_generation_with_a_new_init()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("rs", DaemonUnderTest.NixDefinition("rs", "1", "activation: restart")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("rs"))).Succeeded);
+        uint pid = (await client.ListContainersAsync())[0].LeaderPid;
+
+        var update = await client.RunJobAsync(c => c.UpdateContainerAsync("rs", DaemonUnderTest.NixDefinition("rs", "2", "activation: restart")));
+        Assert.True(update.Succeeded, update.Message);
+        var row = (await client.ListContainersAsync())[0];
+        Assert.Equal(("running", 2u), (row.State, row.Generation));
+        Assert.NotEqual(pid, row.LeaderPid);
+        Assert.Equal("2", await Inside(client, row.Path, "cat", "/nix/var/nix/profiles/system/etc/variant"));
+    }
+
+    [Fact]
+    public async Task A_failed_build_leaves_generation_definition_and_running_container_as_they_were()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        string good = DaemonUnderTest.NixDefinition("keep");
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("keep", good))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("keep"))).Succeeded);
+        var before = (await client.ListContainersAsync())[0];
+
+        // JobLog signals carry the build's output while it runs.
+        var log = new ConcurrentQueue<string>();
+        await client.WatchJobsAsync((_, line) => log.Enqueue(line));
+        string broken = $"""
+            name: keep
+            system:
+              nix:
+                file: {Repo.Fixture("failing-system.nix")}
+                args: {{ busybox: {Prerequisites.Busybox} }}
+            """;
+        var end = await client.RunJobAsync(c => c.UpdateContainerAsync("keep", broken));
+        Assert.Equal(JobResults.Failed, end.Result);
+        Assert.Contains("this system does not build", end.Message);
+        Assert.Contains(log, line => line.Contains("compiling the broken system"));
+
+        var after = (await client.ListContainersAsync())[0];
+        Assert.Equal((before.Generation, before.LeaderPid, "running"), (after.Generation, after.LeaderPid, after.State));
+        Assert.Single(await client.ListGenerationsAsync("keep"));
+        var properties = await client.GetAllPropertiesAsync(after.Path, Names.ContainerInterface);
+        Assert.Equal(good, properties["Definition"].GetString());
+        Assert.Equal(good, await File.ReadAllTextAsync(Path.Combine(daemon.StateDir, "containers", "keep", "container.yaml")));
+    }
+
+    [Fact]
+    public async Task Live_generations_survive_garbage_collection_and_destroy_lets_it_reclaim_the_system()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        // A variant no other test builds, so nothing else keeps it alive.
+        string variant = "gc-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("gc", DaemonUnderTest.NixDefinition("gc", variant)))).Succeeded);
+        string path = await client.GetContainerAsync("gc");
+        string system = (await client.GetAllPropertiesAsync(path, Names.ContainerInterface))["SystemPath"].GetString();
+
+        var gc = await DaemonUnderTest.Run("nix-store", "--gc");
+        Assert.True(gc.ExitCode == 0, gc.Stderr);
+        Assert.True(Directory.Exists(system), "a live generation was collected");
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("gc"))).Succeeded);
+        Assert.Equal("running", (await client.ListContainersAsync())[0].State);
+
+        Assert.True((await client.RunJobAsync(c => c.DestroyContainerAsync("gc"))).Succeeded);
+        var gcAgain = await DaemonUnderTest.Run("nix-store", "--delete", system);
+        Assert.True(gcAgain.ExitCode == 0, gcAgain.Stderr);
+        Assert.False(Directory.Exists(system), "the destroyed container's system is still in the store");
+    }
+}
