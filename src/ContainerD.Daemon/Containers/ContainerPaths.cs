@@ -10,6 +10,8 @@ public sealed class ContainerPaths(DaemonConfig config)
     public string StateFile(string name) => Path.Combine(StateDir(name), "state.json");
     /// <summary>The definition of an imperatively created container (declarative ones stay in DefinitionsDir).</summary>
     public string DefinitionFile(string name) => Path.Combine(StateDir(name), "container.yaml");
+    /// <summary>An update's new definition, until its generation is committed (crash safety).</summary>
+    public string PendingDefinitionFile(string name) => DefinitionFile(name) + ".pending";
     public string DeclarativeFile(string name) => Path.Combine(config.DefinitionsDir, name + ".yaml");
     /// <summary>nix-build's out-link: a GC root for a new system until the profile holds it.</summary>
     public string BuildLink(string name) => Path.Combine(StateDir(name), "build-result");

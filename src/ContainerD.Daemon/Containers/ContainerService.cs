@@ -109,6 +109,7 @@ public sealed class ContainerService(
                 return;
         }
 
+        state = ReconcileProfile(state);
         string? yaml = store.ReadDefinition(name, state.Declarative);
         if (yaml is null)
         {
@@ -129,6 +130,33 @@ public sealed class ContainerService(
         await RefreshAsync(container, cancellationToken).ConfigureAwait(false);
         log.LogInformation("loaded container {Name}: {State}, pid {Pid}, ids {Ids}, generation {Generation}",
             name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
+    }
+
+    /// <summary>
+    /// The profile is the truth about generations. A crash between nix-env and the state write
+    /// (update, rollback) left them apart: adopt the profile's generation and commit a pending
+    /// definition; if the profile never moved, discard the pending definition.
+    /// </summary>
+    private PersistedState ReconcileProfile(PersistedState state)
+    {
+        string name = state.Name;
+        int? profileGeneration = NixTool.CurrentGeneration(Paths.ProfileDir(name));
+        File.Delete(Paths.BuildLink(name));
+        if (profileGeneration is not { } generation || generation == state.Generation)
+        {
+            store.DiscardPendingDefinition(name);
+            return state;
+        }
+        log.LogWarning("container {Name}: finishing an interrupted change to generation {Generation}", name, generation);
+        string? yaml = store.CommitPendingDefinition(name) ? store.ReadDefinition(name, state.Declarative) : null;
+        state = state with
+        {
+            Generation = generation,
+            SystemPath = NixTool.CurrentSystem(Paths.ProfileDir(name)),
+            DefinitionHash = yaml is null ? state.DefinitionHash : DefinitionHash.Of(yaml),
+        };
+        store.Write(state);
+        return state;
     }
 
     /// <summary>Starts every autostart container that is not running, once, at daemon start.</summary>
@@ -332,20 +360,29 @@ public sealed class ContainerService(
         // Build first: a failed build must leave the generation, the definition and the container as they were.
         string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
         FaultInjection.Step("update", 1);
+        // The new definition waits beside the old one until the generation is committed: a crash
+        // before nix-env discards it at the next start, a crash after it commits it (ReconcileProfile).
+        if (!container.State.Declarative)
+        {
+            store.WritePendingDefinition(name, yaml);
+        }
+        FaultInjection.Step("update", 2);
         int generation;
         try
         {
             generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
         }
+        catch
+        {
+            store.DiscardPendingDefinition(name);
+            throw;
+        }
         finally
         {
             File.Delete(Paths.BuildLink(name));
         }
-        FaultInjection.Step("update", 2);
-        if (!container.State.Declarative)
-        {
-            store.WriteDefinition(name, yaml);
-        }
+        FaultInjection.Step("update", 3);
+        store.CommitPendingDefinition(name);
         container.SetDefinition(definition, yaml);
         CommitGeneration(container, generation, system, DefinitionHash.Of(yaml));
         job.Log($"generation {generation} of {name} is {system}");
@@ -354,7 +391,9 @@ public sealed class ContainerService(
 
     private async Task RollbackStepsAsync(Job job, Container container, int generation)
     {
+        FaultInjection.Step("rollback", 1);
         await nix.SwitchGenerationAsync(Paths.ProfileDir(container.Name), generation, job.Canceled).ConfigureAwait(false);
+        FaultInjection.Step("rollback", 2);
         string system = NixTool.CurrentSystem(Paths.ProfileDir(container.Name))
             ?? throw new ContainerDException(ErrorKind.NoSuchGeneration, $"generation {generation} of '{container.Name}' points nowhere");
         CommitGeneration(container, generation, system, container.State.DefinitionHash);

@@ -39,6 +39,21 @@ public sealed class StateStore(ContainerPaths paths)
 
     public void WriteDefinition(string name, string yaml) => AtomicFile.Write(Paths.DefinitionFile(name), yaml, FileMode);
 
+    public void WritePendingDefinition(string name, string yaml) => AtomicFile.Write(Paths.PendingDefinitionFile(name), yaml, FileMode);
+
+    /// <summary>Makes a pending definition the definition (rename: atomic). False when there is none.</summary>
+    public bool CommitPendingDefinition(string name)
+    {
+        if (!File.Exists(Paths.PendingDefinitionFile(name)))
+        {
+            return false;
+        }
+        File.Move(Paths.PendingDefinitionFile(name), Paths.DefinitionFile(name), overwrite: true);
+        return true;
+    }
+
+    public void DiscardPendingDefinition(string name) => File.Delete(Paths.PendingDefinitionFile(name));
+
     /// <summary>The state of a container dir, or null when state.json is missing (a create that never got going).</summary>
     public PersistedState? Read(string name)
     {
