@@ -1,0 +1,127 @@
+using System.Text.RegularExpressions;
+using ContainerD.Domain.IdMapping;
+using ContainerD.Domain.Yaml;
+
+namespace ContainerD.Domain.Configuration;
+
+/// <summary>
+/// Reads the daemon config (DESIGN.md, "Daemon config"). Every key is optional; problems are
+/// reported all at once, as for definitions, with an InvalidDefinitionException.
+/// </summary>
+public static partial class DaemonConfigParser
+{
+    private static readonly string[] Keys =
+    [
+        "bus", "busName", "stateDir", "definitionsDir", "profilesDir", "lxcPath", "runtimeDir",
+        "idPool", "manageSubIds", "adminGroup", "pruneDeclarative",
+    ];
+
+    // Ids below this are the host's own users and system accounts; a container's root must never be one.
+    private const long MinPoolBase = 65536;
+    // The pool must hold at least one container.
+    private const long MinPoolSize = 65536;
+    // Ids are 32 bits and (uid_t)-1 is reserved: every pooled id must lie below it.
+    private const long IdLimit = (1L << 32) - 1;
+
+    /// <exception cref="Definitions.InvalidDefinitionException">With every problem found.</exception>
+    public static DaemonConfig Parse(string yaml, string source)
+    {
+        var errors = new YamlErrors(source);
+        var defaults = new DaemonConfig();
+        var root = YamlLoader.LoadMapping(yaml, errors);
+        errors.ThrowIfAny();
+        if (root is null)
+            return defaults;
+
+        var map = YamlMap.Of(root, "", errors, Keys);
+        var config = new DaemonConfig
+        {
+            Bus = Bus(map) ?? defaults.Bus,
+            BusName = Checked(map, "busName", BusNamePattern(), "is not a D-Bus well-known name such as io.containerctl.ContainerD1") ?? defaults.BusName,
+            StateDir = AbsoluteDir(map, "stateDir") ?? defaults.StateDir,
+            DefinitionsDir = AbsoluteDir(map, "definitionsDir") ?? defaults.DefinitionsDir,
+            ProfilesDir = AbsoluteDir(map, "profilesDir") ?? defaults.ProfilesDir,
+            LxcPath = AbsoluteDir(map, "lxcPath") ?? defaults.LxcPath,
+            RuntimeDir = AbsoluteDir(map, "runtimeDir") ?? defaults.RuntimeDir,
+            IdPool = IdPool(map) ?? defaults.IdPool,
+            ManageSubIds = map.Bool("manageSubIds", defaults.ManageSubIds),
+            AdminGroup = Checked(map, "adminGroup", GroupNamePattern(), "is not a group name: a lower-case letter or '_', then up to 31 lower-case letters, digits, '_' or '-'") ?? defaults.AdminGroup,
+            PruneDeclarative = map.Bool("pruneDeclarative", defaults.PruneDeclarative),
+        };
+        errors.ThrowIfAny();
+        return config;
+    }
+
+    private static string? Bus(YamlMap map)
+    {
+        var bus = map.String("bus");
+        if (bus is null or "system" or "session" || BusAddressPattern().IsMatch(bus))
+            return bus;
+        map.Error("bus", $"bus {YamlText.Quote(bus)} must be system, session or a D-Bus address such as unix:path=/run/dbus/system_bus_socket");
+        return null;
+    }
+
+    // These paths end up in LXC config and mount entries, so they follow the stricter mount rules.
+    private static string? AbsoluteDir(YamlMap map, string key)
+    {
+        var path = map.String(key);
+        if (path is not null && PathRules.MountProblem(path) is { } problem)
+        {
+            map.Error(key, $"{key} {YamlText.Quote(path)} {problem}");
+            return null;
+        }
+        return path;
+    }
+
+    private static string? Checked(YamlMap map, string key, Regex pattern, string problem)
+    {
+        var value = map.String(key);
+        if (value is null || pattern.IsMatch(value))
+            return value;
+        map.Error(key, $"{key} {YamlText.Quote(value)} {problem}");
+        return null;
+    }
+
+    /// <summary>
+    /// The pool need not be aligned (the default starts at 100000): the allocator hands out
+    /// aligned ranges inside it.
+    /// </summary>
+    private static IdRange? IdPool(YamlMap map)
+    {
+        var pool = map.Section("idPool", ["base", "size"]);
+        if (pool is null)
+            return null;
+        var defaults = new DaemonConfig().IdPool;
+        var start = pool.Integer("base") ?? defaults.Start;
+        var count = pool.Integer("size") ?? defaults.Count;
+        var ok = true;
+        if (start < MinPoolBase)
+        {
+            pool.Error("base", $"idPool.base {start} would overlap the host's own users; start the pool at {MinPoolBase} or above");
+            ok = false;
+        }
+        if (count < MinPoolSize)
+        {
+            pool.Error("size", $"idPool.size {count} is too small for one container; it must be at least {MinPoolSize}");
+            ok = false;
+        }
+        if (ok && start + count > IdLimit)
+        {
+            pool.Error(pool.Has("size") ? "size" : "base", $"idPool.base {start} + idPool.size {count} reach past the last usable id ({IdLimit - 1})");
+            ok = false;
+        }
+        return ok ? new IdRange(start, count) : null;
+    }
+
+    // "unix:path=…", "tcp:host=…,port=…": a transport name, a colon, then key=value pairs.
+    [GeneratedRegex("^[a-z][a-z0-9-]*:([A-Za-z0-9_-]+=[^,;]+(,[A-Za-z0-9_-]+=[^,;]+)*)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex BusAddressPattern();
+
+    // D-Bus spec: two or more dot-separated elements of [A-Za-z0-9_-], none starting with a digit, 255 at most.
+    [GeneratedRegex("^(?=.{1,255}$)[A-Za-z_-][A-Za-z0-9_-]*(\\.[A-Za-z_-][A-Za-z0-9_-]*)+$", RegexOptions.CultureInvariant)]
+    private static partial Regex BusNamePattern();
+
+    // shadow's useradd/groupadd default NAME_REGEX, with its 32-character limit.
+    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,30}\\$?$", RegexOptions.CultureInvariant)]
+    private static partial Regex GroupNamePattern();
+}

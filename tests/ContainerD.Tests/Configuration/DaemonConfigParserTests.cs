@@ -1,0 +1,146 @@
+using ContainerD.Domain.Configuration;
+using ContainerD.Domain.Definitions;
+using ContainerD.Domain.IdMapping;
+
+namespace ContainerD.Tests.Configuration;
+
+public class DaemonConfigParserTests
+{
+    private static string[] Errors(string yaml)
+    {
+        var e = Assert.Throws<InvalidDefinitionException>(() => DaemonConfigParser.Parse(yaml, "config.yaml"));
+        return e.Errors.Select(error => error.ToString()).ToArray();
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("# every key is optional\n")]
+    [InlineData("---\n")]
+    public void An_empty_config_gives_the_defaults(string yaml)
+    {
+        Assert.Equal(new DaemonConfig(), DaemonConfigParser.Parse(yaml, "config.yaml"));
+    }
+
+    [Fact]
+    public void The_defaults_are_those_of_a_real_host()
+    {
+        var config = DaemonConfigParser.Parse("", "config.yaml");
+
+        Assert.Equal("system", config.Bus);
+        Assert.Equal("io.containerctl.ContainerD1", config.BusName);
+        Assert.Equal("/var/lib/containerctld", config.StateDir);
+        Assert.Equal("/etc/containerctld/containers", config.DefinitionsDir);
+        Assert.Equal("/nix/var/nix/profiles/per-container", config.ProfilesDir);
+        Assert.Null(config.LxcPath);
+        Assert.Equal("/run/containerctld", config.RuntimeDir);
+        Assert.Equal(new IdRange(100_000, 1_000_000_000), config.IdPool);
+        Assert.True(config.ManageSubIds);
+        Assert.Equal("containerctl", config.AdminGroup);
+        Assert.False(config.PruneDeclarative);
+    }
+
+    [Fact]
+    public void The_example_from_the_design_parses()
+    {
+        const string yaml = """
+            bus: system                 # system | session | a D-Bus address (unix:path=…)
+            busName: io.containerctl.ContainerD1
+            stateDir: /var/lib/containerctld
+            definitionsDir: /etc/containerctld/containers
+            profilesDir: /nix/var/nix/profiles/per-container
+            idPool: { base: 100000, size: 1000000000 }
+            manageSubIds: true          # add root's pool to /etc/subuid and /etc/subgid if missing
+            adminGroup: containerctl    # may change containers, besides root
+            """;
+
+        Assert.Equal(new DaemonConfig(), DaemonConfigParser.Parse(yaml, "config.yaml"));
+    }
+
+    [Fact]
+    public void Every_key_can_be_set()
+    {
+        const string yaml = """
+            bus: unix:path=/tmp/test/bus
+            busName: io.containerctl.Test1
+            stateDir: /tmp/test/state
+            definitionsDir: /tmp/test/definitions
+            profilesDir: /tmp/test/profiles
+            lxcPath: /tmp/test/lxc
+            runtimeDir: /tmp/test/run
+            idPool: { base: 1000000, size: 655360 }
+            manageSubIds: false
+            adminGroup: wheel
+            pruneDeclarative: true
+            """;
+
+        var config = DaemonConfigParser.Parse(yaml, "config.yaml");
+
+        Assert.Equal(
+            new DaemonConfig
+            {
+                Bus = "unix:path=/tmp/test/bus",
+                BusName = "io.containerctl.Test1",
+                StateDir = "/tmp/test/state",
+                DefinitionsDir = "/tmp/test/definitions",
+                ProfilesDir = "/tmp/test/profiles",
+                LxcPath = "/tmp/test/lxc",
+                RuntimeDir = "/tmp/test/run",
+                IdPool = new IdRange(1_000_000, 655_360),
+                ManageSubIds = false,
+                AdminGroup = "wheel",
+                PruneDeclarative = true,
+            },
+            config);
+        Assert.Equal("/tmp/test/lxc", config.EffectiveLxcPath);
+    }
+
+    [Fact]
+    public void Part_of_the_pool_can_be_set()
+    {
+        Assert.Equal(new IdRange(200_000, 1_000_000_000), DaemonConfigParser.Parse("idPool: { base: 200000 }", "config.yaml").IdPool);
+    }
+
+    [Theory]
+    [InlineData("session", "session")]
+    [InlineData("unix:abstract=/tmp/dbus-x,guid=0123", "unix:abstract=/tmp/dbus-x,guid=0123")]
+    public void Bus_takes_a_name_or_an_address(string bus, string expected)
+    {
+        Assert.Equal(expected, DaemonConfigParser.Parse($"bus: {bus}", "config.yaml").Bus);
+    }
+
+    [Theory]
+    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative)")]
+    [InlineData("idPool: { start: 100000 }\n", "config.yaml:1:11: unknown key 'start' in idPool (allowed keys: base, size)")]
+    [InlineData("idPool: { base: 0 }\n", "config.yaml:1:17: idPool.base 0 would overlap the host's own users; start the pool at 65536 or above")]
+    [InlineData("idPool: { base: 1000 }\n", "config.yaml:1:17: idPool.base 1000 would overlap the host's own users; start the pool at 65536 or above")]
+    [InlineData("idPool: { size: 1000 }\n", "config.yaml:1:17: idPool.size 1000 is too small for one container; it must be at least 65536")]
+    [InlineData("idPool: { base: 100000, size: 4294967295 }\n", "config.yaml:1:31: idPool.base 100000 + idPool.size 4294967295 reach past the last usable id (4294967294)")]
+    [InlineData("idPool: { base: 1e6 }\n", "config.yaml:1:17: idPool.base must be an integer, not '1e6'")]
+    [InlineData("idPool: 100000-200000\n", "config.yaml:1:9: idPool must be a mapping, not '100000-200000'")]
+    [InlineData("bus: systemd\n", "config.yaml:1:6: bus 'systemd' must be system, session or a D-Bus address such as unix:path=/run/dbus/system_bus_socket")]
+    [InlineData("busName: containerd\n", "config.yaml:1:10: busName 'containerd' is not a D-Bus well-known name such as io.containerctl.ContainerD1")]
+    [InlineData("busName: io.1containerctl\n", "config.yaml:1:10: busName 'io.1containerctl' is not a D-Bus well-known name such as io.containerctl.ContainerD1")]
+    [InlineData("stateDir: var/lib/containerctld\n", "config.yaml:1:11: stateDir 'var/lib/containerctld' is not an absolute path")]
+    [InlineData("profilesDir: '/nix/var/nix/my profiles'\n", "config.yaml:1:14: profilesDir '/nix/var/nix/my profiles' must not contain whitespace, '\\' or ','")]
+    [InlineData("lxcPath: /var/lib/lxc/\n", "config.yaml:1:10: lxcPath '/var/lib/lxc/' is not normalized: remove any '//' and the trailing '/'")]
+    [InlineData("manageSubIds: no\n", "config.yaml:1:15: manageSubIds must be true or false, not 'no'")]
+    [InlineData("adminGroup: Container Admins\n", "config.yaml:1:13: adminGroup 'Container Admins' is not a group name: a lower-case letter or '_', then up to 31 lower-case letters, digits, '_' or '-'")]
+    [InlineData("- bus: system\n", "config.yaml:1:1: the document must be a mapping of keys to values, not a list")]
+    [InlineData("bus: system\nbus: session\n", "config.yaml:2:1: duplicate key 'bus'; it is already set on line 1")]
+    public void Bad_configs_are_rejected_with_position_and_reason(string yaml, string expected)
+    {
+        Assert.Equal([expected], Errors(yaml));
+    }
+
+    [Fact]
+    public void Every_problem_is_reported()
+    {
+        Assert.Equal(
+            [
+                "config.yaml:1:11: stateDir 'relative' is not an absolute path",
+                "config.yaml:2:17: idPool.base 0 would overlap the host's own users; start the pool at 65536 or above",
+                "config.yaml:2:26: idPool.size 10 is too small for one container; it must be at least 65536",
+            ],
+            Errors("stateDir: relative\nidPool: { base: 0, size: 10 }\n"));
+    }
+}
