@@ -98,7 +98,8 @@ public sealed class ProfileTests
             system:
               nix:
                 file: {Repo.Fixture("failing-system.nix")}
-                args: {{ busybox: {Prerequisites.Busybox} }}
+                args:
+                  busybox: {Prerequisites.Busybox}
             """;
         var end = await client.RunJobAsync(c => c.UpdateContainerAsync("keep", broken));
         Assert.Equal(JobResults.Failed, end.Result);

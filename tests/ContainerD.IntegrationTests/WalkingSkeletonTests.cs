@@ -128,7 +128,8 @@ public sealed class WalkingSkeletonTests
             system:
               nix:
                 file: {Repo.Fixture("failing-system.nix")}
-                args: {{ busybox: {Prerequisites.Busybox} }}
+                args:
+                  busybox: {Prerequisites.Busybox}
             """;
         var end = await client.RunJobAsync(c => c.CreateContainerAsync("broken", yaml));
         Assert.Equal(JobResults.Failed, end.Result);

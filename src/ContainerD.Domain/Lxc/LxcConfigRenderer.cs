@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using ContainerD.Domain.Definitions;
+using ContainerD.Domain.IdMapping;
+
+namespace ContainerD.Domain.Lxc;
+
+/// <summary>Everything the renderer needs about one container.</summary>
+public sealed record LxcContainerSpec(
+    ContainerDefinition Definition,
+    IdRange Ids,
+    string RootfsPath,
+    string ProfileDir,
+    string ConsoleLogPath,
+    string StoreDir = "/nix/store");
+
+/// <summary>
+/// The container's LXC config, rendered from its definition — never edited by hand. The parts that
+/// make it safe are not optional: an id map that never reaches host root, the store read-only.
+/// </summary>
+public static class LxcConfigRenderer
+{
+    public static string Render(LxcContainerSpec spec, HostFeatures host)
+    {
+        var d = spec.Definition;
+        if (spec.Ids.Start <= 0)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"refusing to map container root of '{d.Name}' to host uid {spec.Ids.Start}");
+        }
+        var c = new Lines();
+        c.Comment("Rendered by containerctld; do not edit — changes are overwritten");
+        c.Add("lxc.uts.name", d.Name);
+        c.Add("lxc.rootfs.path", "dir:" + spec.RootfsPath);
+        c.Add("lxc.idmap", $"u 0 {N(spec.Ids.Start)} {N(spec.Ids.Count)}");
+        c.Add("lxc.idmap", $"g 0 {N(spec.Ids.Start)} {N(spec.Ids.Count)}");
+
+        c.Comment("The host's store, read-only; idmapped so that it is owned by root inside, not nobody");
+        c.Add("lxc.mount.entry", $"{spec.StoreDir} nix/store none bind,ro,create=dir{(host.IdmappedMounts ? ",idmap=container" : "")} 0 0");
+        c.Add("lxc.mount.entry", $"{spec.ProfileDir} nix/var/nix/profiles none bind,ro,create=dir 0 0");
+        foreach (var mount in d.BindMounts)
+        {
+            if (mount.Idmapped && !host.IdmappedMounts)
+            {
+                throw new ContainerDException(ErrorKind.InvalidDefinition,
+                    $"bind mount {mount.Host} asks for idmapped: true, but this host cannot make idmapped mounts");
+            }
+            string options = "bind,create=dir" + (mount.ReadOnly ? ",ro" : "") + (mount.Idmapped ? ",idmap=container" : "");
+            c.Add("lxc.mount.entry", $"{mount.Host} {mount.Container.TrimStart('/')} none {options} 0 0");
+        }
+        c.Add("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed");
+        c.Add("lxc.autodev", "1");
+        c.Add("lxc.pty.max", "16");
+        c.Add("lxc.tty.max", "0");
+        c.Add("lxc.init.cmd", "/nix/var/nix/profiles/system/init");
+        c.Add("lxc.console.logfile", spec.ConsoleLogPath);
+        c.Add("lxc.console.size", "1MB");
+        c.Add("lxc.console.rotate", "1");
+        c.Add("lxc.apparmor.profile", host.AppArmor ? "generated" : "unconfined");
+        if (host.SeccompProfile is not null)
+        {
+            c.Add("lxc.seccomp.profile", host.SeccompProfile);
+        }
+        RenderNetwork(c, d);
+        RenderLimits(c, d, host);
+        return c.ToString();
+    }
+
+    /// <summary>The host side of a container's veth: deterministic and at most 15 bytes (IFNAMSIZ).</summary>
+    public static string HostInterfaceName(string container)
+    {
+        string name = "ve-" + container;
+        if (name.Length <= 15)
+        {
+            return name;
+        }
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(container)))[..4];
+        return $"ve-{container[..7]}-{hash}";
+    }
+
+    private static void RenderNetwork(Lines c, ContainerDefinition d)
+    {
+        var n = d.Network;
+        if (n.Mode == NetworkMode.None)
+        {
+            c.Add("lxc.net.0.type", "empty");
+            return;
+        }
+        c.Add("lxc.net.0.type", "veth");
+        c.Add("lxc.net.0.name", "eth0");
+        c.Add("lxc.net.0.flags", "up");
+        c.Add("lxc.net.0.veth.pair", HostInterfaceName(d.Name));
+        if (n.Bridge is not null)
+        {
+            c.Add("lxc.net.0.link", n.Bridge);
+        }
+        if (n.LocalAddress is not null)
+        {
+            c.Add("lxc.net.0.ipv4.address", n.LocalAddress);
+        }
+        if (n.LocalAddress6 is not null)
+        {
+            c.Add("lxc.net.0.ipv6.address", n.LocalAddress6);
+        }
+    }
+
+    private static void RenderLimits(Lines c, ContainerDefinition d, HostFeatures host)
+    {
+        var limits = d.Limits;
+        if (limits.MemoryBytes is { } memory)
+        {
+            Limit(c, host, "memory", "memory.max", N(memory), [("memory.limit_in_bytes", N(memory))]);
+        }
+        if (limits.Pids is { } pids)
+        {
+            Limit(c, host, "pids", "pids.max", N(pids), [("pids.max", N(pids))]);
+        }
+        if (limits.Cpus is { } cpus)
+        {
+            long quota = (long)Math.Round(cpus * 100_000);
+            Limit(c, host, "cpu", "cpu.max", $"{N(quota)} 100000", [("cpu.cfs_quota_us", N(quota)), ("cpu.cfs_period_us", "100000")]);
+        }
+    }
+
+    /// <summary>A limit goes to whichever hierarchy has its controller; a limit that cannot apply is an error.</summary>
+    private static void Limit(Lines c, HostFeatures host, string controller, string v2Key, string v2Value, (string Key, string Value)[] v1)
+    {
+        if (host.CgroupV2Controllers.Contains(controller))
+        {
+            c.Add("lxc.cgroup2." + v2Key, v2Value);
+        }
+        else if (host.CgroupV1Controllers.Contains(controller))
+        {
+            foreach (var (key, value) in v1)
+            {
+                c.Add("lxc.cgroup." + key, value);
+            }
+        }
+        else
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"limits: the {controller} limit cannot be applied: no {controller} cgroup controller is mounted on this host");
+        }
+    }
+
+    private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class Lines
+    {
+        private readonly StringBuilder _text = new();
+
+        public void Comment(string text) => _text.Append("# ").Append(text).Append('\n');
+
+        public void Add(string key, string value)
+        {
+            // The parser forbids these already; a newline here would inject config lines.
+            if (value.AsSpan().IndexOfAny('\n', '\r', '\0') >= 0)
+            {
+                throw new ContainerDException(ErrorKind.InvalidDefinition, $"{key} value contains a line break");
+            }
+            _text.Append(key).Append(" = ").Append(value).Append('\n');
+        }
+
+        public override string ToString() => _text.ToString();
+    }
+}
