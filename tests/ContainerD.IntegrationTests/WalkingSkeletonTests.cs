@@ -69,7 +69,7 @@ public sealed class WalkingSkeletonTests
         Assert.Equal("", lxcInfo.Trim());
 
         // The range is free again: the next container gets the same one.
-        var again = await client.RunJobAsync(c => c.CreateContainerAsync("web2", DaemonUnderTest.NixDefinition("web")));
+        var again = await client.RunJobAsync(c => c.CreateContainerAsync("web2", DaemonUnderTest.NixDefinition("web2", hostName: "web")));
         Assert.True(again.Succeeded, again.Message);
         Assert.Equal(row.UidBase, Assert.Single(await client.ListContainersAsync()).UidBase);
     }
@@ -81,7 +81,7 @@ public sealed class WalkingSkeletonTests
         using var client = await daemon.ConnectAsync();
         foreach (string name in new[] { "alpha", "beta" })
         {
-            var created = await client.RunJobAsync(c => c.CreateContainerAsync(name, DaemonUnderTest.NixDefinition("shared")));
+            var created = await client.RunJobAsync(c => c.CreateContainerAsync(name, DaemonUnderTest.NixDefinition(name, hostName: "shared")));
             Assert.True(created.Succeeded, created.Message);
             var started = await client.RunJobAsync(c => c.StartContainerAsync(name));
             Assert.True(started.Succeeded, started.Message);

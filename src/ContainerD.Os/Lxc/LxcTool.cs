@@ -67,12 +67,15 @@ public sealed class LxcTool(string lxcPath)
         return ParseInfo(output.StdoutText);
     }
 
-    /// <summary>lxc-info -s -p -H prints the state, then the pid when running.</summary>
+    /// <summary>lxc-info -s -p -H prints "State: RUNNING" and, when running, "PID: 1234".</summary>
     internal static LxcStatus ParseInfo(string text)
     {
-        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var state = lines.Length > 0 ? ContainerStateNames.FromLxc(lines[0]) : ContainerState.Stopped;
-        int pid = lines.Length > 1 && int.TryParse(lines[1], NumberStyles.None, CultureInfo.InvariantCulture, out int p) ? p : 0;
+        var fields = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(':', 2, StringSplitOptions.TrimEntries))
+            .Where(pair => pair.Length == 2)
+            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.OrdinalIgnoreCase);
+        var state = fields.TryGetValue("State", out var s) ? ContainerStateNames.FromLxc(s) : ContainerState.Stopped;
+        int pid = fields.TryGetValue("PID", out var p) && int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : 0;
         return new LxcStatus(state, pid);
     }
 

@@ -128,14 +128,14 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     /// <summary>Runs containerctl against this daemon, the way a person would.</summary>
     public Task<CliResult> CliAsync(params string[] args) => Cli.RunAsync(["--bus", Bus.Address, .. args]);
 
-    /// <summary>A definition that builds the fixture system with Nix.</summary>
-    public static string NixDefinition(string name, string variant = "1", string extra = "") => $"""
+    /// <summary>A definition that builds the fixture system with Nix (hostName picks the build; the default is the name).</summary>
+    public static string NixDefinition(string name, string variant = "1", string extra = "", string? hostName = null) => $"""
         name: {name}
         system:
           nix:
             file: {Repo.Fixture("busybox-system.nix")}
             args:
-              hostName: {name}
+              hostName: {hostName ?? name}
               variant: "{variant}"
               busybox: {Prerequisites.Busybox}
         stopTimeout: 10s

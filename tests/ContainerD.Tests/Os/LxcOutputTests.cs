@@ -7,9 +7,9 @@ namespace ContainerD.Tests.Os;
 public sealed class LxcOutputTests
 {
     [Theory]
-    [InlineData("RUNNING\n5305\n", ContainerState.Running, 5305)]
-    [InlineData("STOPPED\n", ContainerState.Stopped, 0)]
-    [InlineData("STARTING\n", ContainerState.Starting, 0)]
+    [InlineData("State:          RUNNING\nPID:            5305\n", ContainerState.Running, 5305)]
+    [InlineData("State:          STOPPED\n", ContainerState.Stopped, 0)]
+    [InlineData("State:          STARTING\n", ContainerState.Starting, 0)]
     [InlineData("", ContainerState.Stopped, 0)]
     public void Parses_lxc_info_state_and_pid(string output, ContainerState state, int pid) =>
         Assert.Equal(new LxcStatus(state, pid), LxcTool.ParseInfo(output));
