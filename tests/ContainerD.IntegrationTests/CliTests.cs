@@ -14,7 +14,8 @@ public sealed class CliTests
 
         var create = await daemon.CliAsync("create", "demo", "-f", file, "--start");
         Assert.True(create.ExitCode == 0, create.ToString());
-        Assert.Contains("building system 'demo'", create.Stdout); // the Nix build's log, streamed
+        Assert.Contains("building the system from", create.Stdout); // the job's log, streamed
+        Assert.Contains("nix-build ", create.Stdout);
         Assert.Contains("demo: created", create.Stdout);
         Assert.Contains("demo: started", create.Stdout);
 
