@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 [[ $(id -u) == 0 ]] || { echo "demo.sh: run as root (containers are root-started, unprivileged)" >&2; exit 1; }
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 say "Installing what is missing and building"
 ./scripts/install-deps.sh

@@ -13,7 +13,7 @@ let
   };
 in
 derivation {
-  name = "containerd-test-system-${hostName}-${variant}";
+  name = "busybox-system-${hostName}-${variant}";
   system = builtins.currentSystem;
   builder = "${bb}/${baseNameOf busybox}";
   args = [ "sh" "-e" ./build-busybox-system.sh ];

@@ -105,7 +105,7 @@ public sealed class CrashSafetyTests
         var properties = await after.GetAllPropertiesAsync(row.Path, Names.ContainerInterface);
         // Whatever generation won, the system path and the profile agree (variant N is generation N here);
         // an update's definition follows its generation (a rollback keeps the latest definition).
-        Assert.EndsWith($"-containerd-test-system-upd-{row.Generation}", properties["SystemPath"].GetString());
+        Assert.EndsWith($"-busybox-system-upd-{row.Generation}", properties["SystemPath"].GetString());
         if (operation == "update")
         {
             Assert.Contains($"variant: \"{row.Generation}\"", properties["Definition"].GetString());

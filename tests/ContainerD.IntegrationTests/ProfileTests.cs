@@ -48,7 +48,7 @@ public sealed class ProfileTests
         Assert.Equal(pid, row.LeaderPid); // switched in place: same init
         Assert.Equal("2", await Inside(client, path, "cat", "/nix/var/nix/profiles/system/etc/variant"));
         string activationLog = await Inside(client, path, "cat", "/var/lib/activation/log");
-        Assert.Matches(@"^switch /nix/store/\S+-containerd-test-system-app-2$", activationLog);
+        Assert.Matches(@"^switch /nix/store/\S+-busybox-system-app-2$", activationLog);
         await Eventually.TrueAsync(() => changes.Contains("2"), "PropertiesChanged(Generation=2)");
 
         var generations = await client.ListGenerationsAsync("app");

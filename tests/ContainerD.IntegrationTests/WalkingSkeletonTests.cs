@@ -49,7 +49,7 @@ public sealed class WalkingSkeletonTests
         var properties = await client.GetAllPropertiesAsync(row.Path, Names.ContainerInterface);
         string systemPath = properties["SystemPath"].GetString();
         Assert.StartsWith("/nix/store/", systemPath);
-        Assert.EndsWith("-containerd-test-system-web-1", systemPath);
+        Assert.EndsWith("-busybox-system-web-1", systemPath);
         var profile = await client.RunCommandAsync(row.Path, ["readlink", "-f", "/nix/var/nix/profiles/system"], new Dictionary<string, string>());
         Assert.Equal(systemPath, Encoding.UTF8.GetString(profile.Stdout).Trim());
         Assert.Equal(systemPath, new FileInfo(Path.Combine(daemon.ProfilesDir, "web", "system")).ResolveLinkTarget(true)!.FullName);
