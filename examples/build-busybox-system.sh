@@ -1,6 +1,8 @@
 # Builder for busybox-system.nix; runs under busybox sh with $busybox, $hostName, $variant set.
 bb="$busybox"
 "$bb" echo "building system '$hostName' variant $variant"
+i=0
+while [ "$i" -lt "$buildDelay" ]; do i=$((i + 1)); "$bb" echo "step $i of $buildDelay"; "$bb" sleep 1; done
 "$bb" mkdir -p "$out/sw/bin" "$out/bin" "$out/etc"
 "$bb" --install -s "$out/sw/bin"
 "$bb" echo "$variant" > "$out/etc/variant"

@@ -2,6 +2,7 @@
 # Used by ./demo.sh and the integration tests. Its output has what ContainerD boots and activates: ./init, ./sw/bin, ./bin/switch-to-configuration.
 { hostName ? "container"
 , variant ? "1"            # makes a second, observably different system for update tests
+, buildDelay ? "0"         # seconds the build takes, printing a line each second (progress, cancel tests)
 , busybox ? "/usr/bin/busybox" # a static busybox on the host, not behind a symlinked dir
 }:
 let
@@ -17,6 +18,6 @@ derivation {
   system = builtins.currentSystem;
   builder = "${bb}/${baseNameOf busybox}";
   args = [ "sh" "-e" ./build-busybox-system.sh ];
-  inherit hostName variant;
+  inherit hostName variant buildDelay;
   busybox = "${bb}/${baseNameOf busybox}";
 }

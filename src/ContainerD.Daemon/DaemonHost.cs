@@ -32,6 +32,7 @@ public static class DaemonHost
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false });
         // Type=notify and journald-formatted logs under systemd; plain console elsewhere.
         builder.Services.AddSystemd();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ContainerPaths(config));

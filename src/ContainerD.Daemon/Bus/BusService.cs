@@ -5,6 +5,7 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Tmds.DBus.Protocol;
 
@@ -19,6 +20,7 @@ public sealed class BusService(
     DaemonConfig config,
     ContainerService containers,
     JobManager jobs,
+    ISystemdNotifier notifier,
     ILogger<BusService> log) : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<string, ContainerObject> _containerObjects = new(StringComparer.Ordinal);
@@ -57,6 +59,12 @@ public sealed class BusService(
                 $"the bus name {config.BusName} is owned by another process on {BusAddress.Describe(config.Bus)}: is containerctld already running?");
         }
         log.LogInformation("containerctld is on {Bus} as {Name} with {Count} containers", BusAddress.Describe(config.Bus), config.BusName, containers.List().Count);
+        // READY=1 only now: the name is owned and every container is re-adopted. Sent whenever
+        // NOTIFY_SOCKET is set, not only when systemd is our parent (which UseSystemd requires).
+        if (notifier.IsEnabled)
+        {
+            notifier.Notify(ServiceState.Ready);
+        }
         containers.StartAutostartContainers();
     }
 

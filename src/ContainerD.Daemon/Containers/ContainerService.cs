@@ -191,6 +191,7 @@ public sealed class ContainerService(
     {
         ContainerName.Require(name);
         var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative: false), name);
+        RequireStorePathExists(definition);
         lock (_lock)
         {
             if (_containers.ContainsKey(name))
@@ -229,6 +230,7 @@ public sealed class ContainerService(
         }
         string newYaml = yaml.Length > 0 ? yaml : container.DefinitionYaml;
         var definition = DefinitionParser.Parse(newYaml, DefinitionSource(name, container.State.Declarative), name);
+        RequireStorePathExists(definition);
         if (definition.IdMap.Size != container.State.UidSize || (definition.IdMap.Base is { } fixedBase && fixedBase != container.State.UidBase))
         {
             throw new ContainerDException(ErrorKind.InvalidDefinition,
@@ -280,6 +282,16 @@ public sealed class ContainerService(
             env[key] = value;
         }
         return lxc.AttachAsync(name, argv, env);
+    }
+
+    /// <summary>A prebuilt system that is not there is bad input: say so now, before anything is made.</summary>
+    private static void RequireStorePathExists(ContainerDefinition definition)
+    {
+        if (definition.System is StorePathSystem { Path: var path } && !Directory.Exists(path))
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"system.path {path} does not exist: build the system or copy its closure into the store first (nix-store --realise / nix copy)");
+        }
     }
 
     private Job StartJob(string name, string operation, Func<Job, Container, Task> steps)
