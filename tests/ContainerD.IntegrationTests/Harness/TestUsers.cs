@@ -1,0 +1,34 @@
+namespace ContainerD.IntegrationTests.Harness;
+
+/// <summary>Real unprivileged users and groups for authorization tests (created once, kept: they are harmless).</summary>
+public static class TestUsers
+{
+    public const string Outsider = "ctd-test-outsider";
+    public const string Admin = "ctd-test-admin";
+
+    /// <summary>Makes a system user (no home, no login, no subuid range) and, if given, puts it in a group.</summary>
+    public static async Task EnsureAsync(string user, string? group = null)
+    {
+        if (group is not null && (await DaemonUnderTest.Run("getent", "group", group)).ExitCode != 0)
+        {
+            await Must(DaemonUnderTest.Run("groupadd", "--system", group));
+        }
+        if ((await DaemonUnderTest.Run("id", user)).ExitCode != 0)
+        {
+            await Must(DaemonUnderTest.Run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user));
+        }
+        if (group is not null)
+        {
+            await Must(DaemonUnderTest.Run("usermod", "--append", "--groups", group, user));
+        }
+    }
+
+    /// <summary>The argv prefix that runs a program as that user with its groups.</summary>
+    public static string[] As(string user) => ["setpriv", $"--reuid={user}", $"--regid={user}", "--init-groups", "--"];
+
+    private static async Task Must(Task<(int ExitCode, string Stdout, string Stderr)> run)
+    {
+        var (exit, _, stderr) = await run;
+        Assert.True(exit == 0, stderr);
+    }
+}
