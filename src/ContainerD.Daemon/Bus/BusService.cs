@@ -65,6 +65,7 @@ public sealed class BusService(
         {
             notifier.Notify(ServiceState.Ready);
         }
+        containers.ApplyDeclarativeDefinitions();
         containers.StartAutostartContainers();
     }
 

@@ -110,13 +110,13 @@ public sealed class ContainerService(
         }
 
         state = ReconcileProfile(state);
-        string? yaml = store.ReadDefinition(name, state.Declarative);
+        string? yaml = store.ReadDefinition(name);
         if (yaml is null)
         {
             log.LogError("container {Name} has no definition file; leaving it alone", name);
             return;
         }
-        var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, state.Declarative), name);
+        var definition = DefinitionParser.Parse(yaml, Paths.DefinitionFile(name), name);
         var container = new Container(state, definition, yaml);
         lock (_lock)
         {
@@ -148,7 +148,7 @@ public sealed class ContainerService(
             return state;
         }
         log.LogWarning("container {Name}: finishing an interrupted change to generation {Generation}", name, generation);
-        string? yaml = store.CommitPendingDefinition(name) ? store.ReadDefinition(name, state.Declarative) : null;
+        string? yaml = store.CommitPendingDefinition(name) ? store.ReadDefinition(name) : null;
         state = state with
         {
             Generation = generation,
@@ -157,6 +157,56 @@ public sealed class ContainerService(
         };
         store.Write(state);
         return state;
+    }
+
+    /// <summary>
+    /// Brings containers in line with DefinitionsDir at daemon start: a new file is created, a changed
+    /// one (by hash) applied as an update, a vanished one destroyed only when pruneDeclarative is on.
+    /// </summary>
+    public void ApplyDeclarativeDefinitions()
+    {
+        var declared = Directory.Exists(config.DefinitionsDir)
+            ? Directory.EnumerateFiles(config.DefinitionsDir, "*.yaml").Order(StringComparer.Ordinal).ToList()
+            : [];
+        foreach (string file in declared)
+        {
+            string name = Path.GetFileNameWithoutExtension(file);
+            try
+            {
+                string yaml = File.ReadAllText(file);
+                switch (Find(name))
+                {
+                    case null:
+                        log.LogInformation("creating declared container {Name} from {File}", name, file);
+                        CreateCore(name, yaml, declarative: true);
+                        break;
+                    case { State.Declarative: false }:
+                        log.LogError("{File} declares '{Name}', but a container of that name was created imperatively; destroy it or rename the file", file, name);
+                        break;
+                    case var container when container.State.DefinitionHash != DefinitionHash.Of(yaml):
+                        log.LogInformation("{File} changed: updating container {Name}", file, name);
+                        UpdateCore(container, yaml);
+                        break;
+                }
+            }
+            catch (ContainerDException e)
+            {
+                log.LogError("{File} not applied: {Message}", file, e.Message);
+            }
+        }
+        var declaredNames = declared.Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.Ordinal);
+        foreach (var orphan in List().Where(c => c.State.Declarative && !declaredNames.Contains(c.Name)))
+        {
+            if (config.PruneDeclarative)
+            {
+                log.LogInformation("{File} is gone: destroying container {Name} (pruneDeclarative)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+                Destroy(orphan.Name);
+            }
+            else
+            {
+                log.LogWarning("{File} is gone; container {Name} stays (set pruneDeclarative: true to destroy such containers)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+            }
+        }
     }
 
     /// <summary>Starts every autostart container that is not running, once, at daemon start.</summary>
@@ -190,7 +240,18 @@ public sealed class ContainerService(
     public Job Create(string name, string yaml)
     {
         ContainerName.Require(name);
-        var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative: false), name);
+        if (File.Exists(Paths.DeclarativeFile(name)))
+        {
+            throw new ContainerDException(ErrorKind.AlreadyExists,
+                $"container '{name}' is declared in {Paths.DeclarativeFile(name)}: the daemon creates it from there; pick another name");
+        }
+        return CreateCore(name, yaml, declarative: false);
+    }
+
+    private Job CreateCore(string name, string yaml, bool declarative)
+    {
+        ContainerName.Require(name);
+        var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative), name);
         RequireStorePathExists(definition);
         lock (_lock)
         {
@@ -203,7 +264,15 @@ public sealed class ContainerService(
                 throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' is being created by job {running.Id}");
             }
             IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
-            return jobs.Start(name, "create", job => CreateStepsAsync(job, definition, yaml, ids));
+            return jobs.Start(name, "create", async job =>
+            {
+                await CreateStepsAsync(job, definition, yaml, ids, declarative).ConfigureAwait(false);
+                // A declared container with autostart is wanted running, like NixOS units.
+                if (declarative && definition.Autostart)
+                {
+                    await StartStepsAsync(job, Get(name)).ConfigureAwait(false);
+                }
+            });
         }
     }
 
@@ -228,7 +297,12 @@ public sealed class ContainerService(
             throw new ContainerDException(ErrorKind.InvalidDefinition,
                 $"container '{name}' is declared in {Paths.DeclarativeFile(name)}; change that file instead");
         }
-        string newYaml = yaml.Length > 0 ? yaml : container.DefinitionYaml;
+        return UpdateCore(container, yaml.Length > 0 ? yaml : container.DefinitionYaml);
+    }
+
+    private Job UpdateCore(Container container, string newYaml)
+    {
+        string name = container.Name;
         var definition = DefinitionParser.Parse(newYaml, DefinitionSource(name, container.State.Declarative), name);
         RequireStorePathExists(definition);
         if (definition.IdMap.Size != container.State.UidSize || (definition.IdMap.Base is { } fixedBase && fixedBase != container.State.UidBase))
@@ -305,7 +379,7 @@ public sealed class ContainerService(
 
     // ---- The steps ----
 
-    private async Task CreateStepsAsync(Job job, ContainerDefinition definition, string yaml, IdRange ids)
+    private async Task CreateStepsAsync(Job job, ContainerDefinition definition, string yaml, IdRange ids, bool declarative)
     {
         string name = definition.Name;
         var state = new PersistedState
@@ -315,6 +389,7 @@ public sealed class ContainerService(
             UidSize = ids.Count,
             CreatedAt = clock.GetUtcNow(),
             Phase = Phase.Creating,
+            Declarative = declarative,
         };
         try
         {
@@ -374,10 +449,7 @@ public sealed class ContainerService(
         FaultInjection.Step("update", 1);
         // The new definition waits beside the old one until the generation is committed: a crash
         // before nix-env discards it at the next start, a crash after it commits it (ReconcileProfile).
-        if (!container.State.Declarative)
-        {
-            store.WritePendingDefinition(name, yaml);
-        }
+        store.WritePendingDefinition(name, yaml);
         FaultInjection.Step("update", 2);
         int generation;
         try

@@ -61,9 +61,10 @@ public sealed class StateStore(ContainerPaths paths)
         return File.Exists(file) ? JsonSerializer.Deserialize<PersistedState>(File.ReadAllText(file), PersistedState.Json) : null;
     }
 
-    public string? ReadDefinition(string name, bool declarative)
+    /// <summary>The definition last applied to the container (for declarative ones too: their file may have moved on).</summary>
+    public string? ReadDefinition(string name)
     {
-        string file = declarative ? Paths.DeclarativeFile(name) : Paths.DefinitionFile(name);
+        string file = Paths.DefinitionFile(name);
         return File.Exists(file) ? File.ReadAllText(file) : null;
     }
 
