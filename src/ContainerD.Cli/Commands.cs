@@ -152,8 +152,17 @@ public static class Commands
     private static async Task<int> GenerationsAsync(string bus, Arguments args)
     {
         string name = args.Positional("container name");
+        string? delete = args.Option("--delete");
         args.End();
         using var client = await ContainerDClient.ConnectAsync(bus);
+        if (delete is not null)
+        {
+            int result = await RunJobAsync(client, false, "cleaned up", c => c.DeleteGenerationsAsync(name, delete));
+            if (result != ExitCodes.Ok)
+            {
+                return result;
+            }
+        }
         Console.Out.Write(Output.GenerationsTable(await client.ListGenerationsAsync(name)));
         return ExitCodes.Ok;
     }

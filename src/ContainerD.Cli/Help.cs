@@ -16,7 +16,7 @@ public static class Help
           run NAME -- CMD [ARGS…]            run a command inside (no shell in between)
           update NAME [-f FILE]              rebuild its system as a new generation and activate it
           rollback NAME [GENERATION]         back to the previous (or the given) generation
-          generations NAME                   its system's generations
+          generations NAME [--delete WHICH]  its system's generations; delete old ones (old | 30d | +5)
 
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
         The bus is also taken from CONTAINERCTL_BUS. 'containerctl COMMAND --help' shows more.
@@ -43,7 +43,7 @@ public static class Help
         ["destroy"] = "usage: containerctl destroy NAME [--no-block]\nStops NAME if needed and removes it, its profile and its files; its uid range is freed.\nexample: containerctl destroy web\n",
         ["update"] = "usage: containerctl update NAME [-f FILE] [--no-block]\nBuilds the system again (from FILE, or the current definition) as a new generation;\na running container gets it as its definition's activation says.\nexample: containerctl update web -f web.yaml\n",
         ["rollback"] = "usage: containerctl rollback NAME [GENERATION] [--no-block]\nexample: containerctl rollback web      (to the previous generation)\n",
-        ["generations"] = "usage: containerctl generations NAME\nexample: containerctl generations web\n",
+        ["generations"] = "usage: containerctl generations NAME [--delete old|Nd|+N]\nLists the generations; --delete removes old ones (never the current): old = all but the current,\n30d = older than 30 days, +5 = all but the newest 5. 'nix-store --gc' then reclaims their systems.\nexample: containerctl generations web --delete +3\n",
         ["run"] = "usage: containerctl run NAME -- CMD [ARGS…]\nThe command's output and exit code become containerctl's.\nexample: containerctl run web -- cat /proc/self/uid_map\n",
     };
 

@@ -97,6 +97,8 @@ public sealed class ContainerDClient : IDisposable
     public Task<string> UpdateContainerAsync(string name, string yaml) => CallForPath("UpdateContainer", [name, yaml]);
     public Task<string> RollbackContainerAsync(string name, uint generation) => CallForPath("RollbackContainer", [name, generation]);
     public Task<string> DestroyContainerAsync(string name) => CallForPath("DestroyContainer", [name]);
+    /// <summary>which: "old" (all but the current), "30d" (older than 30 days), "+5" (all but the newest 5).</summary>
+    public Task<string> DeleteGenerationsAsync(string name, string which) => CallForPath("DeleteGenerations", [name, which]);
     public Task CancelJobAsync(uint id) => Call<bool>(Names.ManagerPath, Names.ManagerInterface, "CancelJob", [id], static (_, _) => true);
 
     // ---- Objects ----

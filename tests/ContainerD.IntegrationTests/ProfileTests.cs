@@ -136,4 +136,39 @@ public sealed class ProfileTests
         Assert.True(gcAgain.ExitCode == 0, gcAgain.Stderr);
         Assert.False(Directory.Exists(system), "the destroyed container's system is still in the store");
     }
+
+    [Fact]
+    public async Task Deleting_old_generations_keeps_the_current_one_and_frees_the_rest_for_the_collector()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string salt = Guid.NewGuid().ToString("N")[..6];
+        Assert.True((await daemon.CliAsync("create", "gens", "-f", Write(daemon, DaemonUnderTest.NixDefinition("gens", $"a{salt}")))).ExitCode == 0);
+        Assert.True((await daemon.CliAsync("update", "gens", "-f", Write(daemon, DaemonUnderTest.NixDefinition("gens", $"b{salt}")))).ExitCode == 0);
+        Assert.True((await daemon.CliAsync("update", "gens", "-f", Write(daemon, DaemonUnderTest.NixDefinition("gens", $"c{salt}")))).ExitCode == 0);
+        Assert.True((await daemon.CliAsync("rollback", "gens", "2")).ExitCode == 0);
+
+        var list = await daemon.CliAsync("generations", "gens");
+        Assert.Matches(@"(?m)^2\s+\S+ \S+\s+/nix/store/\S+-gens-b\w+\s+\(current\)$", list.Stdout);
+        Assert.Equal(4, list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // header + 3
+
+        var bad = await daemon.CliAsync("generations", "gens", "--delete", "everything");
+        Assert.Equal(2, bad.ExitCode);
+
+        var deleted = await daemon.CliAsync("generations", "gens", "--delete", "old");
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        using var client = await daemon.ConnectAsync();
+        var left = Assert.Single(await client.ListGenerationsAsync("gens"));
+        Assert.Equal((2u, true), (left.Number, left.Current));
+        string oldSystem = (await Systems.BuildAsync("gens", $"a{salt}"));
+        var gc = await DaemonUnderTest.Run("nix-store", "--delete", oldSystem);
+        Assert.True(gc.ExitCode == 0, gc.Stderr);
+        Assert.True(Directory.Exists(left.StorePath));
+    }
+
+    private static string Write(DaemonUnderTest daemon, string yaml)
+    {
+        string file = Path.Combine(daemon.Dir, Guid.NewGuid().ToString("N") + ".yaml");
+        File.WriteAllText(file, yaml);
+        return file;
+    }
 }

@@ -85,6 +85,11 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
                 uint generation = reader.ReadUInt32();
                 return () => containers.Rollback(name, checked((int)generation));
             }
+            case ("DeleteGenerations", "ss"):
+            {
+                string name = reader.ReadString(), which = reader.ReadString();
+                return () => containers.DeleteGenerations(name, which);
+            }
             case ("DestroyContainer", "s"):
             {
                 string name = reader.ReadString();

@@ -313,6 +313,22 @@ public sealed class ContainerService(
         return StartJob(name, "update", (job, c) => UpdateStepsAsync(job, c, definition, newYaml));
     }
 
+    /// <summary>Deletes old generations ("old", "Nd" or "+N", as nix-env reads them); the current one always stays.</summary>
+    public Job DeleteGenerations(string name, string which)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(which, @"^(old|[0-9]{1,6}d|\+[0-9]{1,6})$"))
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"'{which}' is not a generation selector: use old (all but the current), 30d (older than 30 days) or +5 (keep the newest 5)");
+        }
+        return StartJob(name, "delete-generations", async (job, container) =>
+        {
+            await nix.DeleteGenerationsAsync(Paths.ProfileDir(name), which, job.Canceled).ConfigureAwait(false);
+            var left = NixTool.ListGenerations(Paths.ProfileDir(name));
+            job.Log($"{name} keeps generations {string.Join(", ", left.Select(g => g.Number))}; 'nix-store --gc' reclaims the rest");
+        });
+    }
+
     /// <summary>Goes back to a generation (0 = the one before the current) and activates it.</summary>
     public Job Rollback(string name, int generation)
     {

@@ -92,6 +92,17 @@ public sealed class NixTool(string storeDir = "/nix/store")
         }
     }
 
+    /// <summary>nix-env --delete-generations: never deletes the current one; their closures become garbage.</summary>
+    public async Task DeleteGenerationsAsync(string profileDir, string which, CancellationToken cancellationToken)
+    {
+        var output = await CommandRunner.RunAsync("nix-env", ["-p", Path.Combine(profileDir, ProfileName), "--delete-generations", which],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"nix-env --delete-generations {which} failed: {output.StderrTail(3)}");
+        }
+    }
+
     /// <summary>The generation the profile link points at, or null when there is none.</summary>
     public static int? CurrentGeneration(string profileDir)
     {
