@@ -26,6 +26,7 @@ export PATH=$out/sw/bin
 mkdir -p /var/lib/activation
 echo "\$1 $out" >> /var/lib/activation/log
 echo "switch-to-configuration \$1: now running variant $variant"
+if [ "$failSwitch" = 1 ]; then echo "activation of variant $variant failed: a service did not start" >&2; exit 3; fi
 SWITCH
 "$bb" chmod 555 "$out/bin/switch-to-configuration"
 "$bb" echo "system built at $out"

@@ -3,6 +3,7 @@
 { hostName ? "container"
 , variant ? "1"            # makes a second, observably different system for update tests
 , buildDelay ? "0"         # seconds the build takes, printing a line each second (progress, cancel tests)
+, failSwitch ? "0"         # "1": switch-to-configuration fails (activation failure tests)
 , busybox ? "/usr/bin/busybox" # a static busybox on the host, not behind a symlinked dir
 }:
 let
@@ -18,6 +19,6 @@ derivation {
   system = builtins.currentSystem;
   builder = "${bb}/${baseNameOf busybox}";
   args = [ "sh" "-e" ./build-busybox-system.sh ];
-  inherit hostName variant buildDelay;
+  inherit hostName variant buildDelay failSwitch;
   busybox = "${bb}/${baseNameOf busybox}";
 }

@@ -165,6 +165,26 @@ public sealed class ProfileTests
         Assert.True(Directory.Exists(left.StorePath));
     }
 
+    [Fact]
+    public async Task A_failing_activation_fails_the_job_with_its_output_and_the_container_keeps_running()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("act", DaemonUnderTest.NixDefinition("act", "1", "activation: switch")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("act"))).Succeeded);
+        uint pid = (await client.ListContainersAsync())[0].LeaderPid;
+
+        string failing = DaemonUnderTest.NixDefinition("act", "2", "activation: switch").Replace("variant:", "failSwitch: \"1\"\n      variant:");
+        var end = await client.RunJobAsync(c => c.UpdateContainerAsync("act", failing));
+        Assert.Equal(JobResults.Failed, end.Result);
+        Assert.Contains("switch-to-configuration failed in 'act' (exit 3)", end.Message);
+        Assert.Contains("a service did not start", end.Message);
+        var row = (await client.ListContainersAsync())[0];
+        Assert.Equal(("running", pid), (row.State, row.LeaderPid));
+        // The new generation is recorded: the next start boots it.
+        Assert.Equal(2u, row.Generation);
+    }
+
     private static string Write(DaemonUnderTest daemon, string yaml)
     {
         string file = Path.Combine(daemon.Dir, Guid.NewGuid().ToString("N") + ".yaml");
