@@ -33,6 +33,8 @@ public sealed class ContainerService(
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Container> _containers = new(StringComparer.Ordinal);
     private IdAllocator _allocator = new(config.IdPool, []);
+    /// <summary>What the host can do; loses IdmappedMounts if the kernel or filesystem turns out unable.</summary>
+    private HostFeatures _host = host;
 
     private ContainerPaths Paths => store.Paths;
 
@@ -568,6 +570,15 @@ public sealed class ContainerService(
         {
             await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
         }
+        catch (ContainerDException e) when (e.Kind == ErrorKind.StartFailed && _host.IdmappedMounts
+            && (e.Message.Contains("idmap", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("mount_setattr", StringComparison.Ordinal)))
+        {
+            // Warned once: from now on every container gets the plain read-only bind.
+            log.LogWarning("idmapped mounts fail on this host ({Message}); falling back to a plain read-only bind of the store, owned by nobody inside", e.Message);
+            _host = _host with { IdmappedMounts = false };
+            WriteLxcConfig(container);
+            await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
+        }
         finally
         {
             await RefreshAsync(container).ConfigureAwait(false);
@@ -657,7 +668,7 @@ public sealed class ContainerService(
     {
         var spec = new LxcContainerSpec(container.Definition, container.Ids, Paths.Rootfs(container.Name),
             Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name));
-        string text = LxcConfigRenderer.Render(spec, host);
+        string text = LxcConfigRenderer.Render(spec, _host);
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
         AtomicFile.Write(lxc.ConfigPath(container.Name), text, StateStore.FileMode);
