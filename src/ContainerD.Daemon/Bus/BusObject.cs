@@ -17,6 +17,7 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
     public string Path { get; } = path;
     public bool HandlesChildPaths => false;
     protected BusContext Bus { get; } = bus;
+    private readonly Lock _propertiesLock = new();
     private Dictionary<string, VariantValue>? _lastProperties;
 
     /// <summary>The object's properties now; empty for objects without any.</summary>
@@ -107,7 +108,7 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
     {
         var now = Properties();
         Dictionary<string, VariantValue> changed;
-        lock (this)
+        lock (_propertiesLock)
         {
             var last = _lastProperties;
             _lastProperties = now;
@@ -128,7 +129,7 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
     /// <summary>Remembers the current properties as the baseline for the next PropertiesChanged.</summary>
     public void SnapshotProperties()
     {
-        lock (this)
+        lock (_propertiesLock)
         {
             _lastProperties = Properties();
         }

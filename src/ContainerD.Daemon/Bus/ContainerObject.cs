@@ -37,7 +37,7 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         var writer = context.CreateReplyWriter("iayay");
         writer.WriteInt32(result.ExitCode);
         writer.WriteArray(result.Stdout);
-        writer.WriteArray(System.Text.Encoding.UTF8.GetBytes(result.Stderr));
+        writer.WriteArray(result.StderrBytes);
         context.Reply(writer.CreateMessage());
         return true;
     }

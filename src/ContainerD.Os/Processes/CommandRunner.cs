@@ -3,10 +3,11 @@ using System.Text;
 
 namespace ContainerD.Os.Processes;
 
-/// <summary>The outcome of a finished command.</summary>
-public sealed record CommandOutput(int ExitCode, byte[] Stdout, string Stderr)
+/// <summary>The outcome of a finished command; output kept as the bytes the command wrote.</summary>
+public sealed record CommandOutput(int ExitCode, byte[] Stdout, byte[] StderrBytes)
 {
     public string StdoutText => Encoding.UTF8.GetString(Stdout);
+    public string Stderr => Encoding.UTF8.GetString(StderrBytes);
     public bool Succeeded => ExitCode == 0;
 
     /// <summary>The last lines of stderr, for an error message a person can read.</summary>
@@ -61,15 +62,8 @@ public static class CommandRunner
 
         var stdout = new MemoryStream();
         Task stdoutTask = process.StandardOutput.BaseStream.CopyToAsync(stdout, CancellationToken.None);
-        var stderr = new StringBuilder();
-        Task stderrTask = Task.Run(async () =>
-        {
-            while (await process.StandardError.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
-            {
-                stderr.Append(line).Append('\n');
-                onStderrLine?.Invoke(line);
-            }
-        }, CancellationToken.None);
+        var stderr = new MemoryStream();
+        Task stderrTask = CopyAndSplitAsync(process.StandardError.BaseStream, stderr, onStderrLine);
 
         try
         {
@@ -85,6 +79,33 @@ public static class CommandRunner
         {
             await Task.WhenAll(stdoutTask, stderrTask).ConfigureAwait(false);
         }
-        return new CommandOutput(process.ExitCode, stdout.ToArray(), stderr.ToString());
+        return new CommandOutput(process.ExitCode, stdout.ToArray(), stderr.ToArray());
+    }
+
+    /// <summary>Keeps every byte, and hands complete lines to onLine as they arrive (a build's progress).</summary>
+    private static async Task CopyAndSplitAsync(Stream source, MemoryStream sink, Action<string>? onLine)
+    {
+        var buffer = new byte[8192];
+        int lineStart = 0;
+        int read;
+        while ((read = await source.ReadAsync(buffer, CancellationToken.None).ConfigureAwait(false)) > 0)
+        {
+            sink.Write(buffer, 0, read);
+            if (onLine is null)
+            {
+                continue;
+            }
+            var all = sink.GetBuffer().AsSpan(0, (int)sink.Length);
+            int newline;
+            while ((newline = all[lineStart..].IndexOf((byte)'\n')) >= 0)
+            {
+                onLine(Encoding.UTF8.GetString(all.Slice(lineStart, newline)).TrimEnd('\r'));
+                lineStart += newline + 1;
+            }
+        }
+        if (onLine is not null && lineStart < sink.Length)
+        {
+            onLine(Encoding.UTF8.GetString(sink.GetBuffer(), lineStart, (int)sink.Length - lineStart));
+        }
     }
 }
