@@ -1,6 +1,7 @@
 # Builder for busybox-system.nix; runs under busybox sh with $busybox, $hostName, $variant set.
 bb="$busybox"
 "$bb" echo "building system '$hostName' variant $variant"
+if [ "$failBuild" = 1 ]; then "$bb" echo "compiling the broken system"; "$bb" echo "error: this system does not build" >&2; exit 1; fi
 i=0
 while [ "$i" -lt "$buildDelay" ]; do i=$((i + 1)); "$bb" echo "step $i of $buildDelay"; "$bb" sleep 1; done
 "$bb" mkdir -p "$out/sw/bin" "$out/bin" "$out/etc"

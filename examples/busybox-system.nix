@@ -4,6 +4,7 @@
 , variant ? "1"            # makes a second, observably different system for update tests
 , buildDelay ? "0"         # seconds the build takes, printing a line each second (progress, cancel tests)
 , failSwitch ? "0"         # "1": switch-to-configuration fails (activation failure tests)
+, failBuild ? "0"          # "1": the build fails after printing a line (build failure tests)
 , busybox ? "/usr/bin/busybox" # a static busybox on the host, not behind a symlinked dir
 }:
 let
@@ -19,6 +20,6 @@ derivation {
   system = builtins.currentSystem;
   builder = "${bb}/${baseNameOf busybox}";
   args = [ "sh" "-e" ./build-busybox-system.sh ];
-  inherit hostName variant buildDelay failSwitch;
+  inherit hostName variant buildDelay failSwitch failBuild;
   busybox = "${bb}/${baseNameOf busybox}";
 }

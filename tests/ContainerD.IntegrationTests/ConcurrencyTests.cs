@@ -40,8 +40,8 @@ public sealed class ConcurrencyTests
         Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("busy", DaemonUnderTest.NixDefinition("busy")))).Succeeded);
 
         // A build that takes 30 s unless canceled; the variant is new so Nix really builds it.
-        string slow = DaemonUnderTest.NixDefinition("busy", "slow-" + Guid.NewGuid().ToString("N")[..8])
-            .Replace("variant:", "buildDelay: \"30\"\n      variant:");
+        string slow = DaemonUnderTest.NixDefinition("busy", "slow-" + Guid.NewGuid().ToString("N")[..8],
+            args: new Dictionary<string, string> { ["buildDelay"] = "30" });
         await client.WatchJobsAsync();
         string job = await client.UpdateContainerAsync("busy", slow);
 

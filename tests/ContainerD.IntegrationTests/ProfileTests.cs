@@ -93,14 +93,7 @@ public sealed class ProfileTests
         // JobLog signals carry the build's output while it runs.
         var log = new ConcurrentQueue<string>();
         await client.WatchJobsAsync((_, line) => log.Enqueue(line));
-        string broken = $"""
-            name: keep
-            system:
-              nix:
-                file: {Repo.Fixture("failing-system.nix")}
-                args:
-                  busybox: {Prerequisites.Busybox}
-            """;
+        string broken = DaemonUnderTest.NixDefinition("keep", args: new Dictionary<string, string> { ["failBuild"] = "1" });
         var end = await client.RunJobAsync(c => c.UpdateContainerAsync("keep", broken));
         Assert.Equal(JobResults.Failed, end.Result);
         Assert.Contains("this system does not build", end.Message);
@@ -174,7 +167,7 @@ public sealed class ProfileTests
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("act"))).Succeeded);
         uint pid = (await client.ListContainersAsync())[0].LeaderPid;
 
-        string failing = DaemonUnderTest.NixDefinition("act", "2", "activation: switch").Replace("variant:", "failSwitch: \"1\"\n      variant:");
+        string failing = DaemonUnderTest.NixDefinition("act", "2", "activation: switch", args: new Dictionary<string, string> { ["failSwitch"] = "1" });
         var end = await client.RunJobAsync(c => c.UpdateContainerAsync("act", failing));
         Assert.Equal(JobResults.Failed, end.Result);
         Assert.Contains("switch-to-configuration failed in 'act' (exit 3)", end.Message);

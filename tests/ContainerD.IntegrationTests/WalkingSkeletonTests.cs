@@ -123,14 +123,7 @@ public sealed class WalkingSkeletonTests
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
         using var client = await daemon.ConnectAsync();
-        string yaml = $"""
-            name: broken
-            system:
-              nix:
-                file: {Repo.Fixture("failing-system.nix")}
-                args:
-                  busybox: {Prerequisites.Busybox}
-            """;
+        string yaml = DaemonUnderTest.NixDefinition("broken", args: new Dictionary<string, string> { ["failBuild"] = "1" });
         var end = await client.RunJobAsync(c => c.CreateContainerAsync("broken", yaml));
         Assert.Equal(JobResults.Failed, end.Result);
         Assert.Contains("this system does not build", end.Message);

@@ -128,8 +128,12 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     /// <summary>Runs containerctl against this daemon, the way a person would.</summary>
     public Task<CliResult> CliAsync(params string[] args) => Cli.RunAsync(["--bus", Bus.Address, .. args]);
 
-    /// <summary>A definition that builds the fixture system with Nix (hostName picks the build; the default is the name).</summary>
-    public static string NixDefinition(string name, string variant = "1", string extra = "", string? hostName = null) => $"""
+    /// <summary>
+    /// A definition that builds the example system with Nix. hostName picks the build (default: the
+    /// name); args are more of the example's knobs (buildDelay, failBuild, failSwitch).
+    /// </summary>
+    public static string NixDefinition(string name, string variant = "1", string extra = "", string? hostName = null,
+        IReadOnlyDictionary<string, string>? args = null) => $"""
         name: {name}
         system:
           nix:
@@ -138,7 +142,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
               hostName: {hostName ?? name}
               variant: "{variant}"
               busybox: {Prerequisites.Busybox}
-        stopTimeout: 10s
+        {string.Concat((args ?? new Dictionary<string, string>()).Select(a => $"      {a.Key}: \"{a.Value}\"\n"))}stopTimeout: 10s
         {extra}
         """;
 
