@@ -29,6 +29,19 @@ public sealed class WalkingSkeletonTests
         Assert.Equal(65536u, row.UidSize);
         Assert.Equal(1u, row.Generation);
 
+        // State is root's alone; the rootfs belongs to the container's root, not to host root.
+        string stateDir = Path.Combine(daemon.StateDir, "containers", "web");
+        foreach (string file in new[] { Path.Combine(stateDir, "state.json"), Path.Combine(stateDir, "container.yaml"), Path.Combine(daemon.LxcPath, "web", "config") })
+        {
+            Assert.Equal((UnixFileMode)0b110_000_000, File.GetUnixFileMode(file));
+            Assert.Equal(0, HostFacts.OwnerOf(file));
+        }
+        Assert.Equal((UnixFileMode)0b111_001_001, File.GetUnixFileMode(stateDir));
+        string rootfs = Path.Combine(stateDir, "rootfs");
+        Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(rootfs));
+        Assert.Equal(row.UidBase, HostFacts.OwnerOf(rootfs));
+        Assert.Equal(row.UidBase, HostFacts.OwnerOf(Path.Combine(rootfs, "etc")));
+
         // The container's init runs on the host as the range's base uid, never as root.
         long hostUid = HostFacts.UidOf((int)row.LeaderPid);
         Assert.Equal(row.UidBase, hostUid);

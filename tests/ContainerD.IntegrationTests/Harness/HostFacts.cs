@@ -10,5 +10,15 @@ public static class HostFacts
         return long.Parse(line.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
     }
 
+    /// <summary>The uid that owns a file (stat), read with the stat tool to keep the harness free of native code.</summary>
+    public static long OwnerOf(string path)
+    {
+        var startInfo = new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true };
+        using var process = System.Diagnostics.Process.Start(startInfo)!;
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return long.Parse(output.Trim());
+    }
+
     public static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid}");
 }
