@@ -1,0 +1,215 @@
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Definitions;
+using ContainerD.Domain.IdMapping;
+using ContainerD.Os.Filesystem;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>Create, start, stop, restart and destroy, and their steps.</summary>
+public sealed partial class ContainerService
+{
+    // ---- Changes (each returns its job at once) ----
+
+    public Job Create(string name, string yaml)
+    {
+        ContainerName.Require(name);
+        if (File.Exists(Paths.DeclarativeFile(name)))
+        {
+            throw new ContainerDException(ErrorKind.AlreadyExists,
+                $"container '{name}' is declared in {Paths.DeclarativeFile(name)}: the daemon creates it from there; pick another name");
+        }
+        return CreateCore(name, yaml, declarative: false);
+    }
+
+    private Job CreateCore(string name, string yaml, bool declarative)
+    {
+        ContainerName.Require(name);
+        var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative), name);
+        RequireStorePathExists(definition);
+        lock (_lock)
+        {
+            if (_containers.ContainsKey(name))
+            {
+                throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' already exists; destroy it first or pick another name");
+            }
+            if (jobs.ActiveFor(name) is { } running)
+            {
+                throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' is being created by job {running.Id}");
+            }
+            IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
+            return jobs.Start(name, "create", async job =>
+            {
+                await CreateStepsAsync(job, definition, yaml, ids, declarative).ConfigureAwait(false);
+                // A declared container with autostart is wanted running, like NixOS units.
+                if (declarative && definition.Autostart)
+                {
+                    await StartStepsAsync(job, Get(name)).ConfigureAwait(false);
+                }
+            });
+        }
+    }
+
+    public Job Start(string name) => StartJob(name, "start", (job, container) => StartStepsAsync(job, container));
+
+    public Job Stop(string name, bool force) => StartJob(name, "stop", (job, container) => StopStepsAsync(job, container, force));
+
+    public Job Restart(string name) => StartJob(name, "restart", async (job, container) =>
+    {
+        await StopStepsAsync(job, container, force: false).ConfigureAwait(false);
+        await StartStepsAsync(job, container).ConfigureAwait(false);
+    });
+
+    public Job Destroy(string name) => StartJob(name, "destroy", DestroyStepsAsync);
+
+    // ---- The steps ----
+
+    private async Task CreateStepsAsync(Job job, ContainerDefinition definition, string yaml, IdRange ids, bool declarative)
+    {
+        string name = definition.Name;
+        var state = new PersistedState
+        {
+            Name = name,
+            UidBase = ids.Start,
+            UidSize = ids.Count,
+            CreatedAt = clock.GetUtcNow(),
+            Phase = Phase.Creating,
+            Declarative = declarative,
+        };
+        try
+        {
+            FaultInjection.Step("create", 1);
+            store.CreateStateDir(name);
+            store.Write(state);
+            FaultInjection.Step("create", 2);
+            store.WriteDefinition(name, yaml);
+            FaultInjection.Step("create", 3);
+            string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
+            FaultInjection.Step("create", 4);
+            int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+            File.Delete(Paths.BuildLink(name));
+            job.Log($"profile {Paths.ProfileDir(name)}/system is generation {generation}: {system}");
+            FaultInjection.Step("create", 5);
+            Rootfs.Create(Paths.Rootfs(name), ids.Start);
+            state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };
+            var container = new Container(state, definition, yaml);
+            FaultInjection.Step("create", 6);
+            WriteLxcConfig(container);
+            FaultInjection.Step("create", 7);
+            store.Write(state);
+            lock (_lock)
+            {
+                _containers[name] = container;
+            }
+            job.Log($"created container {name} with uids and gids {ids}");
+            Added?.Invoke(container);
+        }
+        catch
+        {
+            await RemoveEverythingAsync(name, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+
+    private async Task StartStepsAsync(Job job, Container container)
+    {
+        await RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState == ContainerState.Running)
+        {
+            job.Log($"container {container.Name} is already running (pid {container.LeaderPid})");
+            return;
+        }
+        SetRunState(container, ContainerState.Starting);
+        // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
+        WriteLxcConfig(container);
+        try
+        {
+            await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
+        }
+        catch (ContainerDException e) when (e.Kind == ErrorKind.StartFailed && _host.IdmappedMounts
+            && (e.Message.Contains("idmap", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("mount_setattr", StringComparison.Ordinal)))
+        {
+            // Warned once: from now on every container gets the plain read-only bind.
+            log.LogWarning("idmapped mounts fail on this host ({Message}); falling back to a plain read-only bind of the store, owned by nobody inside", e.Message);
+            _host = _host with { IdmappedMounts = false };
+            WriteLxcConfig(container);
+            await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RefreshAsync(container).ConfigureAwait(false);
+        }
+        if (container.RunState != ContainerState.Running)
+        {
+            throw new ContainerDException(ErrorKind.StartFailed,
+                $"container '{container.Name}' is {container.RunState.ToWire()} after lxc-start; see {lxc.LogPath(container.Name)} and {lxc.ConsoleLogPath(container.Name)}");
+        }
+        job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
+    }
+
+    private async Task StopStepsAsync(Job job, Container container, bool force)
+    {
+        await RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState == ContainerState.Stopped)
+        {
+            job.Log($"container {container.Name} is not running");
+            return;
+        }
+        SetRunState(container, ContainerState.Stopping);
+        try
+        {
+            await lxc.StopAsync(container.Name, container.Definition.StopTimeout, force, job.Canceled).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RefreshAsync(container).ConfigureAwait(false);
+        }
+        job.Log($"container {container.Name} is {container.RunState.ToWire()}");
+    }
+
+    private async Task DestroyStepsAsync(Job job, Container container)
+    {
+        string name = container.Name;
+        FaultInjection.Step("destroy", 1);
+        store.Write(container.State with { Phase = Phase.Destroying });
+        container.SetState(container.State with { Phase = Phase.Destroying });
+        FaultInjection.Step("destroy", 2);
+        await RemoveEverythingAsync(name, CancellationToken.None, job).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _containers.Remove(name);
+        }
+        job.Log($"destroyed container {name}; ids {container.Ids} are free again");
+        Removed?.Invoke(container);
+    }
+
+    /// <summary>
+    /// Stops the container if LXC runs it, then removes its LXC dir, its profile and last its state
+    /// dir, and frees its range. Safe to repeat: used by destroy, failed creates and recovery.
+    /// </summary>
+    private async Task RemoveEverythingAsync(string name, CancellationToken cancellationToken, Job? job = null)
+    {
+        if ((await lxc.GetStatusAsync(name, cancellationToken).ConfigureAwait(false)).State != ContainerState.Stopped)
+        {
+            job?.Log($"stopping container {name}");
+            var timeout = Find(name)?.Definition.StopTimeout ?? TimeSpan.FromSeconds(10);
+            await lxc.StopAsync(name, timeout, force: false, cancellationToken).ConfigureAwait(false);
+            if (Find(name) is { } running)
+            {
+                await RefreshAsync(running, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        FaultInjection.Step("destroy", 3);
+        DeleteDirectory(lxc.ContainerDir(name));
+        FaultInjection.Step("destroy", 4);
+        DeleteDirectory(Paths.ProfileDir(name));
+        FaultInjection.Step("destroy", 5);
+        store.DeleteStateDir(name);
+        lock (_lock)
+        {
+            _allocator.Free(name);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Definitions;
+using ContainerD.Os.Nix;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>The system profile: update, rollback, generations, and bringing a new system to a running container.</summary>
+public sealed partial class ContainerService
+{
+    /// <summary>Rebuilds the system (from a new definition, or the current one when yaml is empty) as a new generation.</summary>
+    public Job Update(string name, string yaml)
+    {
+        var container = Get(name);
+        if (yaml.Length > 0 && container.State.Declarative)
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"container '{name}' is declared in {Paths.DeclarativeFile(name)}; change that file instead");
+        }
+        return UpdateCore(container, yaml.Length > 0 ? yaml : container.DefinitionYaml);
+    }
+
+    private Job UpdateCore(Container container, string newYaml)
+    {
+        string name = container.Name;
+        var definition = DefinitionParser.Parse(newYaml, DefinitionSource(name, container.State.Declarative), name);
+        RequireStorePathExists(definition);
+        if (definition.IdMap.Size != container.State.UidSize || (definition.IdMap.Base is { } fixedBase && fixedBase != container.State.UidBase))
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"idmap of '{name}' cannot change: its ids {container.Ids} are its files' owners for its whole life; destroy and create it to change them");
+        }
+        return StartJob(name, "update", (job, c) => UpdateStepsAsync(job, c, definition, newYaml));
+    }
+
+    /// <summary>Deletes old generations ("old", "Nd" or "+N", as nix-env reads them); the current one always stays.</summary>
+    public Job DeleteGenerations(string name, string which)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(which, @"^(old|[0-9]{1,6}d|\+[0-9]{1,6})$"))
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"'{which}' is not a generation selector: use old (all but the current), 30d (older than 30 days) or +5 (keep the newest 5)");
+        }
+        return StartJob(name, "delete-generations", async (job, container) =>
+        {
+            await nix.DeleteGenerationsAsync(Paths.ProfileDir(name), which, job.Canceled).ConfigureAwait(false);
+            var left = NixTool.ListGenerations(Paths.ProfileDir(name));
+            job.Log($"{name} keeps generations {string.Join(", ", left.Select(g => g.Number))}; 'nix-store --gc' reclaims the rest");
+        });
+    }
+
+    /// <summary>Goes back to a generation (0 = the one before the current) and activates it.</summary>
+    public Job Rollback(string name, int generation)
+    {
+        var container = Get(name);
+        var generations = NixTool.ListGenerations(Paths.ProfileDir(name));
+        int current = container.State.Generation;
+        int target = generation != 0 ? generation
+            : generations.Where(g => g.Number < current).Select(g => g.Number).DefaultIfEmpty(0).Max();
+        if (target == 0)
+        {
+            throw new ContainerDException(ErrorKind.NoSuchGeneration, $"container '{name}' has no generation before {current} to roll back to");
+        }
+        if (generations.All(g => g.Number != target))
+        {
+            throw new ContainerDException(ErrorKind.NoSuchGeneration,
+                $"container '{name}' has no generation {target}; it has {string.Join(", ", generations.Select(g => g.Number))}");
+        }
+        return StartJob(name, "rollback", (job, c) => RollbackStepsAsync(job, c, target));
+    }
+
+    private async Task<string> BuildSystemAsync(Job job, ContainerDefinition definition)
+    {
+        switch (definition.System)
+        {
+            case NixExpressionSystem expression:
+                job.Log($"building the system from {expression.File}");
+                return await nix.BuildAsync(expression, Paths.BuildLink(definition.Name), job.Log, job.Canceled).ConfigureAwait(false);
+            case StorePathSystem path:
+                job.Log($"using the prebuilt system {path.Path}");
+                return await nix.CheckSystemAsync(path.Path, job.Canceled).ConfigureAwait(false);
+            default:
+                throw new InvalidOperationException($"unknown system source {definition.System}");
+        }
+    }
+
+    private async Task UpdateStepsAsync(Job job, Container container, ContainerDefinition definition, string yaml)
+    {
+        string name = container.Name;
+        // Build first: a failed build must leave the generation, the definition and the container as they were.
+        string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
+        FaultInjection.Step("update", 1);
+        // The new definition waits beside the old one until the generation is committed: a crash
+        // before nix-env discards it at the next start, a crash after it commits it (ReconcileProfile).
+        store.WritePendingDefinition(name, yaml);
+        FaultInjection.Step("update", 2);
+        int generation;
+        try
+        {
+            generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+        }
+        catch
+        {
+            store.DiscardPendingDefinition(name);
+            throw;
+        }
+        finally
+        {
+            File.Delete(Paths.BuildLink(name));
+        }
+        FaultInjection.Step("update", 3);
+        store.CommitPendingDefinition(name);
+        container.SetDefinition(definition, yaml);
+        CommitGeneration(container, generation, system, DefinitionHash.Of(yaml));
+        job.Log($"generation {generation} of {name} is {system}");
+        await ActivateAsync(job, container, system).ConfigureAwait(false);
+    }
+
+    private async Task RollbackStepsAsync(Job job, Container container, int generation)
+    {
+        FaultInjection.Step("rollback", 1);
+        await nix.SwitchGenerationAsync(Paths.ProfileDir(container.Name), generation, job.Canceled).ConfigureAwait(false);
+        FaultInjection.Step("rollback", 2);
+        string system = NixTool.CurrentSystem(Paths.ProfileDir(container.Name))
+            ?? throw new ContainerDException(ErrorKind.NoSuchGeneration, $"generation {generation} of '{container.Name}' points nowhere");
+        CommitGeneration(container, generation, system, container.State.DefinitionHash);
+        job.Log($"rolled {container.Name} back to generation {generation}: {system}");
+        await ActivateAsync(job, container, system).ConfigureAwait(false);
+    }
+
+    /// <summary>Records the profile's current generation in state.json and tells watchers.</summary>
+    private void CommitGeneration(Container container, int generation, string system, string? definitionHash)
+    {
+        var state = container.State with { Generation = generation, SystemPath = system, DefinitionHash = definitionHash };
+        store.Write(state);
+        container.SetState(state);
+        WriteLxcConfig(container);
+        Changed?.Invoke(container);
+    }
+
+    /// <summary>Brings a new system to a running container, as its definition's activation says.</summary>
+    private async Task ActivateAsync(Job job, Container container, string system)
+    {
+        await RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState != ContainerState.Running)
+        {
+            job.Log($"{container.Name} is not running: it boots generation {container.State.Generation} at its next start");
+            return;
+        }
+        string switchScript = Path.Combine(system, "bin", "switch-to-configuration");
+        var activation = container.Definition.Activation switch
+        {
+            Activation.Auto => File.Exists(switchScript) ? Activation.Switch : Activation.Restart,
+            var chosen => chosen,
+        };
+        switch (activation)
+        {
+            case Activation.None:
+                job.Log($"activation: none; {container.Name} boots the new system at its next start");
+                break;
+            case Activation.Restart:
+                job.Log($"activation: restarting {container.Name}");
+                await StopStepsAsync(job, container, force: false).ConfigureAwait(false);
+                await StartStepsAsync(job, container).ConfigureAwait(false);
+                break;
+            case Activation.Switch:
+                job.Log($"activation: switch-to-configuration switch inside {container.Name}");
+                var output = await RunCommandAsync(container.Name,
+                    ["/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"], new Dictionary<string, string>()).ConfigureAwait(false);
+                foreach (string line in (output.StdoutText + output.Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    job.Log(line);
+                }
+                if (!output.Succeeded)
+                {
+                    throw new ContainerDException(ErrorKind.Failed,
+                        $"switch-to-configuration failed in '{container.Name}' (exit {output.ExitCode}); it keeps running: {output.StderrTail(5)}");
+                }
+                break;
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using ContainerD.Domain;
+using ContainerD.Domain.Definitions;
+using ContainerD.Domain.IdMapping;
+using ContainerD.Os.Nix;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>Daemon start: recovery of interrupted changes, declarative definitions, autostart.</summary>
+public sealed partial class ContainerService
+{
+    // ---- Start-up ----
+
+    /// <summary>
+    /// Makes the host ready (subuid entries, dirs), then loads every container: finishes or rolls
+    /// back what a crash interrupted, rebuilds the uid allocation, and re-adopts running containers.
+    /// </summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        if (config.ManageSubIds)
+        {
+            subIds.EnsureOwned(RootOwner, config.IdPool);
+        }
+        else if (!subIds.Covers(RootOwner, config.IdPool))
+        {
+            throw new ContainerDException(ErrorKind.Failed,
+                $"root does not own ids {config.IdPool} in /etc/subuid and /etc/subgid; add 'root:{config.IdPool.Start}:{config.IdPool.Count}' to both or set manageSubIds: true");
+        }
+        store.EnsureRoot(config.StateDir);
+        Directory.CreateDirectory(lxc.LxcPath);
+        File.SetUnixFileMode(lxc.LxcPath, StateStore.DirMode);
+        _allocator = new IdAllocator(config.IdPool, subIds.ReadForeign(RootOwner));
+
+        foreach (string name in store.Names())
+        {
+            await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RecoverAsync(string name, CancellationToken cancellationToken)
+    {
+        PersistedState? state = store.Read(name);
+        switch (state?.Phase)
+        {
+            case null:
+                log.LogWarning("removing {Dir}: a create was interrupted before it wrote its state", Paths.StateDir(name));
+                store.DeleteStateDir(name);
+                return;
+            case Phase.Creating:
+                log.LogWarning("rolling back the interrupted create of container {Name}", name);
+                await RemoveEverythingAsync(name, cancellationToken).ConfigureAwait(false);
+                return;
+            case Phase.Destroying:
+                log.LogWarning("finishing the interrupted destroy of container {Name}", name);
+                await RemoveEverythingAsync(name, cancellationToken).ConfigureAwait(false);
+                return;
+        }
+
+        state = ReconcileProfile(state);
+        string? yaml = store.ReadDefinition(name);
+        if (yaml is null)
+        {
+            log.LogError("container {Name} has no definition file; leaving it alone", name);
+            return;
+        }
+        var definition = DefinitionParser.Parse(yaml, Paths.DefinitionFile(name), name);
+        var container = new Container(state, definition, yaml);
+        lock (_lock)
+        {
+            _allocator.Reserve(name, container.Ids);
+            _containers[name] = container;
+        }
+        if (!File.Exists(lxc.ConfigPath(name)))
+        {
+            WriteLxcConfig(container);
+        }
+        await RefreshAsync(container, cancellationToken).ConfigureAwait(false);
+        log.LogInformation("loaded container {Name}: {State}, pid {Pid}, ids {Ids}, generation {Generation}",
+            name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
+    }
+
+    /// <summary>
+    /// The profile is the truth about generations. A crash between nix-env and the state write
+    /// (update, rollback) left them apart: adopt the profile's generation and commit a pending
+    /// definition; if the profile never moved, discard the pending definition.
+    /// </summary>
+    private PersistedState ReconcileProfile(PersistedState state)
+    {
+        string name = state.Name;
+        int? profileGeneration = NixTool.CurrentGeneration(Paths.ProfileDir(name));
+        File.Delete(Paths.BuildLink(name));
+        if (profileGeneration is not { } generation || generation == state.Generation)
+        {
+            store.DiscardPendingDefinition(name);
+            return state;
+        }
+        log.LogWarning("container {Name}: finishing an interrupted change to generation {Generation}", name, generation);
+        string? yaml = store.CommitPendingDefinition(name) ? store.ReadDefinition(name) : null;
+        state = state with
+        {
+            Generation = generation,
+            SystemPath = NixTool.CurrentSystem(Paths.ProfileDir(name)),
+            DefinitionHash = yaml is null ? state.DefinitionHash : DefinitionHash.Of(yaml),
+        };
+        store.Write(state);
+        return state;
+    }
+
+    /// <summary>
+    /// Brings containers in line with DefinitionsDir at daemon start: a new file is created, a changed
+    /// one (by hash) applied as an update, a vanished one destroyed only when pruneDeclarative is on.
+    /// </summary>
+    public void ApplyDeclarativeDefinitions()
+    {
+        var declared = Directory.Exists(config.DefinitionsDir)
+            ? Directory.EnumerateFiles(config.DefinitionsDir, "*.yaml").Order(StringComparer.Ordinal).ToList()
+            : [];
+        foreach (string file in declared)
+        {
+            string name = Path.GetFileNameWithoutExtension(file);
+            try
+            {
+                string yaml = File.ReadAllText(file);
+                switch (Find(name))
+                {
+                    case null:
+                        log.LogInformation("creating declared container {Name} from {File}", name, file);
+                        CreateCore(name, yaml, declarative: true);
+                        break;
+                    case { State.Declarative: false }:
+                        log.LogError("{File} declares '{Name}', but a container of that name was created imperatively; destroy it or rename the file", file, name);
+                        break;
+                    case var container when container.State.DefinitionHash != DefinitionHash.Of(yaml):
+                        log.LogInformation("{File} changed: updating container {Name}", file, name);
+                        UpdateCore(container, yaml);
+                        break;
+                }
+            }
+            catch (ContainerDException e)
+            {
+                log.LogError("{File} not applied: {Message}", file, e.Message);
+            }
+        }
+        var declaredNames = declared.Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.Ordinal);
+        foreach (var orphan in List().Where(c => c.State.Declarative && !declaredNames.Contains(c.Name)))
+        {
+            if (config.PruneDeclarative)
+            {
+                log.LogInformation("{File} is gone: destroying container {Name} (pruneDeclarative)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+                Destroy(orphan.Name);
+            }
+            else
+            {
+                log.LogWarning("{File} is gone; container {Name} stays (set pruneDeclarative: true to destroy such containers)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+            }
+        }
+    }
+
+    /// <summary>Starts every autostart container that is not running, once, at daemon start.</summary>
+    public void StartAutostartContainers()
+    {
+        foreach (var container in List().Where(c => c.Definition.Autostart && c.RunState != ContainerState.Running))
+        {
+            try
+            {
+                Start(container.Name);
+            }
+            catch (ContainerDException e)
+            {
+                log.LogWarning("autostart of {Name} not begun: {Message}", container.Name, e.Message);
+            }
+        }
+    }
+}
