@@ -12,8 +12,9 @@ show() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 say "Installing what is missing and building"
 ./scripts/install-deps.sh
 dotnet build ContainerD.sln --no-restore --verbosity quiet -clp:ErrorsOnly
+dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly   # NativeAOT: starts in a few ms
 daemon=artifacts/bin/ContainerD.Daemon/debug/containerctld
-ctl=artifacts/bin/ContainerD.Cli/debug/containerctl
+ctl=artifacts/publish/ContainerD.Cli/release_linux-x64/containerctl
 
 work=$(mktemp -d /tmp/containerctld-demo.XXXXXX)
 chmod 711 "$work"   # the container's root (an unprivileged uid) must reach its rootfs below
@@ -36,7 +37,8 @@ definitionsDir: $work/definitions
 profilesDir: $profiles
 runtimeDir: $work/run
 CONFIG
-"$daemon" --config "$work/config.yaml" >"$work/daemon.log" 2>&1 &
+# The example system is built from local files only: no binary cache to ask (nor wait for offline).
+NIX_CONFIG="substituters =" "$daemon" --config "$work/config.yaml" >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 export CONTAINERCTL_BUS=$bus
 for _ in $(seq 100); do "$ctl" list >/dev/null 2>&1 && break; sleep 0.1; done
@@ -57,7 +59,7 @@ show ps -o user:10,pid,cmd -p "$pid"
 
 say "Stopping and destroying it: its files, profile and uid range are gone"
 show "$ctl" stop demo
-show "$ctl" destroy demo
+show "$ctl" destroy demo --yes
 show "$ctl" list
 say "Done. The daemon's log was:"
 sed 's/^/  /' "$work/daemon.log" | tail -n 15

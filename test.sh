@@ -6,6 +6,8 @@ cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 echo "==> building"
 dotnet build ContainerD.sln --no-restore --verbosity quiet -clp:ErrorsOnly
+# containerctl as users get it: NativeAOT. The tests run this binary.
+dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 echo "==> testing"

@@ -16,14 +16,16 @@ public static class Commands
             case "create": return await CreateAsync(bus, args);
             case "start": return await JobAsync(bus, args, "started", (c, name) => c.StartContainerAsync(name));
             case "restart": return await JobAsync(bus, args, "restarted", (c, name) => c.RestartContainerAsync(name));
-            case "destroy": return await JobAsync(bus, args, "destroyed", (c, name) => c.DestroyContainerAsync(name));
-            case "stop":
-                bool force = args.Flag("--force");
-                return await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force));
-            case "run": return await RunCommandAsync(bus, args);
+            case "stop": return await StopAsync(bus, args);
+            case "destroy": return await DestroyAsync(bus, args);
             case "update": return await UpdateAsync(bus, args);
             case "rollback": return await RollbackAsync(bus, args);
             case "generations": return await GenerationsAsync(bus, args);
+            case "jobs": return await JobsAsync(bus, args);
+            case "cancel": return await CancelAsync(bus, args);
+            case "run": return await Inside.RunAsync(bus, args);
+            case "shell": return await Inside.ShellAsync(bus, args);
+            case "logs": return await Inside.LogsAsync(bus, args);
             default: throw new CliException(ExitCodes.InvalidInput, $"unknown command '{args.Command}'; see 'containerctl --help'");
         }
     }
@@ -31,10 +33,19 @@ public static class Commands
     private static async Task<int> ListAsync(string bus, Arguments args)
     {
         bool json = args.Flag("--json");
+        bool namesOnly = args.Flag("--names");
         args.End();
         using var client = await ContainerDClient.ConnectAsync(bus);
         var rows = await client.ListContainersAsync();
-        Console.Out.Write(json ? Output.ContainersJson(rows) : Output.ContainersTable(rows));
+        if (namesOnly)
+        {
+            Console.Out.Write(string.Concat(rows.Select(r => r.Name + "\n")));
+            return ExitCodes.Ok;
+        }
+        // Sent together and answered in one go: one round trip's wait for all of them.
+        var autostart = await Task.WhenAll(rows.Select(r => client.GetPropertyAsync(r.Path, Names.ContainerInterface, "Autostart")));
+        var listed = rows.Select((r, i) => (r, autostart[i].GetBool())).ToList();
+        Console.Out.Write(json ? Output.ContainersJson(listed) : Output.ContainersTable(listed));
         return ExitCodes.Ok;
     }
 
@@ -49,6 +60,59 @@ public static class Commands
         return ExitCodes.Ok;
     }
 
+    private static async Task<int> StopAsync(string bus, Arguments args)
+    {
+        bool force = args.Flag("--force");
+        uint? timeout = null;
+        if (args.Option("-t", "--timeout") is { } text)
+        {
+            timeout = uint.TryParse(text, out uint seconds) && seconds > 0 ? seconds : throw args.Usage($"'{text}' is not a number of seconds");
+        }
+        return timeout is { } t
+            ? await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force, t))
+            : await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force));
+    }
+
+    /// <summary>Destroy loses the container's files: ask on a terminal, and want --yes from scripts.</summary>
+    private static async Task<int> DestroyAsync(string bus, Arguments args)
+    {
+        bool yes = args.Flag("--yes") | args.Flag("-y");
+        if (!yes)
+        {
+            if (Console.IsInputRedirected)
+            {
+                throw args.Usage("destroy removes the container and its files for good; add --yes to confirm");
+            }
+            Console.Error.Write("Destroy the container and all its files (its rootfs, profile and state)? [y/N] ");
+            if (Console.ReadLine()?.Trim() is not ("y" or "Y" or "yes"))
+            {
+                Console.Error.WriteLine("Nothing destroyed.");
+                return ExitCodes.Failed;
+            }
+        }
+        return await JobAsync(bus, args, "destroyed", (c, name) => c.DestroyContainerAsync(name));
+    }
+
+    private static async Task<int> JobsAsync(string bus, Arguments args)
+    {
+        args.End();
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        Console.Out.Write(Output.JobsTable(await client.ListJobsAsync()));
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> CancelAsync(string bus, Arguments args)
+    {
+        string text = args.Positional("job id");
+        args.End();
+        uint id = uint.TryParse(text.AsSpan(text.StartsWith(Names.JobPathPrefix, StringComparison.Ordinal) ? Names.JobPathPrefix.Length : 0), out uint parsed)
+            ? parsed : throw args.Usage($"'{text}' is not a job id; 'containerctl jobs' lists them");
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        await client.CancelJobAsync(id);
+        Console.Out.WriteLine($"job {id}: cancel requested");
+        return ExitCodes.Ok;
+    }
+
     private static async Task<int> CreateAsync(string bus, Arguments args)
     {
         string name = args.Positional("container name");
@@ -58,12 +122,12 @@ public static class Commands
         args.End();
 
         using var client = await ContainerDClient.ConnectAsync(bus);
-        int result = await RunJobAsync(client, noBlock, "created", c => c.CreateContainerAsync(name, yaml));
+        int result = await RunJobAsync(client, noBlock, $"create {name}", "created", c => c.CreateContainerAsync(name, yaml));
         if (result != ExitCodes.Ok || !start || noBlock)
         {
             return result;
         }
-        return await RunJobAsync(client, noBlock, "started", c => c.StartContainerAsync(name));
+        return await RunJobAsync(client, noBlock, $"start {name}", "started", c => c.StartContainerAsync(name));
     }
 
     /// <summary>The YAML to send: a file as it is, or one made from --nix/--system (JSON is YAML).</summary>
@@ -132,7 +196,7 @@ public static class Commands
         args.End();
         string yaml = file is null ? "" : ReadFile(file);
         using var client = await ContainerDClient.ConnectAsync(bus);
-        return await RunJobAsync(client, noBlock, "updated", c => c.UpdateContainerAsync(name, yaml));
+        return await RunJobAsync(client, noBlock, $"update {name}", "updated", c => c.UpdateContainerAsync(name, yaml));
     }
 
     private static async Task<int> RollbackAsync(string bus, Arguments args)
@@ -146,7 +210,7 @@ public static class Commands
         }
         args.End();
         using var client = await ContainerDClient.ConnectAsync(bus);
-        return await RunJobAsync(client, noBlock, "rolled back", c => c.RollbackContainerAsync(name, generation));
+        return await RunJobAsync(client, noBlock, $"rollback {name}", "rolled back", c => c.RollbackContainerAsync(name, generation));
     }
 
     private static async Task<int> GenerationsAsync(string bus, Arguments args)
@@ -157,7 +221,7 @@ public static class Commands
         using var client = await ContainerDClient.ConnectAsync(bus);
         if (delete is not null)
         {
-            int result = await RunJobAsync(client, false, "cleaned up", c => c.DeleteGenerationsAsync(name, delete));
+            int result = await RunJobAsync(client, false, $"delete generations of {name}", "cleaned up", c => c.DeleteGenerationsAsync(name, delete));
             if (result != ExitCodes.Ok)
             {
                 return result;
@@ -185,11 +249,11 @@ public static class Commands
         bool noBlock = args.Flag("--no-block");
         args.End();
         using var client = await ContainerDClient.ConnectAsync(bus);
-        return await RunJobAsync(client, noBlock, pastTense, c => start(c, name));
+        return await RunJobAsync(client, noBlock, $"{args.Command} {name}", pastTense, c => start(c, name));
     }
 
     /// <summary>Starts a job and, unless --no-block, streams its log and waits for its end.</summary>
-    private static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string pastTense, Func<ContainerDClient, Task<string>> start)
+    private static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string what, string pastTense, Func<ContainerDClient, Task<string>> start)
     {
         if (noBlock)
         {
@@ -197,16 +261,32 @@ public static class Commands
             return ExitCodes.Ok;
         }
         uint? jobId = null;
+        // Log lines can arrive before the reply that names the job: hold them until then.
+        var early = new List<(uint Id, string Line)>();
+        using var progress = new JobProgress(what, live: !Console.IsOutputRedirected);
         await client.WatchJobsAsync((id, line) =>
         {
+            lock (early)
+            {
+                if (jobId is null)
+                {
+                    early.Add((id, line));
+                    return;
+                }
+            }
             if (id == jobId)
             {
-                Console.Out.WriteLine(line);
+                progress.Line(line);
             }
         });
         string jobPath = await start(client);
-        jobId = ContainerDClient.JobId(jobPath);
+        lock (early)
+        {
+            jobId = ContainerDClient.JobId(jobPath);
+            early.Where(e => e.Id == jobId).ToList().ForEach(e => progress.Line(e.Line));
+        }
         var end = await client.WaitForJobAsync(jobPath);
+        progress.Dispose();
         if (end.Succeeded)
         {
             Console.Out.WriteLine($"{end.Container}: {pastTense} (job {end.Id})");
@@ -214,28 +294,5 @@ public static class Commands
         }
         Console.Error.WriteLine($"containerctl: {end.Operation} {end.Container} {end.Result}: {end.Message}");
         return ExitCodes.Failed;
-    }
-
-    private static async Task<int> RunCommandAsync(string bus, Arguments args)
-    {
-        var argv = args.AfterDoubleDash() ?? throw args.Usage("put -- before the command, e.g. containerctl run web -- id");
-        string name = args.Positional("container name");
-        args.End();
-        if (argv.Count == 0)
-        {
-            throw args.Usage("no command given after --");
-        }
-        using var client = await ContainerDClient.ConnectAsync(bus);
-        string path = await client.GetContainerAsync(name);
-        var result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>());
-        using (var stdout = Console.OpenStandardOutput())
-        {
-            stdout.Write(result.Stdout);
-        }
-        using (var stderr = Console.OpenStandardError())
-        {
-            stderr.Write(result.Stderr);
-        }
-        return result.ExitCode;
     }
 }

@@ -12,11 +12,16 @@ public static class Help
           create NAME -f FILE [--start]      create from a YAML definition
           create NAME --nix FILE [-A ATTR] [--arg K V]… [--autostart] [--start]
           create NAME --system PATH [--autostart] [--start]
-          start NAME | stop NAME [--force] | restart NAME | destroy NAME
+          start NAME | restart NAME
+          stop NAME [--force] [--timeout S]  power off; kill after S seconds (or at once with --force)
+          destroy NAME [--yes]               remove it and its files; asks first unless --yes
           run NAME -- CMD [ARGS…]            run a command inside (no shell in between)
+          shell NAME                         an interactive root shell inside, on a real terminal
+          logs NAME [-f]                     its console log; -f keeps following it
           update NAME [-f FILE]              rebuild its system as a new generation and activate it
           rollback NAME [GENERATION]         back to the previous (or the given) generation
           generations NAME [--delete WHICH]  its system's generations; delete old ones (old | 30d | +5)
+          jobs | cancel JOB                  the jobs running now; cancel one (e.g. a long build)
 
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
         The bus is also taken from CONTAINERCTL_BUS. 'containerctl COMMAND --help' shows more.
@@ -27,7 +32,7 @@ public static class Help
 
     private static readonly Dictionary<string, string> Commands = new()
     {
-        ["list"] = "usage: containerctl list [--json]\nexample: containerctl list --json\n",
+        ["list"] = "usage: containerctl list [--json | --names]\nexample: containerctl list --json\n",
         ["status"] = "usage: containerctl status NAME\nexample: containerctl status web\n",
         ["create"] = """
             usage: containerctl create NAME (-f FILE | --nix FILE [-A ATTR] [--arg K V]… | --system PATH)
@@ -38,12 +43,16 @@ public static class Help
 
             """,
         ["start"] = "usage: containerctl start NAME [--no-block]\nexample: containerctl start web\n",
-        ["stop"] = "usage: containerctl stop NAME [--force] [--no-block]\nAsks init to power off; --force kills it at once.\nexample: containerctl stop web\n",
+        ["stop"] = "usage: containerctl stop NAME [--force] [--timeout SECONDS] [--no-block]\nAsks init to power off and kills it after the timeout (default: the definition's stopTimeout);\n--force kills it at once.\nexample: containerctl stop web --timeout 30\n",
         ["restart"] = "usage: containerctl restart NAME [--no-block]\nexample: containerctl restart web\n",
-        ["destroy"] = "usage: containerctl destroy NAME [--no-block]\nStops NAME if needed and removes it, its profile and its files; its uid range is freed.\nexample: containerctl destroy web\n",
+        ["destroy"] = "usage: containerctl destroy NAME [--yes] [--no-block]\nStops NAME if needed and removes it, its profile and its files; its uid range is freed.\nAsks for confirmation on a terminal; scripts must pass --yes.\nexample: containerctl destroy web --yes\n",
         ["update"] = "usage: containerctl update NAME [-f FILE] [--no-block]\nBuilds the system again (from FILE, or the current definition) as a new generation;\na running container gets it as its definition's activation says.\nexample: containerctl update web -f web.yaml\n",
         ["rollback"] = "usage: containerctl rollback NAME [GENERATION] [--no-block]\nexample: containerctl rollback web      (to the previous generation)\n",
         ["generations"] = "usage: containerctl generations NAME [--delete old|Nd|+N]\nLists the generations; --delete removes old ones (never the current): old = all but the current,\n30d = older than 30 days, +5 = all but the newest 5. 'nix-store --gc' then reclaims their systems.\nexample: containerctl generations web --delete +3\n",
+        ["shell"] = "usage: containerctl shell NAME\nAn interactive login shell as the container's root, on a new terminal the daemon opens inside.\nThe session ends when the shell does (exit or Ctrl-D).\nexample: containerctl shell web\n",
+        ["logs"] = "usage: containerctl logs NAME [-f]\nThe container's console (what its init and services print). -f keeps following it.\nexample: containerctl logs web -f\n",
+        ["jobs"] = "usage: containerctl jobs\nThe jobs running now: id, container, operation.\nexample: containerctl jobs\n",
+        ["cancel"] = "usage: containerctl cancel JOB\nCancels a running job (a build stops, no new generation is made).\nexample: containerctl cancel 12\n",
         ["run"] = "usage: containerctl run NAME -- CMD [ARGS…]\nThe command's output and exit code become containerctl's.\nexample: containerctl run web -- cat /proc/self/uid_map\n",
     };
 

@@ -9,14 +9,25 @@ namespace ContainerD.Cli;
 /// <summary>How results look: aligned tables for people, JSON for scripts.</summary>
 public static class Output
 {
-    public static string ContainersTable(IReadOnlyList<ContainerSummary> rows)
+    public static string ContainersTable(IReadOnlyList<(ContainerSummary Row, bool Autostart)> rows)
     {
-        var table = new List<string[]> { new[] { "NAME", "STATE", "PID", "UIDS", "GENERATION" } };
-        table.AddRange(rows.Select(r => new[]
+        var table = new List<string[]> { new[] { "NAME", "STATE", "PID", "UIDS", "GENERATION", "AUTOSTART" } };
+        table.AddRange(rows.Select(x => new[]
         {
-            r.Name, r.State, r.LeaderPid == 0 ? "-" : Num(r.LeaderPid),
-            $"{Num(r.UidBase)}-{Num(r.UidBase + r.UidSize - 1)}", Num(r.Generation),
+            x.Row.Name, x.Row.State, x.Row.LeaderPid == 0 ? "-" : Num(x.Row.LeaderPid),
+            $"{Num(x.Row.UidBase)}-{Num(x.Row.UidBase + x.Row.UidSize - 1)}", Num(x.Row.Generation), x.Autostart ? "yes" : "no",
         }));
+        return Align(table);
+    }
+
+    public static string JobsTable(IReadOnlyList<JobSummary> jobs)
+    {
+        if (jobs.Count == 0)
+        {
+            return "No jobs running.\n";
+        }
+        var table = new List<string[]> { new[] { "JOB", "CONTAINER", "OPERATION", "STATE" } };
+        table.AddRange(jobs.Select(j => new[] { Num(j.Id), j.Container, j.Operation, j.State }));
         return Align(table);
     }
 
@@ -33,13 +44,13 @@ public static class Output
         return Align(table);
     }
 
-    public static string ContainersJson(IReadOnlyList<ContainerSummary> rows)
+    public static string ContainersJson(IReadOnlyList<(ContainerSummary Row, bool Autostart)> rows)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartArray();
-            foreach (var r in rows)
+            foreach (var (r, autostart) in rows)
             {
                 json.WriteStartObject();
                 json.WriteString("name", r.Name);
@@ -48,6 +59,7 @@ public static class Output
                 json.WriteNumber("uidBase", r.UidBase);
                 json.WriteNumber("uidSize", r.UidSize);
                 json.WriteNumber("generation", r.Generation);
+                json.WriteBoolean("autostart", autostart);
                 json.WriteString("path", r.Path);
                 json.WriteEndObject();
             }
@@ -68,8 +80,13 @@ public static class Output
         text.Append(CultureInfo.InvariantCulture, $"   UIDs/GIDs: {uidBase}-{uidBase + uidSize - 1} ({uidSize} ids; container root is host uid {uidBase})\n");
         text.Append(CultureInfo.InvariantCulture, $"  Generation: {p["Generation"].GetUInt32()}\n");
         text.Append(CultureInfo.InvariantCulture, $"      System: {p["SystemPath"].GetString()}\n");
+        var addresses = p["Addresses"].GetArray<string>();
+        text.Append(CultureInfo.InvariantCulture, $"   Addresses: {(addresses.Length == 0 ? "-" : string.Join(", ", addresses))}\n");
         text.Append(CultureInfo.InvariantCulture, $"   Autostart: {(p["Autostart"].GetBool() ? "yes" : "no")}\n");
         text.Append(CultureInfo.InvariantCulture, $"     Created: {created:yyyy-MM-dd HH:mm:ss} UTC\n");
+        text.Append(CultureInfo.InvariantCulture, $"  Definition: {(p["Declarative"].GetBool() ? "declarative (/etc/containerctld/containers)" : "imperative (containerctl create)")}\n");
+        string lastJob = p["LastJob"].GetString();
+        text.Append(CultureInfo.InvariantCulture, $"    Last job: {(lastJob.Length == 0 ? "- (none since the daemon started)" : lastJob)}\n");
         return text.ToString();
     }
 

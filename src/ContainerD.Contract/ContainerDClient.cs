@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Win32.SafeHandles;
 using Tmds.DBus.Protocol;
 
 namespace ContainerD.Contract;
@@ -93,6 +94,8 @@ public sealed class ContainerDClient : IDisposable
     public Task<string> CreateContainerAsync(string name, string yaml) => CallForPath("CreateContainer", [name, yaml]);
     public Task<string> StartContainerAsync(string name) => CallForPath("StartContainer", [name]);
     public Task<string> StopContainerAsync(string name, bool force) => CallForPath("StopContainer", [name, force]);
+    public Task<string> StopContainerAsync(string name, bool force, uint timeoutSeconds) =>
+        CallForPath("StopContainerWithTimeout", [name, force, timeoutSeconds]);
     public Task<string> RestartContainerAsync(string name) => CallForPath("RestartContainer", [name]);
     public Task<string> UpdateContainerAsync(string name, string yaml) => CallForPath("UpdateContainer", [name, yaml]);
     public Task<string> RollbackContainerAsync(string name, uint generation) => CallForPath("RollbackContainer", [name, generation]);
@@ -107,6 +110,11 @@ public sealed class ContainerDClient : IDisposable
     public Task<Dictionary<string, VariantValue>> GetAllPropertiesAsync(string path, string @interface) =>
         Call(path, Names.PropertiesInterface, "GetAll", [@interface],
             static (Message m, object? _) => m.GetBodyReader().ReadDictionaryOfStringToVariantValue());
+
+    /// <summary>One property (org.freedesktop.DBus.Properties.Get).</summary>
+    public Task<VariantValue> GetPropertyAsync(string path, string @interface, string name) =>
+        Call(path, Names.PropertiesInterface, "Get", [@interface, name],
+            static (Message m, object? _) => m.GetBodyReader().ReadVariantValue());
 
     public Task<CommandResult> RunCommandAsync(string containerPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> env)
     {
@@ -131,6 +139,17 @@ public sealed class ContainerDClient : IDisposable
             return new CommandResult(reader.ReadInt32(), reader.ReadArrayOfByte(), reader.ReadArrayOfByte());
         });
     }
+
+    /// <summary>The master of a new pty with a login shell inside the container on its other side.</summary>
+    public Task<SafeFileHandle> OpenShellAsync(string containerPath) => CallForHandle(containerPath, "OpenShell");
+
+    /// <summary>The container's console log, open for reading from its start.</summary>
+    public Task<SafeFileHandle> OpenConsoleLogAsync(string containerPath) => CallForHandle(containerPath, "OpenConsoleLog");
+
+    private Task<SafeFileHandle> CallForHandle(string path, string member) =>
+        Call(path, Names.ContainerInterface, member, null,
+            static (Message m, object? _) => m.GetBodyReader().ReadHandle<SafeFileHandle>()
+                ?? throw new InvalidOperationException($"{m.MemberAsString} returned no file descriptor"));
 
     // ---- Jobs ----
 

@@ -22,11 +22,13 @@ public sealed class CliTests
         var list = await daemon.CliAsync("list");
         Assert.True(list.ExitCode == 0, list.ToString());
         var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Matches(@"^NAME\s+STATE\s+PID\s+UIDS\s+GENERATION$", lines[0]);
-        Assert.Matches(@"^demo\s+running\s+\d+\s+\d+-\d+\s+1$", lines[1]);
+        Assert.Matches(@"^NAME\s+STATE\s+PID\s+UIDS\s+GENERATION\s+AUTOSTART$", lines[0]);
+        Assert.Matches(@"^demo\s+running\s+\d+\s+\d+-\d+\s+1\s+no$", lines[1]);
 
         var json = await daemon.CliAsync("list", "--json");
         Assert.Contains("\"state\": \"running\"", json.Stdout);
+        Assert.Contains("\"autostart\": false", json.Stdout);
+        Assert.Equal("demo\n", (await daemon.CliAsync("list", "--names")).Stdout);
 
         // argv reaches the command untouched: no shell in between.
         var run = await daemon.CliAsync("run", "demo", "--", "echo", "a b", "$HOME", "; rm -rf /", "'q'");
@@ -39,10 +41,18 @@ public sealed class CliTests
         var status = await daemon.CliAsync("status", "demo");
         Assert.Contains("State: running", status.Stdout);
         Assert.Contains("Generation: 1", status.Stdout);
+        Assert.Contains("Addresses: -", status.Stdout);
+        Assert.Contains("Definition: imperative", status.Stdout);
+        Assert.Contains("Last job: start done", status.Stdout);
 
         var stop = await daemon.CliAsync("stop", "demo");
         Assert.True(stop.ExitCode == 0, stop.ToString());
-        var destroy = await daemon.CliAsync("destroy", "demo");
+        // Destroy loses files: without --yes and without a terminal to ask on, nothing happens.
+        var unconfirmed = await daemon.CliAsync("destroy", "demo");
+        Assert.Equal(2, unconfirmed.ExitCode);
+        Assert.Contains("add --yes", unconfirmed.Stderr);
+        Assert.Contains("demo", (await daemon.CliAsync("list", "--names")).Stdout);
+        var destroy = await daemon.CliAsync("destroy", "demo", "--yes");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
         Assert.Single((await daemon.CliAsync("list")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // the header only
     }

@@ -139,6 +139,11 @@ public sealed class BusService(
 
     private void OnJobRemoved(Job job, JobOutcome outcome)
     {
+        if (_containerObjects.TryGetValue(job.Container, out var obj))
+        {
+            obj.LastJob = outcome.Message.Length == 0 ? $"{job.Operation} {outcome.Result}" : $"{job.Operation} {outcome.Result}: {outcome.Message}";
+            obj.EmitPropertiesChanged();
+        }
         string path = Names.JobPath(job.Id);
         _connection!.RemoveMethodHandler(path);
         _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobRemoved", "uossss", (ref MessageWriter w) =>

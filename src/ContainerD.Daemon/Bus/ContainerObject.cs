@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ContainerD.Contract;
 using ContainerD.Daemon.Containers;
 using ContainerD.Domain;
@@ -22,24 +23,50 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         ["Addresses"] = VariantValue.Array(Array.Empty<string>()),
         ["CreatedAt"] = (ulong)(container.State.CreatedAt.ToUnixTimeMilliseconds() * 1000),
         ["Definition"] = container.DefinitionYaml,
+        ["Declarative"] = container.State.Declarative,
+        ["LastJob"] = LastJob,
     };
+
+    /// <summary>How the container's last job since the daemon started ended: "update failed: …"; empty before any.</summary>
+    public string LastJob { get; set; } = "";
 
     protected override async Task<bool> HandleCallAsync(MethodContext context, string member, string signature)
     {
-        if ((member, signature) != ("RunCommand", "asa{ss}"))
+        switch (member, signature)
         {
-            return false;
+            case ("RunCommand", "asa{ss}"):
+            {
+                var (argv, env) = ReadCommand(context.Request);
+                // A command inside runs as the container's root: as much a change as any other.
+                await Bus.RequireAdminAsync(context).ConfigureAwait(false);
+                var result = await containers.RunCommandAsync(container.Name, argv, env).ConfigureAwait(false);
+                var writer = context.CreateReplyWriter("iayay");
+                writer.WriteInt32(result.ExitCode);
+                writer.WriteArray(result.Stdout);
+                writer.WriteArray(result.StderrBytes);
+                context.Reply(writer.CreateMessage());
+                return true;
+            }
+            case ("OpenShell", ""):
+                await Bus.RequireAdminAsync(context).ConfigureAwait(false);
+                ReplyHandle(context, containers.OpenShell(container.Name));
+                return true;
+            case ("OpenConsoleLog", ""):
+                // The console may show what a service printed (keys, passwords): admins only.
+                await Bus.RequireAdminAsync(context).ConfigureAwait(false);
+                ReplyHandle(context, containers.OpenConsoleLog(container.Name));
+                return true;
+            default:
+                return false;
         }
-        var (argv, env) = ReadCommand(context.Request);
-        // A command inside runs as the container's root: as much a change as any other.
-        await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-        var result = await containers.RunCommandAsync(container.Name, argv, env).ConfigureAwait(false);
-        var writer = context.CreateReplyWriter("iayay");
-        writer.WriteInt32(result.ExitCode);
-        writer.WriteArray(result.Stdout);
-        writer.WriteArray(result.StderrBytes);
+    }
+
+    /// <summary>Sends an fd to the caller; the message owns it from here and closes it once sent.</summary>
+    private static void ReplyHandle(MethodContext context, SafeHandle handle)
+    {
+        var writer = context.CreateReplyWriter("h");
+        writer.WriteHandle(handle);
         context.Reply(writer.CreateMessage());
-        return true;
     }
 
     private static (string[] Argv, Dictionary<string, string> Env) ReadCommand(Message request)

@@ -69,6 +69,13 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
                 bool force = reader.ReadBool();
                 return () => containers.Stop(name, force);
             }
+            case ("StopContainerWithTimeout", "sbu"):
+            {
+                string name = reader.ReadString();
+                bool force = reader.ReadBool();
+                uint seconds = reader.ReadUInt32();
+                return () => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
+            }
             case ("RestartContainer", "s"):
             {
                 string name = reader.ReadString();

@@ -53,7 +53,9 @@ public sealed partial class ContainerService
 
     public Job Start(string name) => StartJob(name, "start", (job, container) => StartStepsAsync(job, container));
 
-    public Job Stop(string name, bool force) => StartJob(name, "stop", (job, container) => StopStepsAsync(job, container, force));
+    /// <summary>Asks init to power off and kills it after timeout (the definition's stopTimeout when null); force kills at once.</summary>
+    public Job Stop(string name, bool force, TimeSpan? timeout = null) =>
+        StartJob(name, "stop", (job, container) => StopStepsAsync(job, container, force, timeout));
 
     public Job Restart(string name) => StartJob(name, "restart", async (job, container) =>
     {
@@ -149,7 +151,7 @@ public sealed partial class ContainerService
         job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
     }
 
-    private async Task StopStepsAsync(Job job, Container container, bool force)
+    private async Task StopStepsAsync(Job job, Container container, bool force, TimeSpan? timeout = null)
     {
         await RefreshAsync(container).ConfigureAwait(false);
         if (container.RunState == ContainerState.Stopped)
@@ -160,7 +162,7 @@ public sealed partial class ContainerService
         SetRunState(container, ContainerState.Stopping);
         try
         {
-            await lxc.StopAsync(container.Name, container.Definition.StopTimeout, force, job.Canceled).ConfigureAwait(false);
+            await lxc.StopAsync(container.Name, timeout ?? container.Definition.StopTimeout, force, job.Canceled).ConfigureAwait(false);
         }
         finally
         {

@@ -74,31 +74,6 @@ public sealed partial class ContainerService(
         }
     }
 
-    /// <summary>Runs argv inside a running container (lxc-attach; never a shell string).</summary>
-    public Task<CommandOutput> RunCommandAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
-    {
-        var container = Get(name);
-        if (container.RunState != ContainerState.Running)
-        {
-            throw new ContainerDException(ErrorKind.NotRunning, $"container '{name}' is {container.RunState.ToWire()}; start it with 'containerctl start {name}'");
-        }
-        if (argv.Count == 0)
-        {
-            throw new ContainerDException(ErrorKind.Failed, "no command given: argv is empty");
-        }
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["PATH"] = "/nix/var/nix/profiles/system/sw/bin:/run/current-system/sw/bin:/usr/bin:/bin",
-            ["HOME"] = "/root",
-            ["TERM"] = "dumb",
-        };
-        foreach (var (key, value) in environment)
-        {
-            env[key] = value;
-        }
-        return lxc.AttachAsync(name, argv, env);
-    }
-
     /// <summary>A prebuilt system that is not there is bad input: say so now, before anything is made.</summary>
     private static void RequireStorePathExists(ContainerDefinition definition)
     {

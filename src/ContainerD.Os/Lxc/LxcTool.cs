@@ -1,6 +1,8 @@
 using System.Globalization;
 using ContainerD.Domain;
 using ContainerD.Os.Processes;
+using ContainerD.Os.Terminal;
+using Microsoft.Win32.SafeHandles;
 
 namespace ContainerD.Os.Lxc;
 
@@ -91,6 +93,22 @@ public sealed class LxcTool(string lxcPath)
         args.Add("--");
         args.AddRange(argv);
         return CommandRunner.RunAsync("lxc-attach", args, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts argv inside the container on a terminal: setsid makes the slave its controlling tty,
+    /// lxc-attach then gives it a pty of the container's own. Returns the pid to reap.
+    /// </summary>
+    public int AttachTerminal(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, SafeFileHandle slave)
+    {
+        List<string> args = ["setsid", "--ctty", "lxc-attach", "-P", LxcPath, "-n", name, "--clear-env"];
+        foreach (var (key, value) in environment)
+        {
+            args.AddRange(["-v", $"{key}={value}"]);
+        }
+        args.Add("--");
+        args.AddRange(argv);
+        return Pty.Spawn(args, new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, slave);
     }
 
     /// <summary>Names of the containers defined on this lxcpath (those with a config file).</summary>

@@ -12,7 +12,8 @@ public static class Cli
 {
     public static async Task<CliResult> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var startInfo = new ProcessStartInfo(Repo.Cli) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // stdin is an empty pipe, as for a script: never a terminal that could answer a prompt.
+        var startInfo = new ProcessStartInfo(Repo.Cli) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string arg in args)
         {
             startInfo.ArgumentList.Add(arg);
@@ -22,6 +23,7 @@ public static class Cli
             startInfo.Environment[key] = value;
         }
         using var process = Process.Start(startInfo)!;
+        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();

@@ -72,6 +72,8 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         };
         startInfo.ArgumentList.Add("--config");
         startInfo.ArgumentList.Add(ConfigFile);
+        // Test machines have no network: without this each build spends seconds retrying cache.nixos.org.
+        startInfo.Environment["NIX_CONFIG"] = "substituters =";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             startInfo.Environment[key] = value;

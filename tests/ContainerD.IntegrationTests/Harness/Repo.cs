@@ -6,7 +6,8 @@ public static class Repo
     public static string Root { get; } = FindRoot();
 
     public static string Daemon => Binary("ContainerD.Daemon", "containerctld");
-    public static string Cli => Binary("ContainerD.Cli", "containerctl");
+    /// <summary>The CLI as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
+    public static string Cli => Published("ContainerD.Cli", "containerctl");
     public static string Fixtures => Path.Combine(AppContext.BaseDirectory, "Fixtures");
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 
@@ -16,6 +17,12 @@ public static class Repo
         string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Name;
         string path = Path.Combine(Root, "artifacts", "bin", project, configuration, name);
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built; run 'dotnet build' first");
+    }
+
+    private static string Published(string project, string name)
+    {
+        string path = Path.Combine(Root, "artifacts", "publish", project, "release_linux-x64", name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not published; run ./test.sh, or 'dotnet publish src/{project}' first");
     }
 
     private static string FindRoot()

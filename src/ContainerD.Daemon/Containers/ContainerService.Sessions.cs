@@ -1,0 +1,89 @@
+using ContainerD.Domain;
+using ContainerD.Os.Processes;
+using ContainerD.Os.Terminal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace ContainerD.Daemon.Containers;
+
+/// <summary>Ways into a running container: a command, an interactive shell, its console log.</summary>
+public sealed partial class ContainerService
+{
+    /// <summary>Runs argv inside a running container (lxc-attach; never a shell string).</summary>
+    public Task<CommandOutput> RunCommandAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    {
+        RequireRunning(name);
+        if (argv.Count == 0)
+        {
+            throw new ContainerDException(ErrorKind.Failed, "no command given: argv is empty");
+        }
+        return lxc.AttachAsync(name, argv, InsideEnvironment("dumb", environment));
+    }
+
+    /// <summary>
+    /// Starts a login shell inside on a new pty and returns the pty's master for the caller
+    /// (as machined's OpenMachineShell does). The shell ends when the caller closes the master.
+    /// </summary>
+    public SafeFileHandle OpenShell(string name)
+    {
+        RequireRunning(name);
+        var (master, slave) = Pty.Open();
+        using (slave)
+        {
+            try
+            {
+                int pid = lxc.AttachTerminal(name, ["sh", "-l"], InsideEnvironment("xterm-256color", new Dictionary<string, string>()), slave);
+                log.LogInformation("shell session {Pid} opened in container {Name}", pid, name);
+                _ = Pty.WaitForExitAsync(pid).ContinueWith(
+                    exit => log.LogInformation("shell session {Pid} in container {Name} ended with status {Status}", pid, name, exit.Result),
+                    TaskScheduler.Default);
+            }
+            catch
+            {
+                master.Dispose();
+                throw;
+            }
+        }
+        return master;
+    }
+
+    /// <summary>The container's console log, opened for reading (LXC writes it; it is capped and rotated).</summary>
+    public SafeFileHandle OpenConsoleLog(string name)
+    {
+        Get(name);
+        string path = lxc.ConsoleLogPath(name);
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ContainerDException(ErrorKind.NotRunning, $"container '{name}' has no console log yet: it is written from its first start");
+        }
+    }
+
+    private void RequireRunning(string name)
+    {
+        var container = Get(name);
+        if (container.RunState != ContainerState.Running)
+        {
+            throw new ContainerDException(ErrorKind.NotRunning, $"container '{name}' is {container.RunState.ToWire()}; start it with 'containerctl start {name}'");
+        }
+    }
+
+    /// <summary>A clean environment for processes inside, so that nothing of the daemon's leaks in.</summary>
+    private static Dictionary<string, string> InsideEnvironment(string term, IReadOnlyDictionary<string, string> extra)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/nix/var/nix/profiles/system/sw/bin:/run/current-system/sw/bin:/usr/bin:/bin",
+            ["HOME"] = "/root",
+            ["TERM"] = term,
+        };
+        foreach (var (key, value) in extra)
+        {
+            env[key] = value;
+        }
+        return env;
+    }
+}
