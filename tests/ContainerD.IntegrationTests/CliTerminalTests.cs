@@ -151,6 +151,39 @@ public sealed class CliTerminalTests
         Assert.Contains("shell NAME", overview.Stdout);
     }
 
+    [Fact]
+    public async Task Bash_completion_offers_commands_options_and_the_daemons_container_names()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await CreateRunningAsync(daemon, "alpha");
+        await CreateRunningAsync(daemon, "alpine");
+
+        async Task<string[]> CompleteAsync(params string[] words)
+        {
+            // bash runs the completion function as it would on Tab; the words arrive as arguments.
+            const string script = """
+                source "$1"; shift
+                COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+                _containerctl; printf '%s\n' "${COMPREPLY[@]}"
+                """;
+            var startInfo = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string arg in (string[])["-c", script, "bash", Path.Combine(Repo.Root, "contrib", "containerctl.bash"), "containerctl", .. words])
+            {
+                startInfo.ArgumentList.Add(arg);
+            }
+            startInfo.Environment["PATH"] = Path.GetDirectoryName(Repo.Cli) + ":" + Environment.GetEnvironmentVariable("PATH");
+            using var bash = Process.Start(startInfo)!;
+            string output = await bash.StandardOutput.ReadToEndAsync();
+            await bash.WaitForExitAsync();
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray();
+        }
+
+        Assert.Equal(["restart", "rollback", "run"], await CompleteAsync("r"));
+        Assert.Equal(["--force", "--help", "--no-block", "--timeout"], await CompleteAsync("stop", "--"));
+        Assert.Equal(["alpha", "alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "shell", "al"));
+        Assert.Equal(["alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "logs", "alpi"));
+    }
+
     private static async Task CreateRunningAsync(DaemonUnderTest daemon, string name)
     {
         string file = Path.Combine(daemon.Dir, name + ".yaml");

@@ -1,0 +1,40 @@
+# bash completion for containerctl: commands, their options, and container names asked from the
+# daemon (containerctl list --names, on the bus given with --bus or CONTAINERCTL_BUS).
+_containerctl() {
+  local cur prev words cword
+  _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+  local commands="list status create start stop restart destroy update rollback generations run shell logs jobs cancel"
+  local bus=() command="" i
+  for ((i = 1; i < cword; i++)); do
+    case ${words[i]} in
+      --bus) bus=(--bus "${words[i+1]}"); ((i++)) ;;
+      -*) ;;
+      *) [[ -z $command ]] && command=${words[i]} ;;
+    esac
+  done
+  if [[ $prev == --bus ]]; then COMPREPLY=($(compgen -W "system session" -- "$cur")); return; fi
+  if [[ -z $command ]]; then COMPREPLY=($(compgen -W "$commands --bus --help" -- "$cur")); return; fi
+  case $prev in
+    -f|--file|--nix) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --system) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+  esac
+  local options
+  case $command in
+    list) options="--json --names" ;;
+    create) options="-f --nix -A --arg --system --autostart --start --no-block" ;;
+    stop) options="--force --timeout --no-block" ;;
+    destroy) options="--yes --no-block" ;;
+    update) options="-f --no-block" ;;
+    start|restart|rollback) options="--no-block" ;;
+    generations) options="--delete" ;;
+    logs) options="-f" ;;
+    *) options="" ;;
+  esac
+  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$options --help" -- "$cur")); return; fi
+  case $command in
+    list|jobs|create) ;;
+    cancel) COMPREPLY=($(compgen -W "$(containerctl "${bus[@]}" jobs 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }')" -- "$cur")) ;;
+    *) COMPREPLY=($(compgen -W "$(containerctl "${bus[@]}" list --names 2>/dev/null)" -- "$cur")) ;;
+  esac
+}
+complete -F _containerctl containerctl
