@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using ContainerD.IntegrationTests.Harness;
 
 namespace ContainerD.IntegrationTests;
@@ -65,10 +66,12 @@ public sealed class CliTerminalTests
         await using (var terminal = await TmuxTerminal.StartAsync(Repo.Cli, "--bus", daemon.Bus.Address, "create", "slowpoke", "-f", slow))
         {
             // While Nix builds, the bottom line says what runs and for how long; log lines scroll above it.
-            string during = await terminal.WaitForScreenAsync(s => s.Contains("step 1 of 3"), "the build's log");
-            Assert.Matches(@"create slowpoke: \d+s", during);
+            string during = await terminal.WaitForScreenAsync(
+                s => s.Contains("step 1 of 3") && Regex.IsMatch(s, @"create slowpoke: \d+s"), "the build's log with the progress line under it");
+            Assert.True(during.IndexOf("step 1 of 3", StringComparison.Ordinal) < Regex.Match(during, @"create slowpoke: \d+s").Index, during);
             await Eventually.TrueAsync(async () => await terminal.ExitStatusAsync() is not null, "the create ending", TimeSpan.FromSeconds(60));
             string after = await terminal.ScreenAsync();
+            Assert.True(await terminal.ExitStatusAsync() == 0, after);
             Assert.Contains("slowpoke: created", after);
             Assert.DoesNotMatch(@"create slowpoke: \d+s", after); // the progress line is gone at the end
         }

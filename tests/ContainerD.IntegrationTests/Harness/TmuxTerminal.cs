@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace ContainerD.IntegrationTests.Harness;
 
@@ -30,11 +31,17 @@ public sealed class TmuxTerminal : IAsyncDisposable
     /// <summary>The whole pane, scrollback included, lines joined as they were wrapped.</summary>
     public Task<string> ScreenAsync() => TmuxAsync(["capture-pane", "-p", "-J", "-S", "-", "-t", "test"]);
 
-    /// <summary>Whether the program in the pane has exited, and its exit status.</summary>
+    /// <summary>Null while the program in the pane runs; then its exit status (128+N when signal N killed it).</summary>
     public async Task<int?> ExitStatusAsync()
     {
-        string[] fields = (await TmuxAsync(["display-message", "-p", "-t", "test", "#{pane_dead} #{pane_dead_status}"])).Trim().Split(' ');
-        return fields[0] == "1" ? int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) : null;
+        string[] fields = (await TmuxAsync(["display-message", "-p", "-t", "test", "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"])).Trim().Split(':');
+        // tmux may mark the pane dead (its pty closed) a moment before it has reaped the program.
+        return (fields[0], fields[1], fields[2]) switch
+        {
+            ("1", { Length: > 0 } status, _) => int.Parse(status, CultureInfo.InvariantCulture),
+            ("1", _, { Length: > 0 } signal) => 128 + int.Parse(signal, CultureInfo.InvariantCulture),
+            _ => null,
+        };
     }
 
     public async Task<string> WaitForScreenAsync(Func<string, bool> condition, string what, TimeSpan? within = null)
