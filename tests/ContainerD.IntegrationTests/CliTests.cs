@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ContainerD.IntegrationTests.Harness;
 
 namespace ContainerD.IntegrationTests;
@@ -55,6 +56,43 @@ public sealed class CliTests
         var destroy = await daemon.CliAsync("destroy", "demo", "--yes");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
         Assert.Single((await daemon.CliAsync("list")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // the header only
+    }
+
+    [Fact]
+    public async Task Create_from_nix_arguments_or_a_store_path_then_start_and_restart()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+
+        // --nix with --arg: the CLI writes the definition; the build sees the arguments.
+        var fromNix = await daemon.CliAsync("create", "nixy", "--nix", Repo.Fixture("busybox-system.nix"),
+            "--arg", "hostName", "nixy", "--arg", "busybox", Prerequisites.Busybox, "--autostart");
+        Assert.True(fromNix.ExitCode == 0, fromNix.ToString());
+        Assert.Contains("building system 'nixy'", fromNix.Stdout);
+
+        // --system: a prebuilt system, no build.
+        string system = await Systems.BuildAsync("prebuilt");
+        var fromPath = await daemon.CliAsync("create", "prebuilt", "--system", system);
+        Assert.True(fromPath.ExitCode == 0, fromPath.ToString());
+        Assert.DoesNotContain("nix-build", fromPath.Stdout);
+        Assert.Matches(@"(?m)^nixy\s+stopped\s+-\s+\S+\s+1\s+yes$", (await daemon.CliAsync("list")).Stdout);
+
+        var start = await daemon.CliAsync("start", "prebuilt");
+        Assert.True(start.ExitCode == 0, start.ToString());
+        Assert.Contains("prebuilt: started", start.Stdout);
+        var status = await daemon.CliAsync("status", "prebuilt");
+        Assert.Contains($"System: {system}", status.Stdout);
+        string pidBefore = Regex.Match(status.Stdout, @"Leader: (\d+)").Groups[1].Value;
+
+        var restart = await daemon.CliAsync("restart", "prebuilt");
+        Assert.True(restart.ExitCode == 0, restart.ToString());
+        string pidAfter = Regex.Match((await daemon.CliAsync("status", "prebuilt")).Stdout, @"Leader: (\d+)").Groups[1].Value;
+        Assert.NotEqual("", pidAfter);
+        Assert.NotEqual(pidBefore, pidAfter); // a new init
+
+        // Both ways at once is a usage error, and nothing is created.
+        var both = await daemon.CliAsync("create", "twice", "--system", system, "--nix", Repo.Fixture("busybox-system.nix"));
+        Assert.Equal(2, both.ExitCode);
+        Assert.DoesNotContain("twice", (await daemon.CliAsync("list", "--names")).Stdout);
     }
 
     [Fact]
