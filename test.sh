@@ -6,8 +6,9 @@ cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 echo "==> building"
 dotnet build ContainerD.sln --no-restore --verbosity quiet -clp:ErrorsOnly
-# containerctl as users get it: NativeAOT. The tests run this binary.
+# Both binaries as install.sh publishes them: the tests run this CLI (NativeAOT) and install both.
 dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly
+dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --self-contained false --verbosity quiet -clp:ErrorsOnly
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 echo "==> testing"

@@ -123,6 +123,7 @@ public sealed partial class ContainerService
             job.Log($"container {container.Name} is already running (pid {container.LeaderPid})");
             return;
         }
+        PrepareBindMounts(container);
         SetRunState(container, ContainerState.Starting);
         // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
         WriteLxcConfig(container);
@@ -149,6 +150,24 @@ public sealed partial class ContainerService
                 $"container '{container.Name}' is {container.RunState.ToWire()} after lxc-start; see {lxc.LogPath(container.Name)} and {lxc.ConsoleLogPath(container.Name)}");
         }
         job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
+    }
+
+    /// <summary>Bind-mount sources must exist before lxc-start: made when create: true, else a clear error.</summary>
+    private static void PrepareBindMounts(Container container)
+    {
+        foreach (var mount in container.Definition.BindMounts)
+        {
+            if (Directory.Exists(mount.Host) || File.Exists(mount.Host))
+            {
+                continue;
+            }
+            if (!mount.Create)
+            {
+                throw new ContainerDException(ErrorKind.StartFailed,
+                    $"bind mount source {mount.Host} of container '{container.Name}' does not exist; create it, or set create: true in the definition");
+            }
+            Rootfs.CreateBindSource(mount.Host, mount.ReadOnly ? null : container.Ids.Start);
+        }
     }
 
     private async Task StopStepsAsync(Job job, Container container, bool force, TimeSpan? timeout = null)

@@ -62,9 +62,9 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     }
 
     /// <summary>Starts the daemon process and waits until it answers on the bus.</summary>
-    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null)
+    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null, string? binary = null)
     {
-        var startInfo = new ProcessStartInfo(Repo.Daemon)
+        var startInfo = new ProcessStartInfo(binary ?? Repo.Daemon)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

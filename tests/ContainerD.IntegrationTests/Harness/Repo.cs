@@ -8,6 +8,8 @@ public static class Repo
     public static string Daemon => Binary("ContainerD.Daemon", "containerctld");
     /// <summary>The CLI as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
     public static string Cli => Published("ContainerD.Cli", "containerctl");
+    /// <summary>The daemon as install.sh publishes it (framework-dependent, linux-x64).</summary>
+    public static string PublishedDaemon => Published("ContainerD.Daemon", "containerctld");
     public static string Fixtures => Path.Combine(AppContext.BaseDirectory, "Fixtures");
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 

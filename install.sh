@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs ContainerD as a system service: the daemon and the CLI (NativeAOT), the systemd unit,
+# the D-Bus policy and activation file, tmpfiles.d and sysusers.d entries, bash completion and an
+# example config. Every installed path is recorded in a manifest, which --uninstall reads.
+#
+#   ./install.sh [--prefix /usr/local] [--destdir DIR] [--from DIR]
+#   ./install.sh --uninstall [--prefix /usr/local] [--destdir DIR]
+#
+#   --destdir DIR  stage everything below DIR (for packaging and tests); nothing is reloaded
+#   --from DIR     install binaries published already (DIR/daemon/containerctld, DIR/cli/containerctl)
+#
+# Containers' data (/var/lib/containerctld, /nix/var/nix/profiles/per-container, /etc/containerctld)
+# is never removed by --uninstall; see the README for how to remove it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+prefix=/usr/local destdir="" from="" uninstall=0
+while (($#)); do
+  case $1 in
+    --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
+    --destdir) destdir=${2:?--destdir needs a directory}; shift 2 ;;
+    --from) from=${2:?--from needs a directory}; shift 2 ;;
+    --uninstall) uninstall=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown argument '$1'; see ./install.sh --help" >&2; exit 2 ;;
+  esac
+done
+# The prefix is written into the unit file: only plain absolute paths.
+[[ $prefix =~ ^/[A-Za-z0-9._/-]*$ ]] || { echo "install.sh: --prefix must be an absolute path of letters, digits, '.', '_', '-' and '/'" >&2; exit 2; }
+[[ -z $destdir || $destdir == /* ]] || destdir="$PWD/$destdir"
+
+libdir=$prefix/lib/containerctld
+manifest=$libdir/install-manifest
+live=$([[ -z $destdir ]] && echo 1 || echo 0)
+
+# Reloads what reads the installed files, on a live system where systemd runs.
+reload() {
+  ((live)) && [[ -d /run/systemd/system ]] || return 0
+  systemctl daemon-reload
+  systemctl reload dbus.service 2>/dev/null || true
+}
+
+if ((uninstall)); then
+  [[ -f $destdir$manifest ]] || { echo "install.sh: nothing to uninstall: $destdir$manifest is missing" >&2; exit 1; }
+  if ((live)) && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now containerctld.service 2>/dev/null || true
+  fi
+  mapfile -t paths < <(tac "$destdir$manifest")
+  rm -f "$destdir$manifest"
+  # Last installed first: files, then the directories install.sh made, innermost first, if empty.
+  for path in "${paths[@]}"; do
+    if [[ -d $destdir$path && ! -L $destdir$path ]]; then rmdir --ignore-fail-on-non-empty "$destdir$path"; else rm -f "$destdir$path"; fi
+  done
+  reload
+  echo "ContainerD is uninstalled. Containers' data is kept; to remove it too (after destroying them, or instead):"
+  echo "  rm -rf /var/lib/containerctld /nix/var/nix/profiles/per-container /etc/containerctld /run/containerctld"
+  exit 0
+fi
+
+if [[ -z $from ]]; then
+  echo "==> publishing the daemon and the CLI (NativeAOT)"
+  from=$(mktemp -d)
+  trap 'rm -rf "$from"' EXIT
+  dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --self-contained false -o "$from/daemon" --verbosity quiet -clp:ErrorsOnly
+  dotnet publish src/ContainerD.Cli -c Release -o "$from/cli" --verbosity quiet -clp:ErrorsOnly
+fi
+[[ -x $from/daemon/containerctld && -x $from/cli/containerctl ]] || { echo "install.sh: $from has no daemon/containerctld and cli/containerctl" >&2; exit 1; }
+
+echo "==> installing into ${destdir:-/} (prefix $prefix)"
+installed=()
+# A reinstall keeps what the first install recorded (the directories it made, above all).
+if [[ -f $destdir$manifest ]]; then mapfile -t installed <"$destdir$manifest"; fi
+# put MODE SOURCE TARGET: installs one file (directories as needed) and records it.
+put() {
+  local mode=$1 source=$2 target=$3 dir new=()
+  # Directories this creates are recorded too, outermost first, so that uninstall removes them innermost first.
+  dir=$(dirname "$target")
+  while [[ $dir != / && ! -d $destdir$dir ]]; do new=("$dir" "${new[@]}"); dir=$(dirname "$dir"); done
+  install -D -m "$mode" "$source" "$destdir$target"
+  installed+=("${new[@]}" "$target")
+}
+
+mkdir -p "${destdir:-/}"
+while IFS= read -r -d '' file; do
+  relative=${file#"$from/daemon/"}
+  if [[ -x $file ]]; then put 755 "$file" "$libdir/$relative"; else put 644 "$file" "$libdir/$relative"; fi
+done < <(find -H "$from/daemon" -type f ! -name '*.pdb' -print0 | sort -z)
+put 755 "$from/cli/containerctl" "$prefix/bin/containerctl"
+
+unit=$(mktemp)
+sed "s|^ExecStart=/usr/local/lib/containerctld/containerctld |ExecStart=$libdir/containerctld |" systemd/containerctld.service >"$unit"
+put 644 "$unit" /etc/systemd/system/containerctld.service
+rm -f "$unit"
+put 644 systemd/io.containerctl.ContainerD1.conf /usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf
+put 644 systemd/io.containerctl.ContainerD1.service /usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service
+put 644 systemd/containerctld.tmpfiles /usr/lib/tmpfiles.d/containerctld.conf
+put 644 systemd/containerctld.sysusers /usr/lib/sysusers.d/containerctld.conf
+put 644 contrib/containerctl.bash /usr/share/bash-completion/completions/containerctl
+# The admin's config is theirs: installed once, never overwritten, never uninstalled.
+if [[ ! -e $destdir/etc/containerctld/config.yaml ]]; then
+  install -D -m 644 examples/config.yaml "$destdir/etc/containerctld/config.yaml"
+fi
+
+mkdir -p "$destdir$libdir"
+printf '%s\n' "${installed[@]}" | awk '!seen[$0]++' >"$destdir$manifest"
+installed+=("$manifest")
+
+if ((live)); then
+  if command -v systemd-sysusers >/dev/null; then systemd-sysusers /usr/lib/sysusers.d/containerctld.conf; else getent group containerctl >/dev/null || groupadd --system containerctl; fi
+  if command -v systemd-tmpfiles >/dev/null; then systemd-tmpfiles --create /usr/lib/tmpfiles.d/containerctld.conf; fi
+  reload
+fi
+echo "==> done. Start it with: systemctl enable --now containerctld"

@@ -1,0 +1,208 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using ContainerD.IntegrationTests.Harness;
+
+namespace ContainerD.IntegrationTests;
+
+/// <summary>
+/// ContainerD as a system service: the unit, tmpfiles and sysusers entries, the D-Bus policy and
+/// activation file, install.sh into a staging root and back out, and the NixOS module's files.
+/// </summary>
+public sealed class InstallTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ctd-install-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string RepoFile(string path) => Path.Combine(Repo.Root, path);
+
+    [Fact]
+    public async Task The_unit_passes_systemd_analyze_verify()
+    {
+        // As install.sh does: ExecStart names where the daemon is installed (here: the published one).
+        string unit = Path.Combine(_dir, "containerctld.service");
+        string text = await File.ReadAllTextAsync(RepoFile("systemd/containerctld.service"));
+        await File.WriteAllTextAsync(unit, text.Replace("/usr/local/lib/containerctld/containerctld", Repo.PublishedDaemon));
+
+        var verify = await DaemonUnderTest.Run("systemd-analyze", "verify", unit);
+        Assert.True(verify.ExitCode == 0 && verify.Stderr.Trim().Length == 0, $"{verify.ExitCode}: {verify.Stderr}");
+        Assert.Contains("Type=notify", text);
+        Assert.Contains("KillMode=process", text);
+        Assert.Contains("Restart=on-failure", text);
+    }
+
+    [Fact]
+    public async Task Tmpfiles_and_sysusers_entries_make_the_dirs_and_the_group()
+    {
+        var tmpfiles = await DaemonUnderTest.Run("systemd-tmpfiles", "--create", "--root=" + _dir, RepoFile("systemd/containerctld.tmpfiles"));
+        Assert.True(tmpfiles.ExitCode == 0, tmpfiles.Stderr);
+        Assert.Equal((UnixFileMode)0b111_001_001, File.GetUnixFileMode(Path.Combine(_dir, "var/lib/containerctld")));
+        Assert.Equal((UnixFileMode)0b111_000_000, File.GetUnixFileMode(Path.Combine(_dir, "run/containerctld")));
+        Assert.True(Directory.Exists(Path.Combine(_dir, "etc/containerctld/containers")));
+
+        var sysusers = await DaemonUnderTest.Run("systemd-sysusers", "--root=" + _dir, RepoFile("systemd/containerctld.sysusers"));
+        Assert.True(sysusers.ExitCode == 0, sysusers.Stderr);
+        Assert.Matches("(?m)^containerctl:x:[0-9]+:", await File.ReadAllTextAsync(Path.Combine(_dir, "etc/group")));
+    }
+
+    [Fact]
+    public async Task A_real_dbus_daemon_loads_the_policy_and_can_activate_the_service()
+    {
+        string services = Path.Combine(_dir, "system-services");
+        Directory.CreateDirectory(services);
+        File.Copy(RepoFile("systemd/io.containerctl.ContainerD1.service"), Path.Combine(services, "io.containerctl.ContainerD1.service"));
+        string config = Path.Combine(_dir, "bus.conf");
+        await File.WriteAllTextAsync(config, $"""
+            <busconfig>
+              <type>custom</type>
+              <listen>unix:path={_dir}/bus</listen>
+              <auth>EXTERNAL</auth>
+              <servicedir>{services}</servicedir>
+              <policy context="default">
+                <allow user="*"/>
+                <allow own="*"/>
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+              </policy>
+              <include>{RepoFile("systemd/io.containerctl.ContainerD1.conf")}</include>
+            </busconfig>
+            """);
+        using var bus = PrivateBus.Start(config);
+        var names = await DaemonUnderTest.Run("busctl", "--address=" + bus.Address, "call",
+            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListActivatableNames");
+        Assert.True(names.ExitCode == 0, names.Stderr);
+        Assert.Contains("\"io.containerctl.ContainerD1\"", names.Stdout);
+    }
+
+    [Fact]
+    public async Task Install_sh_installs_every_file_into_a_staging_root_and_uninstall_removes_them()
+    {
+        string published = Path.Combine(_dir, "published"), root = Path.Combine(_dir, "root");
+        Directory.CreateDirectory(published);
+        File.CreateSymbolicLink(Path.Combine(published, "daemon"), Path.GetDirectoryName(Repo.PublishedDaemon)!);
+        File.CreateSymbolicLink(Path.Combine(published, "cli"), Path.GetDirectoryName(Repo.Cli)!);
+
+        var install = await DaemonUnderTest.Run(RepoFile("install.sh"), "--destdir", root, "--from", published);
+        Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
+        string[] expected =
+        [
+            "usr/local/bin/containerctl", "usr/local/lib/containerctld/containerctld", "usr/local/lib/containerctld/libMono.Unix.so",
+            "etc/systemd/system/containerctld.service", "usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf",
+            "usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service", "usr/lib/tmpfiles.d/containerctld.conf",
+            "usr/lib/sysusers.d/containerctld.conf", "usr/share/bash-completion/completions/containerctl", "etc/containerctld/config.yaml",
+        ];
+        foreach (string file in expected)
+        {
+            Assert.True(File.Exists(Path.Combine(root, file)), $"{file} is not installed");
+        }
+        string manifest = Path.Combine(root, "usr/local/lib/containerctld/install-manifest");
+        foreach (string line in await File.ReadAllLinesAsync(manifest))
+        {
+            Assert.True(Path.Exists(root + line), $"{line} is in the manifest but not installed");
+        }
+        string unit = await File.ReadAllTextAsync(Path.Combine(root, "etc/systemd/system/containerctld.service"));
+        Assert.Contains("ExecStart=/usr/local/lib/containerctld/containerctld --config /etc/containerctld/config.yaml", unit);
+        var help = await DaemonUnderTest.Run(Path.Combine(root, "usr/local/bin/containerctl"), "--help");
+        Assert.True(help.ExitCode == 0, help.Stderr);
+
+        // The admin's config survives a reinstall untouched.
+        string config = Path.Combine(root, "etc/containerctld/config.yaml");
+        await File.WriteAllTextAsync(config, "pruneDeclarative: true\n");
+        Assert.Equal(0, (await DaemonUnderTest.Run(RepoFile("install.sh"), "--destdir", root, "--from", published)).ExitCode);
+        Assert.Equal("pruneDeclarative: true\n", await File.ReadAllTextAsync(config));
+
+        var uninstall = await DaemonUnderTest.Run(RepoFile("install.sh"), "--uninstall", "--destdir", root);
+        Assert.True(uninstall.ExitCode == 0, uninstall.Stderr);
+        Assert.Contains("rm -rf /var/lib/containerctld", uninstall.Stdout); // how to remove the data too
+        string[] left = Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(root, p)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["etc", "etc/containerctld", "etc/containerctld/config.yaml"], left);
+    }
+
+    [Fact]
+    public async Task Install_sh_refuses_a_prefix_that_could_break_the_unit_file()
+    {
+        var bad = await DaemonUnderTest.Run(RepoFile("install.sh"), "--prefix", "/opt/x\nExecStartPre=/bin/evil", "--destdir", Path.Combine(_dir, "root"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--prefix must be an absolute path", bad.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "root")));
+    }
+
+    [Fact]
+    public async Task The_installed_daemon_started_as_ExecStart_says_READY_1()
+    {
+        string published = Path.Combine(_dir, "published"), root = Path.Combine(_dir, "root");
+        Directory.CreateDirectory(published);
+        File.CreateSymbolicLink(Path.Combine(published, "daemon"), Path.GetDirectoryName(Repo.PublishedDaemon)!);
+        File.CreateSymbolicLink(Path.Combine(published, "cli"), Path.GetDirectoryName(Repo.Cli)!);
+        Assert.Equal(0, (await DaemonUnderTest.Run(RepoFile("install.sh"), "--destdir", root, "--from", published)).ExitCode);
+        string execStart = (await File.ReadAllLinesAsync(Path.Combine(root, "etc/systemd/system/containerctld.service")))
+            .Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..].Split(' ')[0];
+
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await daemon.KillAsync();
+        string socketPath = Path.Combine(daemon.Dir, "notify.sock");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        await daemon.StartProcessAsync(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath }, binary: root + execStart);
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        int received = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+        Assert.Contains("READY=1", Encoding.UTF8.GetString(buffer, 0, received));
+    }
+
+    [Fact]
+    public async Task Every_nix_file_parses()
+    {
+        var files = Directory.EnumerateFiles(RepoFile("nix"), "*.nix").Concat(Directory.EnumerateFiles(RepoFile("examples"), "*.nix")).ToList();
+        Assert.Contains(files, f => f.EndsWith("module.nix", StringComparison.Ordinal));
+        foreach (string file in files)
+        {
+            var parse = await DaemonUnderTest.Run("nix-instantiate", "--parse", file);
+            Assert.True(parse.ExitCode == 0, $"{file}: {parse.Stderr}");
+        }
+    }
+
+    [Fact]
+    public async Task The_modules_definition_of_a_container_is_one_the_daemon_creates_and_boots()
+    {
+        string system = await Systems.BuildAsync("fromnix");
+        // The bind mount's source is reached by the container's root, an unprivileged uid: it must traverse.
+        File.SetUnixFileMode(_dir, (UnixFileMode)0b111_001_001);
+        // The module's container options, as NixOS would have them (unset options are null).
+        string options = $$"""
+            { autostart = false; idmap = { size = 131072; base = null; };
+              bindMounts = [ { host = "{{_dir}}/shared"; container = "/shared"; readOnly = true; create = true; idmapped = false; } ];
+              network = { mode = "none"; }; limits = { memory = null; cpus = null; pids = 512; };
+              stopTimeout = "10s"; activation = "restart"; }
+            """;
+        var eval = await DaemonUnderTest.Run("nix-instantiate", "--eval", "--strict", "--json", "--expr",
+            $"(import {RepoFile("nix/lib.nix")}).definitionText \"fromnix\" {options} \"{system}\"");
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+        string yaml = JsonSerializer.Deserialize<string>(eval.Stdout)!;
+        using (var definition = JsonDocument.Parse(yaml))
+        {
+            Assert.Equal(system, definition.RootElement.GetProperty("system").GetProperty("path").GetString());
+            Assert.False(definition.RootElement.GetProperty("idmap").TryGetProperty("base", out _)); // null options are left out
+            Assert.Equal(512, definition.RootElement.GetProperty("limits").GetProperty("pids").GetInt32());
+        }
+
+        // What the module writes to /etc/containerctld/containers is what the daemon applies at start.
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await daemon.KillAsync();
+        await File.WriteAllTextAsync(Path.Combine(daemon.DefinitionsDir, "fromnix.yaml"), yaml);
+        await daemon.StartProcessAsync();
+        using var client = await daemon.ConnectAsync();
+        await Eventually.TrueAsync(async () => (await client.ListContainersAsync()).Any(c => c.Name == "fromnix"), "the declared container", TimeSpan.FromSeconds(30));
+        var container = (await client.ListContainersAsync()).Single();
+        Assert.Equal(131072u, container.UidSize);
+        var start = await client.RunJobAsync(c => c.StartContainerAsync("fromnix"));
+        Assert.True(start.Succeeded, start.Message);
+        // The bind mount's source was made (create: true), read-only inside: owned by host root.
+        Assert.True(Directory.Exists(Path.Combine(_dir, "shared")));
+        var status = await daemon.CliAsync("status", "fromnix");
+        Assert.Contains("State: running", status.Stdout);
+        Assert.Contains("Definition: declarative", status.Stdout);
+    }
+}
