@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what ContainerD needs on Debian 12, only what is missing: LXC, uidmap (newuidmap),
-# Nix, dbus, a static busybox (the example system is built from it), zlib for the NativeAOT link of
+# Nix, dbus, a static busybox (the example system is built from it), nftables and iproute2 (veth
+# links, port forwards), zlib for the NativeAOT link of
 # containerctl, tmux (the tests' real terminal for `shell`) — and restores .NET packages.
 set -euo pipefail
-packages=(lxc uidmap nix-bin dbus busybox-static zlib1g-dev tmux)
+packages=(lxc uidmap nix-bin dbus busybox-static nftables iproute2 zlib1g-dev tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@ using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using ContainerD.Os;
 using ContainerD.Os.Lxc;
+using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -39,6 +40,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<StateStore>();
         builder.Services.AddSingleton(new LxcTool(config.EffectiveLxcPath));
         builder.Services.AddSingleton(new NixTool());
+        builder.Services.AddSingleton(new HostNetwork());
         builder.Services.AddSingleton(SubIdStore.ForHost());
         builder.Services.AddSingleton(HostProbe.Detect());
         builder.Services.AddSingleton<JobManager>();

@@ -20,12 +20,21 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         ["Generation"] = (uint)container.State.Generation,
         ["SystemPath"] = container.State.SystemPath ?? "",
         ["Autostart"] = container.Definition.Autostart,
-        ["Addresses"] = VariantValue.Array(Array.Empty<string>()),
+        ["Addresses"] = VariantValue.Array(Addresses()),
         ["CreatedAt"] = (ulong)(container.State.CreatedAt.ToUnixTimeMilliseconds() * 1000),
         ["Definition"] = container.DefinitionYaml,
         ["Declarative"] = container.State.Declarative,
         ["LastJob"] = LastJob,
     };
+
+    /// <summary>The container's own addresses on its veth while it runs (they are set by LXC from the definition).</summary>
+    private string[] Addresses()
+    {
+        var network = container.Definition.Network;
+        return container.RunState == ContainerState.Running
+            ? new[] { network.LocalAddress, network.LocalAddress6 }.OfType<string>().ToArray()
+            : [];
+    }
 
     /// <summary>How the container's last job since the daemon started ended: "update failed: …"; empty before any.</summary>
     public string LastJob { get; set; } = "";

@@ -149,6 +149,17 @@ public sealed partial class ContainerService
             throw new ContainerDException(ErrorKind.StartFailed,
                 $"container '{container.Name}' is {container.RunState.ToWire()} after lxc-start; see {lxc.LogPath(container.Name)} and {lxc.ConsoleLogPath(container.Name)}");
         }
+        try
+        {
+            await network.SetUpAsync(container.Name, container.Definition.Network, ForwardsFile(container.Name), job.Canceled).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A container without the network its definition promises is not started: stop it again.
+            await lxc.StopAsync(container.Name, TimeSpan.Zero, force: true, CancellationToken.None).ConfigureAwait(false);
+            await RefreshAsync(container).ConfigureAwait(false);
+            throw;
+        }
         job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
     }
 
@@ -187,6 +198,11 @@ public sealed partial class ContainerService
         {
             await RefreshAsync(container).ConfigureAwait(false);
         }
+        if (container.RunState == ContainerState.Stopped)
+        {
+            // Done here too, not only on the state change: lxc-monitor may have seen that first.
+            await TearDownNetworkAsync(container.Name).ConfigureAwait(false);
+        }
         job.Log($"container {container.Name} is {container.RunState.ToWire()}");
     }
 
@@ -222,6 +238,7 @@ public sealed partial class ContainerService
                 await RefreshAsync(running, cancellationToken).ConfigureAwait(false);
             }
         }
+        await TearDownNetworkAsync(name).ConfigureAwait(false);
         FaultInjection.Step("destroy", 3);
         DeleteDirectory(lxc.ContainerDir(name));
         FaultInjection.Step("destroy", 4);

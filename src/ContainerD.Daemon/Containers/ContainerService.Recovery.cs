@@ -35,6 +35,15 @@ public sealed partial class ContainerService
         {
             await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
         }
+        // Port forwards of containers that stopped (or vanished) while the daemon was down.
+        foreach (string name in await network.ContainersWithForwardsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (Find(name) is not { RunState: ContainerState.Running })
+            {
+                log.LogInformation("removing the port forwards of {Name}: it is not running", name);
+                await TearDownNetworkAsync(name).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task RecoverAsync(string name, CancellationToken cancellationToken)

@@ -7,6 +7,7 @@ using ContainerD.Domain.Lxc;
 using ContainerD.Os;
 using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
+using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
 using ContainerD.Os.Processes;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed partial class ContainerService(
     LxcTool lxc,
     NixTool nix,
     SubIdStore subIds,
+    HostNetwork network,
     HostFeatures host,
     JobManager jobs,
     TimeProvider clock,
@@ -70,7 +72,26 @@ public sealed partial class ContainerService(
         var status = await lxc.GetStatusAsync(container.Name, cancellationToken).ConfigureAwait(false);
         if (container.SetRuntime(status.State, status.Pid))
         {
+            if (status.State == ContainerState.Stopped)
+            {
+                // Stopped, by us or behind our back: its port forwards must not outlive it.
+                await TearDownNetworkAsync(container.Name).ConfigureAwait(false);
+            }
             Changed?.Invoke(container);
+        }
+    }
+
+    private string ForwardsFile(string name) => Path.Combine(lxc.ContainerDir(name), "forwards.nft");
+
+    private async Task TearDownNetworkAsync(string name)
+    {
+        try
+        {
+            await network.TearDownAsync(name).ConfigureAwait(false);
+        }
+        catch (ContainerDException e)
+        {
+            log.LogWarning("removing the port forwards of {Name} failed: {Message}", name, e.Message);
         }
     }
 

@@ -102,6 +102,15 @@ public static class LxcConfigRenderer
         {
             c.Add("lxc.net.0.ipv6.address", n.LocalAddress6);
         }
+        // Point to point: the host end is the container's way out, as for nixos-container.
+        if (n.HostAddress is not null)
+        {
+            c.Add("lxc.net.0.ipv4.gateway", n.HostAddress.Split('/')[0]);
+        }
+        if (n.HostAddress6 is not null)
+        {
+            c.Add("lxc.net.0.ipv6.gateway", n.HostAddress6.Split('/')[0]);
+        }
     }
 
     private static void RenderLimits(Lines c, ContainerDefinition d, HostFeatures host)
