@@ -82,6 +82,28 @@ public sealed class ResourceTests
         Assert.Contains("does not exist; create it, or set create: true", refused.Message);
     }
 
+    [Fact]
+    public async Task An_idmapped_bind_mount_shows_host_owners_inside_where_a_plain_one_shows_nobody()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string shared = Path.Combine(daemon.Dir, "shared");
+        Directory.CreateDirectory(shared);
+        await File.WriteAllTextAsync(Path.Combine(shared, "owned-by-root"), "x"); // host uid 0
+        string mounts = $"""
+            bindMounts:
+              - {"{"} host: {shared}, container: /plain {"}"}
+              - {"{"} host: {shared}, container: /mapped, idmapped: true {"}"}
+            """;
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("idm", DaemonUnderTest.NixDefinition("idm", extra: mounts)))).Succeeded);
+        var start = await client.RunJobAsync(c => c.StartContainerAsync("idm"));
+        Assert.True(start.Succeeded, start.Message);
+
+        var owners = await daemon.CliAsync("run", "idm", "--", "stat", "-c", "%u", "/plain/owned-by-root", "/mapped/owned-by-root");
+        Assert.True(owners.ExitCode == 0, owners.ToString());
+        Assert.Equal("65534\n0\n", owners.Stdout); // nobody through the plain mount, root through the idmapped one
+    }
+
     [Theory]
     [InlineData("/nix/store", "onto the store")]
     [InlineData("/nix/store/abc", "under the store")]
