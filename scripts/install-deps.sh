@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what ContainerD needs on Debian 12, only what is missing: LXC, uidmap (newuidmap),
 # Nix, dbus, a static busybox (the example system is built from it), nftables and iproute2 (veth
-# links, port forwards), zlib for the NativeAOT link of
-# containerctl, tmux (the tests' real terminal for `shell`) — and restores .NET packages.
+# links, port forwards), zlib for the NativeAOT link of containerctl, tmux (the tests' real
+# terminal for `shell`) — and restores .NET packages. nix-setup-systemd makes the nixbld build
+# users and /etc/nix/nix.conf: without it, root's nix-build fails at once with "the group 'nixbld'
+# specified in 'build-users-group' does not exist".
 set -euo pipefail
-packages=(lxc uidmap nix-bin dbus busybox-static nftables iproute2 zlib1g-dev tmux)
+packages=(lxc uidmap nix-bin nix-setup-systemd dbus busybox-static nftables iproute2 zlib1g-dev tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
