@@ -28,8 +28,7 @@ public sealed class CliTerminalTests
 
         await terminal.TypeLineAsync("exit");
         await terminal.WaitForScreenAsync(s => s.Contains("Disconnected from shelly"), "the end of the session");
-        await Eventually.TrueAsync(async () => await terminal.ExitStatusAsync() is not null, "containerctl exiting");
-        Assert.Equal(0, await terminal.ExitStatusAsync());
+        Assert.Equal(0, await terminal.WaitForExitAsync("containerctl exiting"));
         await Eventually.TrueAsync(() => daemon.Output.Contains("in container shelly ended"), "the daemon reaping the session");
     }
 
@@ -69,9 +68,9 @@ public sealed class CliTerminalTests
             string during = await terminal.WaitForScreenAsync(
                 s => s.Contains("step 1 of 3") && Regex.IsMatch(s, @"create slowpoke: \d+s"), "the build's log with the progress line under it");
             Assert.True(during.IndexOf("step 1 of 3", StringComparison.Ordinal) < Regex.Match(during, @"create slowpoke: \d+s").Index, during);
-            await Eventually.TrueAsync(async () => await terminal.ExitStatusAsync() is not null, "the create ending", TimeSpan.FromSeconds(60));
+            int exit = await terminal.WaitForExitAsync("the create ending", TimeSpan.FromSeconds(60));
             string after = await terminal.ScreenAsync();
-            Assert.True(await terminal.ExitStatusAsync() == 0, after);
+            Assert.True(exit == 0, after);
             Assert.Contains("slowpoke: created", after);
             Assert.DoesNotMatch(@"create slowpoke: \d+s", after); // the progress line is gone at the end
         }

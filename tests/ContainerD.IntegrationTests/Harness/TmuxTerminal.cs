@@ -31,17 +31,46 @@ public sealed class TmuxTerminal : IAsyncDisposable
     /// <summary>The whole pane, scrollback included, lines joined as they were wrapped.</summary>
     public Task<string> ScreenAsync() => TmuxAsync(["capture-pane", "-p", "-J", "-S", "-", "-t", "test"]);
 
-    /// <summary>Null while the program in the pane runs; then its exit status (128+N when signal N killed it).</summary>
-    public async Task<int?> ExitStatusAsync()
+    /// <summary>Waits for the program in the pane to end: its exit status (128+N when signal N killed it).</summary>
+    public async Task<int> WaitForExitAsync(string what, TimeSpan? within = null)
     {
-        string[] fields = (await TmuxAsync(["display-message", "-p", "-t", "test", "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"])).Trim().Split(':');
-        // tmux may mark the pane dead (its pty closed) a moment before it has reaped the program.
-        return (fields[0], fields[1], fields[2]) switch
+        int? status = null;
+        await Eventually.TrueAsync(async () => (status = await ExitStatusAsync()) is not null, what, within ?? TimeSpan.FromSeconds(20));
+        return status!.Value;
+    }
+
+    /// <summary>Null while the program in the pane runs; then its exit status.</summary>
+    private async Task<int?> ExitStatusAsync()
+    {
+        string[] fields = (await TmuxAsync(["display-message", "-p", "-t", "test", "#{pane_dead_status}:#{pane_dead_signal}:#{pane_pid}"])).Trim().Split(':');
+        if (fields[0].Length > 0)
         {
-            ("1", { Length: > 0 } status, _) => int.Parse(status, CultureInfo.InvariantCulture),
-            ("1", _, { Length: > 0 } signal) => 128 + int.Parse(signal, CultureInfo.InvariantCulture),
-            _ => null,
-        };
+            return int.Parse(fields[0], CultureInfo.InvariantCulture);
+        }
+        if (fields[1].Length > 0)
+        {
+            return 128 + int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        // tmux 3.3a sometimes leaves the ended program unreaped for good (a zombie, its SIGCHLD
+        // handled without a waitpid): the kernel still shows its wait status in /proc/PID/stat.
+        return ZombieWaitStatus(fields[2]) is { } wait ? ((wait & 0x7f) == 0 ? (wait >> 8) & 0xff : 128 + (wait & 0x7f)) : null;
+    }
+
+    /// <summary>For a zombie, the wait status (stat's field 52, exit_code); null for a live process.</summary>
+    private static int? ZombieWaitStatus(string pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return null; // reaped meanwhile: tmux has the status now
+        }
+        // After the command name in parentheses: field 3 (state) is first, field 52 is 50th.
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return fields[0] == "Z" ? int.Parse(fields[49], CultureInfo.InvariantCulture) : null;
     }
 
     public async Task<string> WaitForScreenAsync(Func<string, bool> condition, string what, TimeSpan? within = null)
