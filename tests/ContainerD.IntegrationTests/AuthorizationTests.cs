@@ -12,12 +12,12 @@ public sealed class AuthorizationTests
 
     private static async Task<CliResult> CliAs(string user, string bus, params string[] args)
     {
-        var (exit, stdout, stderr) = await DaemonUnderTest.Run(TestUsers.As(user)[0], [.. TestUsers.As(user)[1..], Repo.Cli, "--bus", bus, .. args]);
+        var (exit, stdout, stderr) = await Programs.Run(TestUsers.As(user)[0], [.. TestUsers.As(user)[1..], Repo.Cli, "--bus", bus, .. args]);
         return new CliResult(exit, stdout, stderr);
     }
 
     private static Task<(int ExitCode, string Stdout, string Stderr)> BusctlAs(string user, string bus, params string[] args) =>
-        DaemonUnderTest.Run(TestUsers.As(user)[0], [.. TestUsers.As(user)[1..], "busctl", $"--address={bus}", .. args]);
+        Programs.Run(TestUsers.As(user)[0], [.. TestUsers.As(user)[1..], "busctl", $"--address={bus}", .. args]);
 
     [Fact]
     public async Task The_daemon_itself_denies_changes_to_users_outside_the_admin_group()
@@ -81,14 +81,14 @@ public sealed class AuthorizationTests
         // The bus itself refuses the change before it reaches the daemon.
         var start = await CliAs(TestUsers.Outsider, bus.Address, "start", "policed");
         Assert.Equal(4, start.ExitCode);
-        var raw = await DaemonUnderTest.Run(TestUsers.As(TestUsers.Outsider)[0],
+        var raw = await Programs.Run(TestUsers.As(TestUsers.Outsider)[0],
             [.. TestUsers.As(TestUsers.Outsider)[1..], "dbus-send", $"--bus={bus.Address}", "--print-reply", "--dest=io.containerctl.ContainerD1",
              "/io/containerctl/ContainerD1", Manager + ".StartContainer", "string:policed"]);
         Assert.Contains("org.freedesktop.DBus.Error.AccessDenied: Rejected send message", raw.Stderr);
         Assert.Equal("stopped", (await client.ListContainersAsync())[0].State);
 
         // A non-root user cannot take the daemon's name.
-        var own = await DaemonUnderTest.Run(TestUsers.As(TestUsers.Outsider)[0],
+        var own = await Programs.Run(TestUsers.As(TestUsers.Outsider)[0],
             [.. TestUsers.As(TestUsers.Outsider)[1..], "dbus-send", $"--bus={bus.Address}", "--print-reply", "--dest=org.freedesktop.DBus",
              "/org/freedesktop/DBus", "org.freedesktop.DBus.RequestName", "string:io.containerctl.ContainerD1", "uint32:4"]);
         Assert.NotEqual(0, own.ExitCode);

@@ -123,7 +123,7 @@ public sealed class CliTerminalTests
         using (var client = await daemon.ConnectAsync())
         {
             uint pid = (await client.ListContainersAsync()).Single().LeaderPid;
-            var freeze = await DaemonUnderTest.Run("kill", "-STOP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var freeze = await Programs.Run("kill", "-STOP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.True(freeze.ExitCode == 0, freeze.Stderr);
         }
 

@@ -25,7 +25,7 @@ public sealed class InstallTests : IDisposable
         string text = await File.ReadAllTextAsync(RepoFile("systemd/containerctld.service"));
         await File.WriteAllTextAsync(unit, text.Replace("/usr/local/lib/containerctld/containerctld", Repo.PublishedDaemon));
 
-        var verify = await DaemonUnderTest.Run("systemd-analyze", "verify", unit);
+        var verify = await Programs.Run("systemd-analyze", "verify", unit);
         Assert.True(verify.ExitCode == 0 && verify.Stderr.Trim().Length == 0, $"{verify.ExitCode}: {verify.Stderr}");
         Assert.Contains("Type=notify", text);
         Assert.Contains("KillMode=process", text);
@@ -35,13 +35,13 @@ public sealed class InstallTests : IDisposable
     [Fact]
     public async Task Tmpfiles_and_sysusers_entries_make_the_dirs_and_the_group()
     {
-        var tmpfiles = await DaemonUnderTest.Run("systemd-tmpfiles", "--create", "--root=" + _dir, RepoFile("systemd/containerctld.tmpfiles"));
+        var tmpfiles = await Programs.Run("systemd-tmpfiles", "--create", "--root=" + _dir, RepoFile("systemd/containerctld.tmpfiles"));
         Assert.True(tmpfiles.ExitCode == 0, tmpfiles.Stderr);
         Assert.Equal((UnixFileMode)0b111_001_001, File.GetUnixFileMode(Path.Combine(_dir, "var/lib/containerctld")));
         Assert.Equal((UnixFileMode)0b111_000_000, File.GetUnixFileMode(Path.Combine(_dir, "run/containerctld")));
         Assert.True(Directory.Exists(Path.Combine(_dir, "etc/containerctld/containers")));
 
-        var sysusers = await DaemonUnderTest.Run("systemd-sysusers", "--root=" + _dir, RepoFile("systemd/containerctld.sysusers"));
+        var sysusers = await Programs.Run("systemd-sysusers", "--root=" + _dir, RepoFile("systemd/containerctld.sysusers"));
         Assert.True(sysusers.ExitCode == 0, sysusers.Stderr);
         Assert.Matches("(?m)^containerctl:x:[0-9]+:", await File.ReadAllTextAsync(Path.Combine(_dir, "etc/group")));
     }
@@ -69,7 +69,7 @@ public sealed class InstallTests : IDisposable
             </busconfig>
             """);
         using var bus = PrivateBus.Start(config);
-        var names = await DaemonUnderTest.Run("busctl", "--address=" + bus.Address, "call",
+        var names = await Programs.Run("busctl", "--address=" + bus.Address, "call",
             "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListActivatableNames");
         Assert.True(names.ExitCode == 0, names.Stderr);
         Assert.Contains("\"io.containerctl.ContainerD1\"", names.Stdout);
@@ -83,7 +83,7 @@ public sealed class InstallTests : IDisposable
         File.CreateSymbolicLink(Path.Combine(published, "daemon"), Path.GetDirectoryName(Repo.PublishedDaemon)!);
         File.CreateSymbolicLink(Path.Combine(published, "cli"), Path.GetDirectoryName(Repo.Cli)!);
 
-        var install = await DaemonUnderTest.Run(RepoFile("install.sh"), "--destdir", root, "--from", published);
+        var install = await Programs.Run(RepoFile("install.sh"), "--destdir", root, "--from", published);
         Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
         string[] expected =
         [
@@ -103,16 +103,16 @@ public sealed class InstallTests : IDisposable
         }
         string unit = await File.ReadAllTextAsync(Path.Combine(root, "etc/systemd/system/containerctld.service"));
         Assert.Contains("ExecStart=/usr/local/lib/containerctld/containerctld --config /etc/containerctld/config.yaml", unit);
-        var help = await DaemonUnderTest.Run(Path.Combine(root, "usr/local/bin/containerctl"), "--help");
+        var help = await Programs.Run(Path.Combine(root, "usr/local/bin/containerctl"), "--help");
         Assert.True(help.ExitCode == 0, help.Stderr);
 
         // The admin's config survives a reinstall untouched.
         string config = Path.Combine(root, "etc/containerctld/config.yaml");
         await File.WriteAllTextAsync(config, "pruneDeclarative: true\n");
-        Assert.Equal(0, (await DaemonUnderTest.Run(RepoFile("install.sh"), "--destdir", root, "--from", published)).ExitCode);
+        Assert.Equal(0, (await Programs.Run(RepoFile("install.sh"), "--destdir", root, "--from", published)).ExitCode);
         Assert.Equal("pruneDeclarative: true\n", await File.ReadAllTextAsync(config));
 
-        var uninstall = await DaemonUnderTest.Run(RepoFile("install.sh"), "--uninstall", "--destdir", root);
+        var uninstall = await Programs.Run(RepoFile("install.sh"), "--uninstall", "--destdir", root);
         Assert.True(uninstall.ExitCode == 0, uninstall.Stderr);
         Assert.Contains("rm -rf /var/lib/containerctld", uninstall.Stdout); // how to remove the data too
         string[] left = Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
@@ -123,7 +123,7 @@ public sealed class InstallTests : IDisposable
     [Fact]
     public async Task Install_sh_refuses_a_prefix_that_could_break_the_unit_file()
     {
-        var bad = await DaemonUnderTest.Run(RepoFile("install.sh"), "--prefix", "/opt/x\nExecStartPre=/bin/evil", "--destdir", Path.Combine(_dir, "root"));
+        var bad = await Programs.Run(RepoFile("install.sh"), "--prefix", "/opt/x\nExecStartPre=/bin/evil", "--destdir", Path.Combine(_dir, "root"));
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--prefix must be an absolute path", bad.Stderr);
         Assert.False(Directory.Exists(Path.Combine(_dir, "root")));
@@ -136,7 +136,7 @@ public sealed class InstallTests : IDisposable
         Directory.CreateDirectory(published);
         File.CreateSymbolicLink(Path.Combine(published, "daemon"), Path.GetDirectoryName(Repo.PublishedDaemon)!);
         File.CreateSymbolicLink(Path.Combine(published, "cli"), Path.GetDirectoryName(Repo.Cli)!);
-        Assert.Equal(0, (await DaemonUnderTest.Run(RepoFile("install.sh"), "--destdir", root, "--from", published)).ExitCode);
+        Assert.Equal(0, (await Programs.Run(RepoFile("install.sh"), "--destdir", root, "--from", published)).ExitCode);
         string execStart = (await File.ReadAllLinesAsync(Path.Combine(root, "etc/systemd/system/containerctld.service")))
             .Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..].Split(' ')[0];
 
@@ -159,7 +159,7 @@ public sealed class InstallTests : IDisposable
         Assert.Contains(files, f => f.EndsWith("module.nix", StringComparison.Ordinal));
         foreach (string file in files)
         {
-            var parse = await DaemonUnderTest.Run("nix-instantiate", "--parse", file);
+            var parse = await Programs.Run("nix-instantiate", "--parse", file);
             Assert.True(parse.ExitCode == 0, $"{file}: {parse.Stderr}");
         }
     }
@@ -177,7 +177,7 @@ public sealed class InstallTests : IDisposable
               network = { mode = "none"; }; limits = { memory = null; cpus = null; pids = 512; };
               stopTimeout = "10s"; activation = "restart"; }
             """;
-        var eval = await DaemonUnderTest.Run("nix-instantiate", "--eval", "--strict", "--json", "--expr",
+        var eval = await Programs.Run("nix-instantiate", "--eval", "--strict", "--json", "--expr",
             $"(import {RepoFile("nix/lib.nix")}).definitionText \"fromnix\" {options} \"{system}\"");
         Assert.True(eval.ExitCode == 0, eval.Stderr);
         string yaml = JsonSerializer.Deserialize<string>(eval.Stdout)!;

@@ -42,7 +42,7 @@ public sealed class LiveStateTests
 
         // 2. Someone starts it with LXC directly.
         states.Clear();
-        var started = await DaemonUnderTest.Run("lxc-start", "-P", daemon.LxcPath, "-n", "live", "-d");
+        var started = await Programs.Run("lxc-start", "-P", daemon.LxcPath, "-n", "live", "-d");
         Assert.True(started.ExitCode == 0, started.Stderr);
         await Eventually.TrueAsync(() => states.Contains("running"), "PropertiesChanged(State=running)", TimeSpan.FromSeconds(1));
         row = Assert.Single(await client.ListContainersAsync());
@@ -51,7 +51,7 @@ public sealed class LiveStateTests
 
         // 3. Someone stops it with lxc-stop.
         states.Clear();
-        var stopped = await DaemonUnderTest.Run("lxc-stop", "-P", daemon.LxcPath, "-n", "live", "-k");
+        var stopped = await Programs.Run("lxc-stop", "-P", daemon.LxcPath, "-n", "live", "-k");
         Assert.True(stopped.ExitCode == 0, stopped.Stderr);
         await Eventually.TrueAsync(() => states.Contains("stopped"), "PropertiesChanged(State=stopped) after lxc-stop", TimeSpan.FromSeconds(1));
     }

@@ -29,9 +29,9 @@ public sealed class NetworkTests
         Assert.True(start.Succeeded, start.Message);
 
         // The host reaches the container, and the container the host, over IPv4 and IPv6.
-        await AssertPingsAsync("the host → 10.231.1.2", () => DaemonUnderTest.Run(Prerequisites.Busybox, "ping", "-c", "1", "-W", "2", "10.231.1.2"));
+        await AssertPingsAsync("the host → 10.231.1.2", () => Programs.Run(Prerequisites.Busybox, "ping", "-c", "1", "-W", "2", "10.231.1.2"));
         await AssertPingsAsync("the container → 10.231.1.1", () => RunInside(daemon, "linked", "ping", "-c", "1", "-W", "2", "10.231.1.1"));
-        await AssertPingsAsync("the host → fd42:231:1::2", () => DaemonUnderTest.Run(Prerequisites.Busybox, "ping", "-6", "-c", "1", "-W", "2", "fd42:231:1::2"));
+        await AssertPingsAsync("the host → fd42:231:1::2", () => Programs.Run(Prerequisites.Busybox, "ping", "-6", "-c", "1", "-W", "2", "fd42:231:1::2"));
         await AssertPingsAsync("the container → fd42:231:1::1", () => RunInside(daemon, "linked", "ping", "-6", "-c", "1", "-W", "2", "fd42:231:1::1"));
 
         string path = await client.GetContainerAsync("linked");
@@ -39,9 +39,9 @@ public sealed class NetworkTests
         Assert.Equal(["10.231.1.2/30", "fd42:231:1::2/64"], addresses);
         Assert.Contains("Addresses: 10.231.1.2/30, fd42:231:1::2/64", (await daemon.CliAsync("status", "linked")).Stdout);
 
-        Assert.Equal(0, (await DaemonUnderTest.Run("ip", "link", "show", "ve-linked")).ExitCode);
+        Assert.Equal(0, (await Programs.Run("ip", "link", "show", "ve-linked")).ExitCode);
         Assert.True((await client.RunJobAsync(c => c.StopContainerAsync("linked", false))).Succeeded);
-        Assert.NotEqual(0, (await DaemonUnderTest.Run("ip", "link", "show", "ve-linked")).ExitCode);
+        Assert.NotEqual(0, (await Programs.Run("ip", "link", "show", "ve-linked")).ExitCode);
         Assert.Empty((await client.GetPropertyAsync(path, Names.ContainerInterface, "Addresses")).GetArray<string>());
     }
 
@@ -82,7 +82,7 @@ public sealed class NetworkTests
         await StartServingAsync();
         Assert.True(await ForwardTableExistsAsync("served"));
         await daemon.KillAsync();
-        Assert.Equal(0, (await DaemonUnderTest.Run("lxc-stop", "-P", daemon.LxcPath, "-n", "served", "-k")).ExitCode);
+        Assert.Equal(0, (await Programs.Run("lxc-stop", "-P", daemon.LxcPath, "-n", "served", "-k")).ExitCode);
         Assert.True(await ForwardTableExistsAsync("served"), "the rule outlives the crash until the daemon is back");
         await daemon.StartProcessAsync();
         Assert.False(await ForwardTableExistsAsync("served"));
@@ -119,5 +119,5 @@ public sealed class NetworkTests
     }
 
     private static async Task<bool> ForwardTableExistsAsync(string container) =>
-        (await DaemonUnderTest.Run("nft", "list", "table", "ip", "containerctld-" + container)).ExitCode == 0;
+        (await Programs.Run("nft", "list", "table", "ip", "containerctld-" + container)).ExitCode == 0;
 }

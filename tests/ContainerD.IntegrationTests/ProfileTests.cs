@@ -118,14 +118,14 @@ public sealed class ProfileTests
         string path = await client.GetContainerAsync("gc");
         string system = (await client.GetAllPropertiesAsync(path, Names.ContainerInterface))["SystemPath"].GetString();
 
-        var gc = await DaemonUnderTest.Run("nix-store", "--gc");
+        var gc = await Programs.Run("nix-store", "--gc");
         Assert.True(gc.ExitCode == 0, gc.Stderr);
         Assert.True(Directory.Exists(system), "a live generation was collected");
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("gc"))).Succeeded);
         Assert.Equal("running", (await client.ListContainersAsync())[0].State);
 
         Assert.True((await client.RunJobAsync(c => c.DestroyContainerAsync("gc"))).Succeeded);
-        var gcAgain = await DaemonUnderTest.Run("nix-store", "--delete", system);
+        var gcAgain = await Programs.Run("nix-store", "--delete", system);
         Assert.True(gcAgain.ExitCode == 0, gcAgain.Stderr);
         Assert.False(Directory.Exists(system), "the destroyed container's system is still in the store");
     }
@@ -153,7 +153,7 @@ public sealed class ProfileTests
         var left = Assert.Single(await client.ListGenerationsAsync("gens"));
         Assert.Equal((2u, true), (left.Number, left.Current));
         string oldSystem = (await Systems.BuildAsync("gens", $"a{salt}"));
-        var gc = await DaemonUnderTest.Run("nix-store", "--delete", oldSystem);
+        var gc = await Programs.Run("nix-store", "--delete", oldSystem);
         Assert.True(gc.ExitCode == 0, gc.Stderr);
         Assert.True(Directory.Exists(left.StorePath));
     }

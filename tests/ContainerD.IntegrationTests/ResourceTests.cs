@@ -34,7 +34,7 @@ public sealed class ResourceTests
         long current = long.Parse(await ReadCgroupAsync(pids, "pids.current", "pids.current"), CultureInfo.InvariantCulture);
         Assert.InRange(current, 1, 40);
         Assert.Matches(@"max [1-9]\d*", await ReadCgroupAsync(pids, "pids.events", "pids.events"));
-        Assert.Equal(0, (await DaemonUnderTest.Run("true")).ExitCode);
+        Assert.Equal(0, (await Programs.Run("true")).ExitCode);
 
         Assert.True((await client.RunJobAsync(c => c.StopContainerAsync("bounded", true))).Succeeded, bomb.ToString());
     }
@@ -47,7 +47,7 @@ public sealed class ResourceTests
         Directory.CreateDirectory(ro);
         await File.WriteAllTextAsync(Path.Combine(ro, "hello"), "from the host\n");
         Directory.CreateDirectory(rw);
-        await DaemonUnderTest.Run("chown", "100000:100000", rw); // the container's root owns it, as the README says
+        await Programs.Run("chown", "100000:100000", rw); // the container's root owns it, as the README says
         string mounts = $"""
             bindMounts:
               - {"{"} host: {ro}, container: /data/ro {"}"}

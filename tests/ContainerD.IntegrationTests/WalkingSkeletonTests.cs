@@ -78,7 +78,7 @@ public sealed class WalkingSkeletonTests
         Assert.False(Directory.Exists(Path.Combine(daemon.LxcPath, "web")), "LXC dir left behind");
         Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "web")), "state dir left behind");
         Assert.False(Directory.Exists(Path.Combine(daemon.ProfilesDir, "web")), "profile left behind");
-        var (_, lxcInfo, _) = await DaemonUnderTest.Run("lxc-ls", "-P", daemon.LxcPath);
+        var (_, lxcInfo, _) = await Programs.Run("lxc-ls", "-P", daemon.LxcPath);
         Assert.Equal("", lxcInfo.Trim());
 
         // The range is free again: the next container gets the same one.

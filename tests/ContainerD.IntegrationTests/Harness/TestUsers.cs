@@ -9,17 +9,17 @@ public static class TestUsers
     /// <summary>Makes a system user (no home, no login, no subuid range) and, if given, puts it in a group.</summary>
     public static async Task EnsureAsync(string user, string? group = null)
     {
-        if (group is not null && (await DaemonUnderTest.Run("getent", "group", group)).ExitCode != 0)
+        if (group is not null && (await Programs.Run("getent", "group", group)).ExitCode != 0)
         {
-            await Must(DaemonUnderTest.Run("groupadd", "--system", group));
+            await Must(Programs.Run("groupadd", "--system", group));
         }
-        if ((await DaemonUnderTest.Run("id", user)).ExitCode != 0)
+        if ((await Programs.Run("id", user)).ExitCode != 0)
         {
-            await Must(DaemonUnderTest.Run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user));
+            await Must(Programs.Run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user));
         }
         if (group is not null)
         {
-            await Must(DaemonUnderTest.Run("usermod", "--append", "--groups", group, user));
+            await Must(Programs.Run("usermod", "--append", "--groups", group, user));
         }
     }
 

@@ -1,4 +1,4 @@
-namespace ContainerD.IntegrationTests.Harness;
+namespace ContainerD.Testing;
 
 /// <summary>
 /// What the integration tests need. Missing pieces fail the test with a message naming them:

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ContainerD.IntegrationTests.Harness;
+namespace ContainerD.Testing;
 
 /// <summary>A dbus-daemon of the test's own on a private address; killed on dispose.</summary>
 public sealed class PrivateBus : IDisposable

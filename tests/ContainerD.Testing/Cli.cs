@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ContainerD.IntegrationTests.Harness;
+namespace ContainerD.Testing;
 
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {

@@ -1,4 +1,4 @@
-namespace ContainerD.IntegrationTests.Harness;
+namespace ContainerD.Testing;
 
 /// <summary>Where the repository, the built binaries and the fixtures are.</summary>
 public static class Repo
@@ -6,6 +6,7 @@ public static class Repo
     public static string Root { get; } = FindRoot();
 
     public static string Daemon => Binary("ContainerD.Daemon", "containerctld");
+    public static string Benchmarks => Binary("ContainerD.Benchmarks", "ContainerD.Benchmarks");
     /// <summary>The CLI as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
     public static string Cli => Published("ContainerD.Cli", "containerctl");
     /// <summary>The daemon as install.sh publishes it (framework-dependent, linux-x64).</summary>

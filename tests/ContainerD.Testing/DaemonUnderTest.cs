@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Text;
+using ContainerD.Contract;
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.Testing;
+
+/// <summary>
+/// The real containerctld as its own process on a private bus, with every path in a throw-away
+/// directory. Dispose stops it, kills what it left running and removes every file it made.
+/// </summary>
+public sealed class DaemonUnderTest : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    public string Dir { get; }
+    public string StateDir => Path.Combine(Dir, "state");
+    public string DefinitionsDir => Path.Combine(Dir, "definitions");
+    public string LxcPath => Path.Combine(StateDir, "lxc");
+    /// <summary>Under /nix/var/nix/profiles, so profiles are GC roots as on a real host.</summary>
+    public string ProfilesDir { get; }
+    public string ConfigFile => Path.Combine(Dir, "config.yaml");
+    public PrivateBus Bus { get; }
+    public string Output { get { lock (_output) { return _output.ToString(); } } }
+    public int Pid => _process?.Id ?? 0;
+
+    private DaemonUnderTest(PrivateBus bus, string extraConfig)
+    {
+        Prerequisites.Require();
+        Bus = bus;
+        string id = Guid.NewGuid().ToString("N")[..10];
+        Dir = Path.Combine(Path.GetTempPath(), "containerctld-test-" + id);
+        ProfilesDir = Path.Combine("/nix/var/nix/profiles/containerctld-tests", id);
+        Directory.CreateDirectory(Dir);
+        // The container's root (an unprivileged uid) must traverse down to its rootfs.
+        File.SetUnixFileMode(Dir, (UnixFileMode)0b111_001_001);
+        Directory.CreateDirectory(DefinitionsDir);
+        File.WriteAllText(ConfigFile, $"""
+            bus: "{bus.Address}"
+            stateDir: {StateDir}
+            definitionsDir: {DefinitionsDir}
+            profilesDir: {ProfilesDir}
+            runtimeDir: {Path.Combine(Dir, "run")}
+            {extraConfig}
+            """);
+    }
+
+    /// <summary>Starts the daemon: the Debug build unless binary names another (the benchmarks run the published one).</summary>
+    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null, string? binary = null)
+    {
+        var daemon = new DaemonUnderTest(bus ?? PrivateBus.Start(), extraConfig);
+        try
+        {
+            await daemon.StartProcessAsync(binary: binary);
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
+        return daemon;
+    }
+
+    /// <summary>Starts the daemon process and waits until it answers on the bus.</summary>
+    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null, string? binary = null)
+    {
+        var startInfo = new ProcessStartInfo(binary ?? Repo.Daemon)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add("--config");
+        startInfo.ArgumentList.Add(ConfigFile);
+        // Test machines have no network: without this each build spends seconds retrying cache.nixos.org.
+        startInfo.Environment["NIX_CONFIG"] = "substituters =";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
+        var process = new Process { StartInfo = startInfo };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"containerctld exited with {process.ExitCode}:\n{Output}");
+            }
+            try
+            {
+                using var client = await ConnectAsync();
+                await client.ListContainersAsync();
+                return;
+            }
+            catch (DBusErrorReplyException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"containerctld did not answer on the bus within 60 s:\n{Output}");
+    }
+
+    /// <summary>SIGKILL, as a crash would: no clean-up code of the daemon runs.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Waits for the daemon to exit on its own (fault injection kills it).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public Task<ContainerDClient> ConnectAsync() => ContainerDClient.ConnectAsync(Bus.Address);
+
+    /// <summary>Runs containerctl against this daemon, the way a person would.</summary>
+    public Task<CliResult> CliAsync(params string[] args) => Cli.RunAsync(["--bus", Bus.Address, .. args]);
+
+    /// <summary>
+    /// A definition that builds the example system with Nix. hostName picks the build (default: the
+    /// name); args are more of the example's knobs (buildDelay, failBuild, failSwitch).
+    /// </summary>
+    public static string NixDefinition(string name, string variant = "1", string extra = "", string? hostName = null,
+        IReadOnlyDictionary<string, string>? args = null) => $"""
+        name: {name}
+        system:
+          nix:
+            file: {Repo.Fixture("busybox-system.nix")}
+            args:
+              hostName: {hostName ?? name}
+              variant: "{variant}"
+              busybox: {Prerequisites.Busybox}
+        {string.Concat((args ?? new Dictionary<string, string>()).Select(a => $"      {a.Key}: \"{a.Value}\"\n"))}stopTimeout: 10s
+        {extra}
+        """;
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        // Containers outlive the daemon by design: stop what this test left running.
+        if (Directory.Exists(LxcPath))
+        {
+            await Parallel.ForEachAsync(Directory.EnumerateDirectories(LxcPath), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+                async (dir, _) => await Programs.Run("lxc-stop", "-P", LxcPath, "-n", Path.GetFileName(dir), "-k"));
+        }
+        // A killed daemon leaves its lxc-monitor behind (it would die of SIGPIPE at its next event,
+        // which never comes for a throw-away lxcpath): end it and LXC's monitord for this path.
+        foreach (string pid in Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).OfType<string>().Where(p => p.All(char.IsAsciiDigit)))
+        {
+            try
+            {
+                string[] argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+                if (argv.Contains(LxcPath) && argv[0].Contains("lxc-monitor", StringComparison.Ordinal))
+                {
+                    Process.GetProcessById(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture)).Kill();
+                }
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                // It ended meanwhile.
+            }
+        }
+        foreach (string dir in new[] { Dir, ProfilesDir })
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        Bus.Dispose();
+    }
+}
