@@ -11,11 +11,12 @@ while [ "$i" -lt "$buildDelay" ]; do i=$((i + 1)); "$bb" echo "step $i of $build
 
 "$bb" cat > "$out/init" <<INIT
 #!$bb sh
-# PID 1 of the container. lxc-stop sends SIGPWR: exit cleanly on it.
+# PID 1 of the container. lxc-stop sends SIGPWR: exit cleanly on it. The trap comes first: PID 1
+# ignores a signal it has no handler for, so a stop right after start would wait for its timeout.
+trap 'echo "init: powering off"; exit 0' PWR TERM INT
 export PATH=$out/sw/bin
 echo "init: system $hostName variant $variant up as uid \$(id -u)"
 hostname "$hostName"
-trap 'echo "init: powering off"; exit 0' PWR TERM INT
 while :; do sleep 3600 & wait \$!; done
 INIT
 "$bb" chmod 555 "$out/init"

@@ -6,31 +6,42 @@ namespace ContainerD.Testing;
 public static class Programs
 {
     public static Task<(int ExitCode, string Stdout, string Stderr)> Run(string program, params string[] args) =>
-        Run(program, new Dictionary<string, string>(), args);
+        RunWith(null, null, program, args);
 
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> Run(string program, IReadOnlyDictionary<string, string> environment,
-        params string[] args)
+    /// <summary>With more environment variables, and text for its stdin (else it gets none).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWith(IReadOnlyDictionary<string, string>? environment, string? stdin,
+        string program, params string[] args)
     {
-        var startInfo = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var startInfo = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false,
+        };
         foreach (string arg in args)
         {
             startInfo.ArgumentList.Add(arg);
         }
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             startInfo.Environment[key] = value;
         }
         using var process = Process.Start(startInfo)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
         await process.WaitForExitAsync();
         return (process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>Its stdout; a failure throws with the command line and stderr.</summary>
-    public static async Task<string> RunChecked(string program, params string[] args)
+    public static Task<string> RunChecked(string program, params string[] args) => RunCheckedWith(null, null, program, args);
+
+    public static async Task<string> RunCheckedWith(IReadOnlyDictionary<string, string>? environment, string? stdin, string program, params string[] args)
     {
-        var (exitCode, stdout, stderr) = await Run(program, args);
-        return exitCode == 0 ? stdout : throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({exitCode}): {stderr}");
+        var (exitCode, stdout, stderr) = await RunWith(environment, stdin, program, args);
+        return exitCode == 0 ? stdout : throw new InvalidOperationException($"`{program} {string.Join(' ', args)}` exited with {exitCode}: {stderr.Trim()}");
     }
 }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# ContainerD's costs against raw LXC (and LXD with --with-lxd), measured side by side in one run,
+# as root on Debian 12. Writes docs/PERFORMANCE.md unless --quick (CI's smoke run) is given.
+#   ./bench.sh [--quick] [--with-lxd]
+# The full run takes about N minutes: it creates 1000 containers and starts as many as the machine allows.
+set -euo pipefail
+cd "$(dirname "$0")"
+[[ $(id -u) == 0 ]] || { echo "bench.sh: run as root (containers are root-started, unprivileged)" >&2; exit 1; }
+./scripts/install-deps.sh
+# What users run: the NativeAOT CLI and the published daemon, both Release.
+dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly
+dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --self-contained false --verbosity quiet -clp:ErrorsOnly
+output=()
+[[ " $* " == *" --quick "* ]] || output=(--output docs/PERFORMANCE.md)
+exec dotnet run --project tests/ContainerD.Benchmarks -c Release --verbosity quiet -- "$@" "${output[@]}"

@@ -1,0 +1,90 @@
+using System.Globalization;
+using ContainerD.Contract;
+using ContainerD.Testing;
+
+namespace ContainerD.Benchmarks;
+
+/// <summary>
+/// A throw-away world for one benchmark run: the published containerctld on a private bus with its
+/// own state dir, lxcpath and profiles dir, plus a second lxcpath for raw LXC. Every container the
+/// run made is killed and every file removed at the end.
+/// </summary>
+public sealed class Bench : IAsyncDisposable
+{
+    private Bench(DaemonUnderTest daemon, ContainerDClient client, string system)
+    {
+        (Daemon, Client, System) = (daemon, client, system);
+    }
+
+    public DaemonUnderTest Daemon { get; }
+    public ContainerDClient Client { get; }
+    /// <summary>The system every container boots, built once: a create then needs no Nix build.</summary>
+    public string System { get; }
+    public string RawLxcPath => Path.Combine(Daemon.Dir, "raw");
+
+    public static async Task<Bench> StartAsync()
+    {
+        var daemon = await DaemonUnderTest.StartAsync(binary: Repo.PublishedDaemon);
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(daemon.Dir, "raw"));
+            var (exit, stdout, stderr) = await Programs.RunWith(new Dictionary<string, string> { ["NIX_CONFIG"] = "substituters =" }, null,
+                "nix-build", Path.Combine(Repo.Root, "examples", "busybox-system.nix"), "--argstr", "hostName", "bench",
+                "--argstr", "busybox", Prerequisites.Busybox, "--out-link", Path.Combine(daemon.Dir, "system"));
+            if (exit != 0)
+            {
+                throw new InvalidOperationException($"nix-build of the example system failed: {stderr}");
+            }
+            var client = await daemon.ConnectAsync();
+            await client.WatchJobsAsync();
+            return new Bench(daemon, client, stdout.Trim());
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
+    }
+
+    public string Definition(string name) => $"name: {name}\nsystem: {{ path: {System} }}\nautostart: false\nstopTimeout: 10s\n";
+
+    /// <summary>Runs a job and fails loudly if it does not succeed: a benchmark of failures measures nothing.</summary>
+    public async Task JobAsync(Func<ContainerDClient, Task<string>> start)
+    {
+        var end = await Client.RunJobAsync(start);
+        if (!end.Succeeded)
+        {
+            throw new InvalidOperationException($"{end.Operation} {end.Container} {end.Result}: {end.Message}");
+        }
+    }
+
+    /// <summary>The raw-LXC twin of one of our containers: the very config file the daemon rendered, in another lxcpath.</summary>
+    public async Task<string> RawTwinAsync(string ours)
+    {
+        string raw = "raw-" + ours;
+        string dir = Path.Combine(RawLxcPath, raw);
+        string config = await File.ReadAllTextAsync(Path.Combine(Daemon.LxcPath, ours, "config"));
+        Directory.CreateDirectory(dir);
+        config = config.Replace($"lxc.uts.name = {ours}\n", $"lxc.uts.name = {raw}\n", StringComparison.Ordinal)
+            .Replace(Path.Combine(Daemon.LxcPath, ours), dir, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(Path.Combine(dir, "config"), config);
+        return raw;
+    }
+
+    /// <summary>Resident memory of the daemon (VmRSS), in MB.</summary>
+    public double DaemonRssMegabytes() => RssMegabytes(Daemon.Pid);
+
+    public static double RssMegabytes(int pid)
+    {
+        string line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Parallel.ForEachAsync(Directory.EnumerateDirectories(RawLxcPath), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (dir, _) => await Programs.Run("lxc-stop", "-P", RawLxcPath, "-n", Path.GetFileName(dir), "-k"));
+        await Daemon.DisposeAsync();
+    }
+}

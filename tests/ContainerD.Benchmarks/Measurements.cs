@@ -1,0 +1,234 @@
+using System.Globalization;
+using ContainerD.Testing;
+
+namespace ContainerD.Benchmarks;
+
+/// <summary>How much of everything: repetitions and counts (--quick keeps CI's run under a minute).</summary>
+public sealed record Plan(int Repetitions, int[] ListSizes, int Running, int LxdListSize, int Concurrent, int Cycles, int ListCalls)
+{
+    public static Plan Quick { get; } = new(Repetitions: 3, ListSizes: [10], Running: 5, LxdListSize: 10, Concurrent: 5, Cycles: 20, ListCalls: 20);
+    public static Plan Full { get; } = new(Repetitions: 15, ListSizes: [10, 100, 1000], Running: 1000, LxdListSize: 100, Concurrent: 20, Cycles: 1000, ListCalls: 200);
+}
+
+/// <summary>
+/// Each figure of the report, measured side by side: ContainerD on one of its containers, raw LXC
+/// on that container's twin (the same rendered config in another lxcpath), LXD when it is given.
+/// </summary>
+public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
+{
+    private readonly List<string> _names = [];
+    private readonly List<string> _raws = [];
+    private readonly List<(string When, double Megabytes)> _rss = [];
+
+    public List<Row> Rows { get; } = [];
+    public List<string> Notes { get; } = [];
+
+    private string One => _names[0];
+    private string RawOne => _raws[0];
+    private string[] Raw(string name, params string[] extra) => ["-P", bench.RawLxcPath, "-n", name, .. extra];
+
+    /// <summary>The containers every figure uses, each with its raw twin (and an LXD one).</summary>
+    public async Task PrepareAsync()
+    {
+        _rss.Add(("idle, no containers", bench.DaemonRssMegabytes()));
+        for (int i = 0; i < plan.Concurrent; i++)
+        {
+            string name = $"bench-{i:0000}";
+            await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
+            _names.Add(name);
+            _raws.Add(await bench.RawTwinAsync(name));
+        }
+        if (lxd is not null)
+        {
+            await lxd.InitAsync("lxd-one");
+        }
+    }
+
+    public async Task StartAndStopAsync()
+    {
+        Progress("start → running");
+        var ours = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.StartContainerAsync(One)),
+            after: () => bench.JobAsync(c => c.StopContainerAsync(One, true)));
+        var raw = await Timing.OfAsync(plan.Repetitions, () => Programs.RunChecked("lxc-start", Raw(RawOne, "-d")),
+            after: () => Programs.RunChecked("lxc-stop", Raw(RawOne, "-k")));
+        var lxdStart = lxd is null ? null : await Timing.OfAsync(plan.Repetitions, () => lxd.StartContainerAsync("lxd-one"),
+            after: () => lxd.StopAsync("lxd-one", force: true));
+        Rows.Add(new Row("start → running (job done, state running)", ours, With(new("`lxc-start -d`", raw), "`lxc start` (LXD)", lxdStart), Target.Ratio(1.10)));
+
+        Progress("stop");
+        foreach (bool force in (bool[])[false, true])
+        {
+            var oursStop = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.StopContainerAsync(One, force)),
+                before: () => bench.JobAsync(c => c.StartContainerAsync(One)));
+            var rawStop = await Timing.OfAsync(plan.Repetitions, () => Programs.RunChecked("lxc-stop", Raw(RawOne, force ? ["-k"] : [])),
+                before: () => Programs.RunChecked("lxc-start", Raw(RawOne, "-d")));
+            var lxdStop = lxd is null ? null : await Timing.OfAsync(plan.Repetitions, () => lxd.StopAsync("lxd-one", force),
+                before: () => lxd.StartContainerAsync("lxd-one"));
+            Rows.Add(force
+                ? new Row("stop --force", oursStop, With(new("`lxc-stop -k`", rawStop), "`lxc stop --force` (LXD)", lxdStop))
+                : new Row("stop (init powers off)", oursStop, With(new("`lxc-stop`", rawStop), "`lxc stop` (LXD)", lxdStop)));
+        }
+    }
+
+    public async Task RunTrueAsync()
+    {
+        Progress("run true");
+        await bench.JobAsync(c => c.StartContainerAsync(One));
+        string path = await bench.Client.GetContainerAsync(One);
+        var api = await Timing.OfAsync(plan.Repetitions * 3, async () =>
+        {
+            var result = await bench.Client.RunCommandAsync(path, ["true"], new Dictionary<string, string>());
+            Check(result.ExitCode == 0, "true failed inside");
+        });
+        var cli = await Timing.OfAsync(plan.Repetitions * 3, async () =>
+            Check((await bench.Daemon.CliAsync("run", One, "--", "true")).ExitCode == 0, "containerctl run -- true failed"));
+        await bench.JobAsync(c => c.StopContainerAsync(One, true));
+
+        await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
+        var raw = await Timing.OfAsync(plan.Repetitions * 3,
+            () => Programs.RunChecked("lxc-attach", Raw(RawOne, "--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/true")));
+        await Programs.RunChecked("lxc-stop", Raw(RawOne, "-k"));
+        Timing? lxdExec = null;
+        if (lxd is not null)
+        {
+            await lxd.StartContainerAsync("lxd-one");
+            lxdExec = await Timing.OfAsync(plan.Repetitions * 3, () => lxd.ExecTrueAsync("lxd-one"));
+            await lxd.StopAsync("lxd-one", force: true);
+        }
+        var attach = new Reference("`lxc-attach -- true`", raw);
+        Rows.Add(new Row("`containerctl run NAME -- true`, end to end", cli, With(attach, "`lxc exec NAME -- true` (LXD)", lxdExec), Target.Ratio(1.5)));
+        Rows.Add(new Row("`RunCommand([\"true\"])` over D-Bus", api, [attach], Target.Ratio(1.5)));
+    }
+
+    public async Task CreateAndDestroyAsync()
+    {
+        Progress("create + destroy");
+        var create = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))),
+            after: () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")));
+        var destroy = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")),
+            before: () => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))));
+        Timing? lxdInit = null, lxdDelete = null;
+        if (lxd is not null)
+        {
+            lxdInit = await Timing.OfAsync(plan.Repetitions, () => lxd.InitAsync("lxd-tmp"), after: () => lxd.DeleteAsync("lxd-tmp"));
+            lxdDelete = await Timing.OfAsync(plan.Repetitions, () => lxd.DeleteAsync("lxd-tmp"), before: () => lxd.InitAsync("lxd-tmp"));
+        }
+        Rows.Add(new Row("create from a prebuilt system path (no Nix build)", create, With(null, "`lxc init` from a local image (LXD)", lxdInit)));
+        Rows.Add(new Row("destroy (stopped container)", destroy, With(null, "`lxc delete` (LXD)", lxdDelete)));
+        if (lxd is not null)
+        {
+            var launch = await Timing.OfAsync(plan.Repetitions, () => lxd.LaunchAsync("lxd-tmp"), after: () => lxd.DeleteAsync("lxd-tmp", force: true));
+            var createStart = await Timing.OfAsync(plan.Repetitions, async () =>
+            {
+                await bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp")));
+                await bench.JobAsync(c => c.StartContainerAsync("bench-tmp"));
+            }, after: () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")));
+            Rows.Add(new Row("create + start (as `lxc launch`)", createStart, [new("`lxc launch` (LXD)", launch)]));
+        }
+    }
+
+    public async Task ConcurrentStartAsync()
+    {
+        Progress($"{plan.Concurrent} concurrent starts");
+        int repetitions = Math.Max(2, plan.Repetitions / 3);
+        var ours = await Timing.OfAsync(repetitions, () => Task.WhenAll(_names.Select(n => bench.JobAsync(c => c.StartContainerAsync(n)))),
+            after: () => Task.WhenAll(_names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true)))));
+        var raw = await Timing.OfAsync(repetitions, () => Task.WhenAll(_raws.Select(r => Programs.RunChecked("lxc-start", Raw(r, "-d")))),
+            after: () => Task.WhenAll(_raws.Select(r => Programs.RunChecked("lxc-stop", Raw(r, "-k")))));
+        Rows.Add(new Row($"{plan.Concurrent} containers started at once", ours, [new($"{plan.Concurrent} × `lxc-start -d` in parallel", raw)], Target.Ratio(1.0)));
+    }
+
+    /// <summary>Lists, and the daemon's memory, as the number of containers grows to each size.</summary>
+    public async Task ListsAndMemoryAsync()
+    {
+        int defined = _names.Count;
+        int running = 0;
+        string? runningStopped = null;
+        foreach (int size in plan.ListSizes)
+        {
+            Progress($"{size} containers");
+            for (; defined < size; defined++)
+            {
+                string name = $"bench-{defined:0000}";
+                await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
+            }
+            // Start up to the plan's count; where the machine refuses more, say so and go on with what runs.
+            var all = (await bench.Client.ListContainersAsync()).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+            foreach (var batch in all.Take(plan.Running).Where(c => c.State != "running").Chunk(10))
+            {
+                if (runningStopped is not null)
+                {
+                    break;
+                }
+                var ends = await Task.WhenAll(batch.Select(c => bench.Client.RunJobAsync(x => x.StartContainerAsync(c.Name))));
+                if (ends.FirstOrDefault(e => !e.Succeeded) is { } failed)
+                {
+                    runningStopped = $"starting container {failed.Container} failed: {failed.Message}";
+                }
+            }
+            running = (await bench.Client.ListContainersAsync()).Count(c => c.State == "running");
+            var list = await Timing.OfAsync(plan.ListCalls, () => bench.Client.ListContainersAsync());
+            var lxcLs = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), () => Programs.RunChecked("lxc-ls", "-P", bench.Daemon.LxcPath, "-f"));
+            Timing? lxdList = null;
+            if (lxd is not null && size <= plan.LxdListSize)
+            {
+                await lxd.PopulateAsync(size, running);
+                lxdList = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), lxd.ListAsync);
+            }
+            Rows.Add(new Row($"`ListContainers` round trip, {size} containers, {running} running", list,
+                With(new("`lxc-ls -f` (same lxcpath)", lxcLs), "`lxc list` (LXD, same counts)", lxdList), size >= 1000 ? Target.Milliseconds(10) : null));
+            if (size == plan.ListSizes[0])
+            {
+                var cli = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
+                Rows.Add(new Row($"`containerctl list`, end to end (process start included), {size} containers", cli,
+                    With(new("`lxc-ls -f`", lxcLs), "`lxc list` (LXD)", lxdList), Target.Milliseconds(30)));
+            }
+            await Task.Delay(1000); // let the daemon settle before reading its memory
+            _rss.Add(($"{size} containers, {running} running", bench.DaemonRssMegabytes()));
+            if (lxd is not null && size <= plan.LxdListSize)
+            {
+                Notes.Add(Invariant($"LXD's daemon (lxd) with {size} containers, {running} running: {lxd.DaemonRssMegabytes():0.0} MB resident (ContainerD: {_rss[^1].Megabytes:0.0} MB)."));
+            }
+        }
+        Notes.Add(runningStopped is null
+            ? Invariant($"All {running} containers the plan asked for ran at once (as many as {plan.Running}).")
+            : Invariant($"Running containers stopped at {running} of the {plan.Running} asked for: {runningStopped}."));
+    }
+
+    /// <summary>Start/stop cycles on one container, for a leak: the daemon's memory before and after.</summary>
+    public async Task CyclesAsync()
+    {
+        Progress($"{plan.Cycles} start/stop cycles");
+        await bench.JobAsync(c => c.StopContainerAsync(One, true));
+        double before = bench.DaemonRssMegabytes();
+        for (int i = 0; i < plan.Cycles; i++)
+        {
+            await bench.JobAsync(c => c.StartContainerAsync(One));
+            await bench.JobAsync(c => c.StopContainerAsync(One, true));
+        }
+        await Task.Delay(1000);
+        double after = bench.DaemonRssMegabytes();
+        _rss.Add(($"before {plan.Cycles} start/stop cycles", before));
+        _rss.Add(($"after them", after));
+
+        Notes.Add("ContainerD's daemon, resident memory (VmRSS): " + string.Join("; ", _rss.Select(r => Invariant($"{r.When}: {r.Megabytes:0.0} MB"))) + ".");
+        double largest = _rss.Max(r => r.Megabytes);
+        Notes.Add(Invariant($"Target ≤ 80 MB with {plan.ListSizes[^1]} containers: {(largest <= 80 ? "met" : "**not met**")} (largest {largest:0.0} MB). ")
+            + Invariant($"Growth over {plan.Cycles} cycles: {after - before:+0.0;-0.0;0.0} MB ({(after - before <= 5 ? "none beyond noise, target met" : "**growth**")})."));
+    }
+
+    private static IReadOnlyList<Reference> With(Reference? raw, string lxdName, Timing? lxdTime) =>
+        [.. raw is null ? [] : new[] { raw }, .. lxdTime is null ? [] : new[] { new Reference(lxdName, lxdTime) }];
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            throw new InvalidOperationException(what);
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static void Progress(string what) => Console.Error.WriteLine($"==> {what}");
+}

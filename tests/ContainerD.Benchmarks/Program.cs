@@ -1,0 +1,39 @@
+using ContainerD.Benchmarks;
+
+// ContainerD against raw LXC (and LXD with --with-lxd), in one run on one machine, with equivalent
+// containers. Prints a Markdown report; --output also writes it into a file (between its results
+// markers, so the prose around them stays). --quick: small counts
+// and few repetitions (under a minute), as the test suite runs it: it fails on errors, never on timing.
+string[] known = ["--quick", "--with-lxd", "--output"];
+if (args.Any(a => a.StartsWith('-') && !known.Contains(a)) || (args.Contains("--output") && args[^1] == "--output"))
+{
+    Console.Error.WriteLine("usage: ContainerD.Benchmarks [--quick] [--with-lxd] [--output FILE]");
+    return 2;
+}
+bool quick = args.Contains("--quick");
+bool withLxd = args.Contains("--with-lxd");
+string? output = args.SkipWhile(a => a != "--output").Skip(1).FirstOrDefault();
+var plan = quick ? Plan.Quick : Plan.Full;
+
+Measurements measured;
+await using (var bench = await Bench.StartAsync())
+{
+    await using var lxd = withLxd ? await Lxd.StartAsync(Path.Combine(bench.Daemon.Dir, "lxd"), bench.System) : null;
+    measured = new Measurements(bench, lxd, plan);
+    await measured.PrepareAsync();
+    await measured.StartAndStopAsync();
+    await measured.RunTrueAsync();
+    await measured.CreateAndDestroyAsync();
+    await measured.ConcurrentStartAsync();
+    await measured.ListsAndMemoryAsync();
+    await measured.CyclesAsync();
+}
+
+string command = "./bench.sh" + (quick ? " --quick" : "") + (withLxd ? " --with-lxd" : "");
+string report = Report.Markdown(measured.Rows, measured.Notes, command);
+Console.Out.Write(report);
+if (output is not null)
+{
+    await Report.WriteIntoAsync(output, report);
+}
+return 0;

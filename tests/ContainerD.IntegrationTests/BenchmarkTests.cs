@@ -1,0 +1,54 @@
+using System.Text.RegularExpressions;
+
+namespace ContainerD.IntegrationTests;
+
+/// <summary>
+/// The benchmark program in its --quick mode, so it can never rot: every measurement runs against
+/// real containers and raw LXC and lands in the report. It fails on errors, never on timing.
+/// </summary>
+public sealed class BenchmarkTests
+{
+    [Fact]
+    public async Task The_quick_benchmark_measures_everything_against_raw_lxc_and_cleans_up()
+    {
+        Prerequisites.Require();
+        string output = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.md");
+        await File.WriteAllTextAsync(output, "# prose before\n<!-- results: written by ./bench.sh -->\nold\n<!-- end of results -->\nprose after\n");
+        try
+        {
+            var (exit, stdout, stderr) = await Programs.Run(Repo.Benchmarks, "--quick", "--output", output);
+            Assert.True(exit == 0, $"exit {exit}\n{stderr}\n{stdout}");
+
+            // Each figure is in the table with a time (min / median / max) and, where there is a counterpart, a ratio.
+            string[] figures =
+            [
+                "start → running", "stop (init powers off)", "stop --force", "`containerctl run NAME -- true`, end to end",
+                "`RunCommand([\"true\"])` over D-Bus", "create from a prebuilt system path", "destroy (stopped container)",
+                "5 containers started at once", "`ListContainers` round trip, 10 containers", "`containerctl list`, end to end",
+            ];
+            foreach (string figure in figures)
+            {
+                Assert.Matches(@"(?m)^\| " + Regex.Escape(figure) + @"[^|]* \| \d+\.\d / \d+\.\d / \d+\.\d \|", stdout);
+            }
+            Assert.Matches(@"(?m)^\| start → running[^\n]*\| `lxc-start -d` \| \d+\.\d / \d+\.\d / \d+\.\d \| \d+\.\d\d× \| ≤ 1\.10× \| (yes|\*\*no\*\*) \|$", stdout);
+            Assert.Matches(@"ContainerD's daemon, resident memory \(VmRSS\): idle, no containers: \d+\.\d MB;.*after them: \d+\.\d MB\.", stdout);
+
+            // Written into the file between its markers; the prose around them is kept.
+            string file = await File.ReadAllTextAsync(output);
+            Assert.StartsWith("# prose before\n<!-- results: written by ./bench.sh -->\n", file);
+            Assert.EndsWith("<!-- end of results -->\nprose after\n", file);
+            Assert.Contains(stdout, file);
+            Assert.DoesNotContain("old\n", file);
+
+            // Nothing left running: no raw twin, no daemon of the run.
+            var leftovers = Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit))
+                .Select(d => { try { return File.ReadAllText(Path.Combine(d, "cmdline")); } catch (IOException) { return ""; } })
+                .Where(cmdline => cmdline.Contains("raw-bench-", StringComparison.Ordinal)).ToList();
+            Assert.Empty(leftovers);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+}
