@@ -63,9 +63,10 @@ public sealed class CliTests
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
 
-        // --nix with --arg: the CLI writes the definition; the build sees the arguments.
+        // --nix with --arg: the CLI writes the definition; the build sees the arguments. A variant of
+        // its own, so Nix builds it here rather than finding it built by an earlier run.
         var fromNix = await daemon.CliAsync("create", "nixy", "--nix", Repo.Fixture("busybox-system.nix"),
-            "--arg", "hostName", "nixy", "--arg", "busybox", Prerequisites.Busybox, "--autostart");
+            "--arg", "hostName", "nixy", "--arg", "variant", Guid.NewGuid().ToString("N")[..10], "--arg", "busybox", Prerequisites.Busybox, "--autostart");
         Assert.True(fromNix.ExitCode == 0, fromNix.ToString());
         Assert.Contains("building system 'nixy'", fromNix.Stdout);
 

@@ -21,6 +21,9 @@ public sealed class Container(PersistedState state, ContainerDefinition definiti
 
     public IdRange Ids => new(State.UidBase, State.UidSize);
 
+    /// <summary>Held while the runtime state is asked of LXC and applied (ContainerService.RefreshAsync).</summary>
+    public SemaphoreSlim RefreshLock { get; } = new(1, 1);
+
     /// <summary>Sets what LXC reports; true when anything changed.</summary>
     public bool SetRuntime(ContainerState runState, int pid)
     {

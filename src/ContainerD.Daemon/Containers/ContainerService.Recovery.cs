@@ -41,7 +41,18 @@ public sealed partial class ContainerService
             if (Find(name) is not { RunState: ContainerState.Running })
             {
                 log.LogInformation("removing the port forwards of {Name}: it is not running", name);
-                await TearDownNetworkAsync(name).ConfigureAwait(false);
+                try
+                {
+                    await network.DeleteTablesAsync(name, cancellationToken).ConfigureAwait(false);
+                    if (File.Exists(ForwardsFile(name)))
+                    {
+                        File.Delete(ForwardsFile(name));
+                    }
+                }
+                catch (ContainerDException e)
+                {
+                    log.LogWarning("removing the port forwards of {Name} failed: {Message}", name, e.Message);
+                }
             }
         }
     }

@@ -69,15 +69,26 @@ public sealed partial class ContainerService(
     /// <summary>Asks LXC what the container is doing now; raises Changed when that differs.</summary>
     public async Task RefreshAsync(Container container, CancellationToken cancellationToken = default)
     {
-        var status = await lxc.GetStatusAsync(container.Name, cancellationToken).ConfigureAwait(false);
-        if (container.SetRuntime(status.State, status.Pid))
+        // One refresh at a time per container, asking and applying together: a job's refresh and one
+        // for a monitor event could otherwise apply a stale "stopped" over a newer "running" (and tear
+        // down the forwards of a running container).
+        await container.RefreshLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            if (status.State == ContainerState.Stopped)
+            var status = await lxc.GetStatusAsync(container.Name, cancellationToken).ConfigureAwait(false);
+            if (container.SetRuntime(status.State, status.Pid))
             {
-                // Stopped, by us or behind our back: its port forwards must not outlive it.
-                await TearDownNetworkAsync(container.Name).ConfigureAwait(false);
+                if (status.State == ContainerState.Stopped)
+                {
+                    // Stopped, by us or behind our back: its port forwards must not outlive it.
+                    await TearDownNetworkAsync(container.Name).ConfigureAwait(false);
+                }
+                Changed?.Invoke(container);
             }
-            Changed?.Invoke(container);
+        }
+        finally
+        {
+            container.RefreshLock.Release();
         }
     }
 
@@ -87,7 +98,7 @@ public sealed partial class ContainerService(
     {
         try
         {
-            await network.TearDownAsync(name).ConfigureAwait(false);
+            await network.TearDownAsync(name, ForwardsFile(name)).ConfigureAwait(false);
         }
         catch (ContainerDException e)
         {
@@ -128,6 +139,11 @@ public sealed partial class ContainerService(
         var spec = new LxcContainerSpec(container.Definition, container.Ids, Paths.Rootfs(container.Name),
             Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name));
         string text = LxcConfigRenderer.Render(spec, _host);
+        // Rendered on every start, written only when it changed: an fsync'd write costs milliseconds.
+        if (File.Exists(lxc.ConfigPath(container.Name)) && File.ReadAllText(lxc.ConfigPath(container.Name)) == text)
+        {
+            return;
+        }
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
         AtomicFile.Write(lxc.ConfigPath(container.Name), text, StateStore.FileMode);

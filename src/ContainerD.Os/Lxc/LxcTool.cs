@@ -60,6 +60,10 @@ public sealed class LxcTool(string lxcPath)
         {
             return new LxcStatus(ContainerState.Stopped, 0);
         }
+        if (LiblxcStatus.TryGet(name, LxcPath) is { } status)
+        {
+            return status;
+        }
         var output = await CommandRunner.RunAsync("lxc-info", ["-P", LxcPath, "-n", name, "-s", "-p", "-H"],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)

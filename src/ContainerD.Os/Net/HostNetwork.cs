@@ -43,13 +43,24 @@ public sealed class HostNetwork
         }
     }
 
-    /// <summary>Removes a container's port forwards; the veth itself goes with the container's namespace.</summary>
-    public async Task TearDownAsync(string container, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Removes a container's port forwards; the veth itself goes with the container's namespace.
+    /// Set-up writes the rules file before it loads the rules, so without the file there is nothing
+    /// to remove and nft is not even asked (a stop would otherwise pay for it every time).
+    /// </summary>
+    public async Task TearDownAsync(string container, string rulesFile, CancellationToken cancellationToken = default)
     {
-        if ((await ContainersWithForwardsAsync(cancellationToken).ConfigureAwait(false)).Contains(container) is false)
+        if (!File.Exists(rulesFile))
         {
             return;
         }
+        await DeleteTablesAsync(container, cancellationToken).ConfigureAwait(false);
+        File.Delete(rulesFile);
+    }
+
+    /// <summary>Deletes a container's forwarding tables, whatever files say (those found by ContainersWithForwardsAsync).</summary>
+    public async Task DeleteTablesAsync(string container, CancellationToken cancellationToken = default)
+    {
         foreach (string family in (string[])["ip", "ip6"])
         {
             var output = await CommandRunner.RunAsync("nft", ["delete", "table", family, PortForwardRules.TableName(container)],
