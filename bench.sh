@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 # What users run: the NativeAOT CLI and the published daemon, both Release.
 dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly
-dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --self-contained false --verbosity quiet -clp:ErrorsOnly
+dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --verbosity quiet -clp:ErrorsOnly
 output=()
 [[ " $* " == *" --quick "* ]] || output=(--output docs/PERFORMANCE.md)
 exec dotnet run --project tests/ContainerD.Benchmarks -c Release --verbosity quiet -- "$@" "${output[@]}"

@@ -61,7 +61,7 @@ if [[ -z $from ]]; then
   echo "==> publishing the daemon and the CLI (NativeAOT)"
   from=$(mktemp -d)
   trap 'rm -rf "$from"' EXIT
-  dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --self-contained false -o "$from/daemon" --verbosity quiet -clp:ErrorsOnly
+  dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 -o "$from/daemon" --verbosity quiet -clp:ErrorsOnly
   dotnet publish src/ContainerD.Cli -c Release -o "$from/cli" --verbosity quiet -clp:ErrorsOnly
 fi
 [[ -x $from/daemon/containerctld && -x $from/cli/containerctl ]] || { echo "install.sh: $from has no daemon/containerctld and cli/containerctl" >&2; exit 1; }
@@ -84,7 +84,7 @@ mkdir -p "${destdir:-/}"
 while IFS= read -r -d '' file; do
   relative=${file#"$from/daemon/"}
   if [[ -x $file ]]; then put 755 "$file" "$libdir/$relative"; else put 644 "$file" "$libdir/$relative"; fi
-done < <(find -H "$from/daemon" -type f ! -name '*.pdb' -print0 | sort -z)
+done < <(find -H "$from/daemon" -type f ! -name '*.pdb' ! -name '*.dbg' -print0 | sort -z)
 put 755 "$from/cli/containerctl" "$prefix/bin/containerctl"
 
 unit=$(mktemp)

@@ -8,7 +8,7 @@ echo "==> building"
 dotnet build ContainerD.sln --no-restore --verbosity quiet -clp:ErrorsOnly
 # Both binaries as install.sh publishes them: the tests run this CLI (NativeAOT) and install both.
 dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly
-dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --self-contained false --verbosity quiet -clp:ErrorsOnly
+dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --verbosity quiet -clp:ErrorsOnly
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 echo "==> testing"

@@ -24,7 +24,7 @@ public sealed class Bench : IAsyncDisposable
 
     public static async Task<Bench> StartAsync()
     {
-        var daemon = await DaemonUnderTest.StartAsync(binary: Repo.PublishedDaemon);
+        var daemon = await DaemonUnderTest.StartAsync();
         try
         {
             Directory.CreateDirectory(Path.Combine(daemon.Dir, "raw"));

@@ -46,13 +46,13 @@ public sealed class DaemonUnderTest : IAsyncDisposable
             """);
     }
 
-    /// <summary>Starts the daemon: the Debug build unless binary names another (the benchmarks run the published one).</summary>
-    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null, string? binary = null)
+    /// <summary>Starts the daemon as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
+    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null)
     {
         var daemon = new DaemonUnderTest(bus ?? PrivateBus.Start(), extraConfig);
         try
         {
-            await daemon.StartProcessAsync(binary: binary);
+            await daemon.StartProcessAsync();
         }
         catch
         {
@@ -65,7 +65,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     /// <summary>Starts the daemon process and waits until it answers on the bus.</summary>
     public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null, string? binary = null)
     {
-        var startInfo = new ProcessStartInfo(binary ?? Repo.Daemon)
+        var startInfo = new ProcessStartInfo(binary ?? Repo.PublishedDaemon)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

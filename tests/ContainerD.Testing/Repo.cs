@@ -5,11 +5,10 @@ public static class Repo
 {
     public static string Root { get; } = FindRoot();
 
-    public static string Daemon => Binary("ContainerD.Daemon", "containerctld");
     public static string Benchmarks => Binary("ContainerD.Benchmarks", "ContainerD.Benchmarks");
     /// <summary>The CLI as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
     public static string Cli => Published("ContainerD.Cli", "containerctl");
-    /// <summary>The daemon as install.sh publishes it (framework-dependent, linux-x64).</summary>
+    /// <summary>The daemon as install.sh publishes it (NativeAOT, linux-x64).</summary>
     public static string PublishedDaemon => Published("ContainerD.Daemon", "containerctld");
     public static string Fixtures => Path.Combine(AppContext.BaseDirectory, "Fixtures");
     public static string Fixture(string name) => Path.Combine(Fixtures, name);

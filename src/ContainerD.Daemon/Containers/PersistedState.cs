@@ -25,10 +25,12 @@ public sealed record PersistedState
     public Phase Phase { get; init; }
     public bool Declarative { get; init; }
     public string? DefinitionHash { get; init; }
-
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
 }
+
+/// <summary>state.json's format, generated at build time: the daemon is NativeAOT, without reflection.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, Converters = [typeof(CamelCasePhase)])]
+[JsonSerializable(typeof(PersistedState))]
+public sealed partial class PersistedStateJson : JsonSerializerContext;
+
+/// <summary>Phases as "creating", "ready"…</summary>
+public sealed class CamelCasePhase() : JsonStringEnumConverter<Phase>(JsonNamingPolicy.CamelCase);

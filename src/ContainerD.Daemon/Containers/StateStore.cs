@@ -35,7 +35,7 @@ public sealed class StateStore(ContainerPaths paths)
     }
 
     public void Write(PersistedState state) =>
-        AtomicFile.Write(Paths.StateFile(state.Name), JsonSerializer.Serialize(state, PersistedState.Json) + "\n", FileMode);
+        AtomicFile.Write(Paths.StateFile(state.Name), JsonSerializer.Serialize(state, PersistedStateJson.Default.PersistedState) + "\n", FileMode);
 
     public void WriteDefinition(string name, string yaml) => AtomicFile.Write(Paths.DefinitionFile(name), yaml, FileMode);
 
@@ -58,7 +58,7 @@ public sealed class StateStore(ContainerPaths paths)
     public PersistedState? Read(string name)
     {
         string file = Paths.StateFile(name);
-        return File.Exists(file) ? JsonSerializer.Deserialize<PersistedState>(File.ReadAllText(file), PersistedState.Json) : null;
+        return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), PersistedStateJson.Default.PersistedState) : null;
     }
 
     /// <summary>The definition last applied to the container (for declarative ones too: their file may have moved on).</summary>
