@@ -19,6 +19,8 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
     private readonly List<string> _names = [];
     private readonly List<string> _raws = [];
     private readonly List<(string When, double Megabytes)> _rss = [];
+    private (int Containers, int Running) _largest;
+    private string? _runningStopped;
 
     public List<Row> Rows { get; } = [];
     public List<string> Notes { get; } = [];
@@ -27,20 +29,29 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
     private string RawOne => _raws[0];
     private string[] Raw(string name, params string[] extra) => ["-P", bench.RawLxcPath, "-n", name, .. extra];
 
-    /// <summary>The containers every figure uses, each with its raw twin (and an LXD one).</summary>
+    /// <summary>The container most figures use, with its raw twin (and an LXD one).</summary>
     public async Task PrepareAsync()
     {
         _rss.Add(("idle, no containers", bench.DaemonRssMegabytes()));
-        for (int i = 0; i < plan.Concurrent; i++)
-        {
-            string name = $"bench-{i:0000}";
-            await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
-            _names.Add(name);
-            _raws.Add(await bench.RawTwinAsync(name));
-        }
+        await EnsureContainersAsync(1);
         if (lxd is not null)
         {
             await lxd.InitAsync("lxd-one");
+        }
+    }
+
+    /// <summary>Containers bench-0000… up to count, each with its raw twin.</summary>
+    private async Task EnsureContainersAsync(int count)
+    {
+        for (int i = _names.Count; i < count; i++)
+        {
+            string name = $"bench-{i:0000}";
+            if ((await bench.Client.ListContainersAsync()).All(c => c.Name != name))
+            {
+                await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
+            }
+            _names.Add(name);
+            _raws.Add(await bench.RawTwinAsync(name));
         }
     }
 
@@ -130,91 +141,104 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
     public async Task ConcurrentStartAsync()
     {
         Progress($"{plan.Concurrent} concurrent starts");
+        await EnsureContainersAsync(plan.Concurrent);
+        var names = _names.Take(plan.Concurrent).ToList();
+        var raws = _raws.Take(plan.Concurrent).ToList();
+        await Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true))));
         int repetitions = Math.Max(2, plan.Repetitions / 3);
-        var ours = await Timing.OfAsync(repetitions, () => Task.WhenAll(_names.Select(n => bench.JobAsync(c => c.StartContainerAsync(n)))),
-            after: () => Task.WhenAll(_names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true)))));
-        var raw = await Timing.OfAsync(repetitions, () => Task.WhenAll(_raws.Select(r => Programs.RunChecked("lxc-start", Raw(r, "-d")))),
-            after: () => Task.WhenAll(_raws.Select(r => Programs.RunChecked("lxc-stop", Raw(r, "-k")))));
+        var ours = await Timing.OfAsync(repetitions, () => Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StartContainerAsync(n)))),
+            after: () => Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true)))));
+        var raw = await Timing.OfAsync(repetitions, () => Task.WhenAll(raws.Select(r => Programs.RunChecked("lxc-start", Raw(r, "-d")))),
+            after: () => Task.WhenAll(raws.Select(r => Programs.RunChecked("lxc-stop", Raw(r, "-k")))));
         Rows.Add(new Row($"{plan.Concurrent} containers started at once", ours, [new($"{plan.Concurrent} × `lxc-start -d` in parallel", raw)], Target.Ratio(1.0)));
     }
 
-    /// <summary>Lists, and the daemon's memory, as the number of containers grows to each size.</summary>
-    public async Task ListsAndMemoryAsync()
+    /// <summary>Lists, and the daemon's memory, with `size` containers defined and up to the plan's count running.</summary>
+    public async Task ListAsync(int size)
     {
-        int defined = _names.Count;
-        int running = 0;
-        string? runningStopped = null;
-        foreach (int size in plan.ListSizes)
+        Progress($"{size} containers");
+        var all = (await bench.Client.ListContainersAsync()).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        for (int i = 0; all.Count < size; i++)
         {
-            Progress($"{size} containers");
-            for (; defined < size; defined++)
+            string name = $"bench-{i:0000}";
+            if (all.Add(name))
             {
-                string name = $"bench-{defined:0000}";
                 await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
             }
-            // Start up to the plan's count; where the machine refuses more, say so and go on with what runs.
-            var all = (await bench.Client.ListContainersAsync()).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
-            foreach (var batch in all.Take(plan.Running).Where(c => c.State != "running").Chunk(10))
+        }
+        // Start up to the plan's count; where the machine refuses more, say so and go on with what runs.
+        var stopped = (await bench.Client.ListContainersAsync()).OrderBy(c => c.Name, StringComparer.Ordinal).Take(plan.Running).Where(c => c.State != "running");
+        foreach (var batch in stopped.Chunk(10))
+        {
+            if (_runningStopped is not null)
             {
-                if (runningStopped is not null)
-                {
-                    break;
-                }
-                var ends = await Task.WhenAll(batch.Select(c => bench.Client.RunJobAsync(x => x.StartContainerAsync(c.Name))));
-                if (ends.FirstOrDefault(e => !e.Succeeded) is { } failed)
-                {
-                    runningStopped = $"starting container {failed.Container} failed: {failed.Message}";
-                }
+                break;
             }
-            running = (await bench.Client.ListContainersAsync()).Count(c => c.State == "running");
-            var list = await Timing.OfAsync(plan.ListCalls, () => bench.Client.ListContainersAsync());
-            var lxcLs = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), () => Programs.RunChecked("lxc-ls", "-P", bench.Daemon.LxcPath, "-f"));
-            Timing? lxdList = null;
-            if (lxd is not null && size <= plan.LxdListSize)
+            var ends = await Task.WhenAll(batch.Select(c => bench.Client.RunJobAsync(x => x.StartContainerAsync(c.Name))));
+            if (ends.FirstOrDefault(e => !e.Succeeded) is { } failed)
             {
-                await lxd.PopulateAsync(size, running);
-                lxdList = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), lxd.ListAsync);
-            }
-            Rows.Add(new Row($"`ListContainers` round trip, {size} containers, {running} running", list,
-                With(new("`lxc-ls -f` (same lxcpath)", lxcLs), "`lxc list` (LXD, same counts)", lxdList), size >= 1000 ? Target.Milliseconds(10) : null));
-            if (size == plan.ListSizes[0])
-            {
-                var cli = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
-                Rows.Add(new Row($"`containerctl list`, end to end (process start included), {size} containers", cli,
-                    With(new("`lxc-ls -f`", lxcLs), "`lxc list` (LXD)", lxdList), Target.Milliseconds(30)));
-            }
-            await Task.Delay(1000); // let the daemon settle before reading its memory
-            _rss.Add(($"{size} containers, {running} running", bench.DaemonRssMegabytes()));
-            if (lxd is not null && size <= plan.LxdListSize)
-            {
-                Notes.Add(Invariant($"LXD's daemon (lxd) with {size} containers, {running} running: {lxd.DaemonRssMegabytes():0.0} MB resident (ContainerD: {_rss[^1].Megabytes:0.0} MB)."));
+                _runningStopped = $"starting container {failed.Container} failed: {failed.Message}";
             }
         }
-        Notes.Add(runningStopped is null
-            ? Invariant($"All {running} containers the plan asked for ran at once (as many as {plan.Running}).")
-            : Invariant($"Running containers stopped at {running} of the {plan.Running} asked for: {runningStopped}."));
+        var listed = await bench.Client.ListContainersAsync();
+        int running = listed.Count(c => c.State == "running");
+        _largest = (listed.Length, running);
+
+        var list = await Timing.OfAsync(plan.ListCalls, () => bench.Client.ListContainersAsync());
+        var lxcLs = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), () => Programs.RunChecked("lxc-ls", "-P", bench.Daemon.LxcPath, "-f"));
+        Timing? lxdList = null;
+        if (lxd is not null && size <= plan.LxdListSize)
+        {
+            await lxd.PopulateAsync(listed.Length, running);
+            lxdList = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), lxd.ListAsync);
+        }
+        Rows.Add(new Row($"`ListContainers` round trip, {listed.Length} containers, {running} running", list,
+            With(new("`lxc-ls -f` (same lxcpath)", lxcLs), "`lxc list` (LXD, same counts)", lxdList), size >= 1000 ? Target.Milliseconds(10) : null));
+        if (size == plan.ListSizes[0])
+        {
+            var cli = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
+            Rows.Add(new Row($"`containerctl list`, end to end (process start included), {listed.Length} containers", cli,
+                With(new("`lxc-ls -f`", lxcLs), "`lxc list` (LXD)", lxdList), Target.Milliseconds(30)));
+        }
+        await Task.Delay(1000); // let the daemon settle before reading its memory
+        _rss.Add(($"{listed.Length} containers, {running} running", bench.DaemonRssMegabytes()));
+        if (lxd is not null && size <= plan.LxdListSize)
+        {
+            Notes.Add(Invariant($"LXD's daemon (lxd) with {listed.Length} containers, {running} running: {lxd.DaemonRssMegabytes():0.0} MB resident (ContainerD: {_rss[^1].Megabytes:0.0} MB)."));
+        }
     }
 
-    /// <summary>Start/stop cycles on one container, for a leak: the daemon's memory before and after.</summary>
+    /// <summary>
+    /// Start/stop cycles on one container, for a leak: the daemon's memory after a tenth of them (its
+    /// heap and code have grown to their working size by then) against after all of them.
+    /// </summary>
     public async Task CyclesAsync()
     {
         Progress($"{plan.Cycles} start/stop cycles");
         await bench.JobAsync(c => c.StopContainerAsync(One, true));
-        double before = bench.DaemonRssMegabytes();
+        int warmUp = plan.Cycles / 10;
+        double before = 0;
         for (int i = 0; i < plan.Cycles; i++)
         {
+            if (i == warmUp)
+            {
+                before = bench.DaemonRssMegabytes();
+            }
             await bench.JobAsync(c => c.StartContainerAsync(One));
             await bench.JobAsync(c => c.StopContainerAsync(One, true));
         }
         await Task.Delay(1000);
         double after = bench.DaemonRssMegabytes();
-        _rss.Add(($"before {plan.Cycles} start/stop cycles", before));
-        _rss.Add(($"after them", after));
+        _rss.Add(($"after {warmUp} start/stop cycles", before));
+        _rss.Add(($"after {plan.Cycles}", after));
 
+        Notes.Add(_runningStopped is null
+            ? Invariant($"At most {_largest.Running} of {_largest.Containers} containers ran at once, as many as the plan asked for ({plan.Running}).")
+            : Invariant($"Running containers stopped at {_largest.Running} of the {plan.Running} asked for: {_runningStopped}."));
         Notes.Add("ContainerD's daemon, resident memory (VmRSS): " + string.Join("; ", _rss.Select(r => Invariant($"{r.When}: {r.Megabytes:0.0} MB"))) + ".");
         double largest = _rss.Max(r => r.Megabytes);
-        Notes.Add(Invariant($"Target ≤ 80 MB with {plan.ListSizes[^1]} containers: {(largest <= 80 ? "met" : "**not met**")} (largest {largest:0.0} MB). ")
-            + Invariant($"Growth over {plan.Cycles} cycles: {after - before:+0.0;-0.0;0.0} MB ({(after - before <= 5 ? "none beyond noise, target met" : "**growth**")})."));
+        Notes.Add(Invariant($"Target ≤ 80 MB with {_largest.Containers} containers: {(largest <= 80 ? "met" : "**not met**")} (largest {largest:0.0} MB). ")
+            + Invariant($"Growth from cycle {warmUp} to {plan.Cycles}: {after - before:+0.0;-0.0;0.0} MB ({(after - before <= 5 ? "none beyond noise, target met" : "**growth**")})."));
     }
 
     private static IReadOnlyList<Reference> With(Reference? raw, string lxdName, Timing? lxdTime) =>

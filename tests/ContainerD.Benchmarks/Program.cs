@@ -24,8 +24,13 @@ await using (var bench = await Bench.StartAsync())
     await measured.StartAndStopAsync();
     await measured.RunTrueAsync();
     await measured.CreateAndDestroyAsync();
+    // The first list size comes before the concurrent starts, which need their own stopped containers.
+    await measured.ListAsync(plan.ListSizes[0]);
     await measured.ConcurrentStartAsync();
-    await measured.ListsAndMemoryAsync();
+    foreach (int size in plan.ListSizes.Skip(1))
+    {
+        await measured.ListAsync(size);
+    }
     await measured.CyclesAsync();
 }
 
