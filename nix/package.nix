@@ -1,7 +1,7 @@
 # containerctld and containerctl, built from this repository with buildDotnetModule.
 # nugetDeps: generate deps.json once with
 #   nix-build -E 'with import <nixpkgs> {}; callPackage ./nix/package.nix {}' -A fetch-deps && ./result nix/deps.json
-# (the NuGet packages of Directory.Packages.props, and the ILCompiler package of the NativeAOT CLI).
+# (the NuGet packages of Directory.Packages.props, and the ILCompiler package: daemon and CLI are NativeAOT).
 { lib, buildDotnetModule, dotnetCorePackages, lxc, nix, shadow, util-linux, iproute2, nftables }:
 
 buildDotnetModule {
@@ -16,7 +16,11 @@ buildDotnetModule {
   executables = [ "containerctld" "containerctl" ];
 
   # The daemon runs LXC, Nix, newuidmap (shadow), setsid (util-linux), ip and nft: by argv, found on PATH.
-  makeWrapperArgs = [ "--prefix" "PATH" ":" (lib.makeBinPath [ lxc nix shadow util-linux iproute2 nftables ]) ];
+  # It asks liblxc.so.1 for containers' states (dlopen: without it, it falls back to lxc-info).
+  makeWrapperArgs = [
+    "--prefix" "PATH" ":" (lib.makeBinPath [ lxc nix shadow util-linux iproute2 nftables ])
+    "--prefix" "LD_LIBRARY_PATH" ":" (lib.makeLibraryPath [ lxc ])
+  ];
 
   # The same unit, policy, activation, tmpfiles and sysusers files that install.sh installs.
   postInstall = ''
