@@ -38,6 +38,8 @@ public sealed class NetworkTests
         var addresses = (await client.GetPropertyAsync(path, Names.ContainerInterface, "Addresses")).GetArray<string>();
         Assert.Equal(["10.231.1.2/30", "fd42:231:1::2/64"], addresses);
         Assert.Contains("Addresses: 10.231.1.2/30, fd42:231:1::2/64", (await daemon.CliAsync("status", "linked")).Stdout);
+        // The subnet's broadcast address, not the host part alone (LXC's own guess is 0.0.0.3).
+        Assert.Contains("inet 10.231.1.2/30 brd 10.231.1.3 ", (await RunInside(daemon, "linked", "ip", "-4", "addr", "show", "eth0")).Stdout);
 
         Assert.Equal(0, (await Programs.Run("ip", "link", "show", "ve-linked")).ExitCode);
         Assert.True((await client.RunJobAsync(c => c.StopContainerAsync("linked", false))).Succeeded);

@@ -96,7 +96,7 @@ public static class LxcConfigRenderer
         }
         if (n.LocalAddress is not null)
         {
-            c.Add("lxc.net.0.ipv4.address", n.LocalAddress);
+            c.Add("lxc.net.0.ipv4.address", WithBroadcast(n.LocalAddress));
         }
         if (n.LocalAddress6 is not null)
         {
@@ -171,5 +171,24 @@ public static class LxcConfigRenderer
         }
 
         public override string ToString() => _text.ToString();
+    }
+
+    /// <summary>
+    /// "10.231.0.2/30" → "10.231.0.2/30 10.231.0.3": LXC 5.0 left alone sets the broadcast to the
+    /// host part only (0.0.0.3). /31 and /32 have no broadcast address.
+    /// </summary>
+    internal static string WithBroadcast(string cidr)
+    {
+        string[] parts = cidr.Split('/');
+        int prefix = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        if (prefix >= 31)
+        {
+            return cidr;
+        }
+        byte[] bytes = System.Net.IPAddress.Parse(parts[0]).GetAddressBytes();
+        uint address = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        uint broadcast = address | (uint.MaxValue >> prefix);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, broadcast);
+        return $"{cidr} {new System.Net.IPAddress(bytes)}";
     }
 }

@@ -60,6 +60,15 @@ public sealed class LxcConfigRendererTests
         Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
     }
 
+    [Theory]
+    [InlineData("10.231.0.2/30", "10.231.0.2/30 10.231.0.3")]
+    [InlineData("10.231.1.5/24", "10.231.1.5/24 10.231.1.255")]
+    [InlineData("192.168.7.9/16", "192.168.7.9/16 192.168.255.255")]
+    [InlineData("10.0.0.1/31", "10.0.0.1/31")]
+    [InlineData("10.0.0.1/32", "10.0.0.1/32")]
+    public void The_container_address_carries_its_broadcast_address(string cidr, string rendered) =>
+        Assert.Equal(rendered, LxcConfigRenderer.WithBroadcast(cidr));
+
     [Fact]
     public void Without_a_network_the_container_has_only_loopback()
     {
@@ -73,7 +82,7 @@ public sealed class LxcConfigRendererTests
         string config = Render("network: { mode: veth, hostAddress: 10.231.0.1/30, localAddress: 10.231.0.2/30, hostAddress6: 'fd42::1/64', localAddress6: 'fd42::2/64' }\n");
         Assert.Equal(["veth"], Values(config, "lxc.net.0.type"));
         Assert.Equal(["ve-web"], Values(config, "lxc.net.0.veth.pair"));
-        Assert.Equal(["10.231.0.2/30"], Values(config, "lxc.net.0.ipv4.address"));
+        Assert.Equal(["10.231.0.2/30 10.231.0.3"], Values(config, "lxc.net.0.ipv4.address"));
         Assert.Equal(["fd42::2/64"], Values(config, "lxc.net.0.ipv6.address"));
         Assert.Empty(Values(config, "lxc.net.0.link"));
         Assert.Equal(["br0"], Values(Render("network: { mode: veth, bridge: br0, localAddress: 10.231.1.5/24 }\n"), "lxc.net.0.link"));
