@@ -70,6 +70,7 @@ public sealed class JobManager(ILogger<JobManager> log)
 
     private async Task RunAsync(Job job, Func<Job, Task> work)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         JobOutcome outcome;
         try
         {
@@ -95,7 +96,8 @@ public sealed class JobManager(ILogger<JobManager> log)
             _jobs.Remove(job.Id);
             _byContainer.Remove(job.Container);
         }
-        log.LogInformation("job {Id} {Operation} {Container}: {Result} {Message}", job.Id, job.Operation, job.Container, outcome.Result, outcome.Message);
+        log.LogInformation("job {Id} {Operation} {Container}: {Result} in {Milliseconds:0.0} ms {Message}", job.Id, job.Operation, job.Container,
+            outcome.Result, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome.Message);
         JobRemoved?.Invoke(job, outcome);
     }
 }
