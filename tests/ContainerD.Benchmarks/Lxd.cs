@@ -119,11 +119,7 @@ public sealed class Lxd : IAsyncDisposable
     }
 
     /// <summary>VmRSS of the lxd process itself (not its per-container `[lxc monitor]` processes).</summary>
-    public double DaemonRssMegabytes()
-    {
-        string line = File.ReadLines($"/proc/{_daemon!.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return double.Parse(line["VmRSS:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture) / 1024;
-    }
+    public double DaemonRssMegabytes() => Bench.RssMegabytes(_daemon!.Id);
 
     private Task LxcAsync(params string[] args) => Programs.RunCheckedWith(_env, null, "lxc", args);
 

@@ -139,14 +139,15 @@ public sealed partial class ContainerService(
         var spec = new LxcContainerSpec(container.Definition, container.Ids, Paths.Rootfs(container.Name),
             Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name));
         string text = LxcConfigRenderer.Render(spec, _host);
+        string path = lxc.ConfigPath(container.Name);
         // Rendered on every start, written only when it changed: an fsync'd write costs milliseconds.
-        if (File.Exists(lxc.ConfigPath(container.Name)) && File.ReadAllText(lxc.ConfigPath(container.Name)) == text)
+        if (File.Exists(path) && File.ReadAllText(path) == text)
         {
             return;
         }
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
-        AtomicFile.Write(lxc.ConfigPath(container.Name), text, StateStore.FileMode);
+        AtomicFile.Write(path, text, StateStore.FileMode);
     }
 
     private void SetRunState(Container container, ContainerState state)
