@@ -91,6 +91,28 @@ public sealed class NetworkTests
         await Eventually.TrueAsync(() => daemon.Output.Contains("removing the port forwards of served"), "the daemon saying why");
     }
 
+    [Fact]
+    public async Task A_second_daemon_starting_leaves_the_first_ones_port_forwards_alone()
+    {
+        await using var first = await DaemonUnderTest.StartAsync();
+        string network = $"""
+            network:
+              mode: veth
+              hostAddress: 10.231.3.1/30
+              localAddress: 10.231.3.2/30
+              forwardPorts: [ {"{"} hostPort: {22000 + Random.Shared.Next(1000)}, containerPort: 8080 {"}"} ]
+            """;
+        using var client = await first.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("guarded", DaemonUnderTest.NixDefinition("guarded", extra: network)))).Succeeded);
+        var start = await client.RunJobAsync(c => c.StartContainerAsync("guarded"));
+        Assert.True(start.Succeeded, start.Message);
+        Assert.True(await ForwardTableExistsAsync("guarded"));
+
+        // Tables of every daemon share the host's nftables and one prefix: only its own are a daemon's to clean up.
+        await using var second = await DaemonUnderTest.StartAsync();
+        Assert.True(await ForwardTableExistsAsync("guarded"), second.Output);
+    }
+
     private static Task<(int ExitCode, string Stdout, string Stderr)> RunInside(DaemonUnderTest daemon, string container, params string[] argv) =>
         daemon.CliAsync(["run", container, "--", .. argv]).ContinueWith(t => (t.Result.ExitCode, t.Result.Stdout, t.Result.Stderr), TaskScheduler.Default);
 

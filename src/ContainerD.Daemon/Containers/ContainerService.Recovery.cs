@@ -35,24 +35,14 @@ public sealed partial class ContainerService
         {
             await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
         }
-        // Port forwards of containers that stopped (or vanished) while the daemon was down.
-        foreach (string name in await network.ContainersWithForwardsAsync(cancellationToken).ConfigureAwait(false))
+        // Port forwards of containers that stopped while the daemon was down: ours are those with a
+        // rules file in our lxcpath (nftables also holds other daemons' tables, under the same prefix).
+        foreach (string name in Directory.EnumerateDirectories(lxc.LxcPath).Select(Path.GetFileName).OfType<string>())
         {
-            if (Find(name) is not { RunState: ContainerState.Running })
+            if (File.Exists(ForwardsFile(name)) && Find(name) is not { RunState: ContainerState.Running })
             {
                 log.LogInformation("removing the port forwards of {Name}: it is not running", name);
-                try
-                {
-                    await network.DeleteTablesAsync(name, cancellationToken).ConfigureAwait(false);
-                    if (File.Exists(ForwardsFile(name)))
-                    {
-                        File.Delete(ForwardsFile(name));
-                    }
-                }
-                catch (ContainerDException e)
-                {
-                    log.LogWarning("removing the port forwards of {Name} failed: {Message}", name, e.Message);
-                }
+                await TearDownNetworkAsync(name).ConfigureAwait(false);
             }
         }
     }

@@ -8,17 +8,13 @@ namespace ContainerD.Domain.Networking;
 /// <summary>
 /// A container's port forwards as one nftables table of its own (ip and ip6 families), so that
 /// adding is one atomic `nft -f` and removing is one `delete table` — also after a crash, when
-/// the daemon finds tables of containers that no longer run.
+/// the daemon finds the rules file of a container that no longer runs.
 /// </summary>
 public static class PortForwardRules
 {
     public const string TablePrefix = "containerctld-";
 
     public static string TableName(string container) => TablePrefix + container;
-
-    /// <summary>The container a table belongs to, or null for a table that is not ours.</summary>
-    public static string? ContainerOf(string table) =>
-        table.StartsWith(TablePrefix, StringComparison.Ordinal) ? table[TablePrefix.Length..] : null;
 
     /// <summary>
     /// The nft script, or null when there is nothing to forward. Traffic to any of the host's own

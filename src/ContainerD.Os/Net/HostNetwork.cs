@@ -45,8 +45,9 @@ public sealed class HostNetwork
 
     /// <summary>
     /// Removes a container's port forwards; the veth itself goes with the container's namespace.
-    /// Set-up writes the rules file before it loads the rules, so without the file there is nothing
-    /// to remove and nft is not even asked (a stop would otherwise pay for it every time).
+    /// Set-up writes the rules file before it loads the rules and tear-down deletes it last, so the
+    /// file says whether there is anything to remove: without it nft is not even asked (a stop would
+    /// otherwise pay for it every time), and another daemon's tables of the same name are left alone.
     /// </summary>
     public async Task TearDownAsync(string container, string rulesFile, CancellationToken cancellationToken = default)
     {
@@ -54,13 +55,6 @@ public sealed class HostNetwork
         {
             return;
         }
-        await DeleteTablesAsync(container, cancellationToken).ConfigureAwait(false);
-        File.Delete(rulesFile);
-    }
-
-    /// <summary>Deletes a container's forwarding tables, whatever files say (those found by ContainersWithForwardsAsync).</summary>
-    public async Task DeleteTablesAsync(string container, CancellationToken cancellationToken = default)
-    {
         foreach (string family in (string[])["ip", "ip6"])
         {
             var output = await CommandRunner.RunAsync("nft", ["delete", "table", family, PortForwardRules.TableName(container)],
@@ -71,27 +65,7 @@ public sealed class HostNetwork
                 throw new ContainerDException(ErrorKind.StopFailed, $"nft delete table {family} {PortForwardRules.TableName(container)} failed: {output.StderrTail(3)}");
             }
         }
-    }
-
-    /// <summary>Containers that have forwarding tables now (ours only), e.g. left behind by a crash.</summary>
-    public async Task<IReadOnlySet<string>> ContainersWithForwardsAsync(CancellationToken cancellationToken = default)
-    {
-        CommandOutput output;
-        try
-        {
-            output = await RunAsync("nft", ["list", "tables"], cancellationToken).ConfigureAwait(false);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return new HashSet<string>(); // no nft on this host: no container can have had forwards
-        }
-        // Lines look like "table ip containerctld-web".
-        return output.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(fields => fields.Length == 3 && fields[0] == "table")
-            .Select(fields => PortForwardRules.ContainerOf(fields[2]))
-            .OfType<string>()
-            .ToHashSet(StringComparer.Ordinal);
+        File.Delete(rulesFile);
     }
 
     private static async Task<CommandOutput> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken)

@@ -30,11 +30,9 @@ public sealed class PortForwardRulesTests
     }
 
     [Fact]
-    public void Nothing_to_forward_renders_nothing_and_only_our_tables_are_ours()
+    public void Nothing_to_forward_renders_nothing()
     {
         Assert.Null(PortForwardRules.Render("web", NetworkSettings.None));
         Assert.Null(PortForwardRules.Render("web", Veth("10.231.0.2/30", null)));
-        Assert.Equal("web", PortForwardRules.ContainerOf("containerctld-web"));
-        Assert.Null(PortForwardRules.ContainerOf("filter"));
     }
 }
