@@ -68,6 +68,6 @@ for a in "$@"; do
   [[ $a == *=* ]] || { echo "build.sh: arguments are NAME=VALUE (given: $a)" >&2; exit 2; }
   args+=(--argstr "${a%%=*}" "${a#*=}")
 done
-busybox=$(readlink -f "$(command -v busybox)")
+busybox=$(readlink -f "$(command -v busybox || echo /bin/busybox)")
 NIX_CONFIG="substituters =" nix-build "$here/system.nix" --no-out-link --quiet \
   --argstr usr "$usr" --argstr busybox "$busybox" "${args[@]}"

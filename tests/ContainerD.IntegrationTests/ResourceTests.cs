@@ -142,7 +142,7 @@ public sealed class ResourceTests
     }
 
     /// <summary>The container init's cgroup directory for a controller, from the host's view of /proc/PID/cgroup.</summary>
-    private static string ControllerDir(uint pid, string controller)
+    internal static string ControllerDir(uint pid, string controller)
     {
         foreach (string line in File.ReadLines($"/proc/{pid}/cgroup"))
         {
@@ -165,6 +165,6 @@ public sealed class ResourceTests
     }
 
     /// <summary>Reads a cgroup file under its v1 or v2 name, whichever exists.</summary>
-    private static async Task<string> ReadCgroupAsync(string dir, string v1, string v2) =>
+    internal static async Task<string> ReadCgroupAsync(string dir, string v1, string v2) =>
         (await File.ReadAllTextAsync(File.Exists(Path.Combine(dir, v1)) ? Path.Combine(dir, v1) : Path.Combine(dir, v2))).Trim();
 }

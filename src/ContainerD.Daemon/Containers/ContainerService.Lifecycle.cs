@@ -190,9 +190,13 @@ public sealed partial class ContainerService
             return;
         }
         SetRunState(container, ContainerState.Stopping);
+        var stopTimeout = timeout ?? container.Definition.StopTimeout;
         try
         {
-            await lxc.StopAsync(container.Name, timeout ?? container.Definition.StopTimeout, force, job.Canceled).ConfigureAwait(false);
+            if (await lxc.StopAsync(container.Name, stopTimeout, force, job.Canceled).ConfigureAwait(false))
+            {
+                job.Log($"container {container.Name} did not power off within {stopTimeout.TotalSeconds:0.#} s: killed it");
+            }
         }
         finally
         {

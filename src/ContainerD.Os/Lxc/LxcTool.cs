@@ -34,24 +34,34 @@ public sealed class LxcTool(string lxcPath)
         }
     }
 
-    /// <summary>Asks init to power off (SIGPWR) and waits up to timeout, then kills; force kills at once.</summary>
-    public async Task StopAsync(string name, TimeSpan timeout, bool force, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Asks init to power off (SIGPWR, or SIGRTMIN+3 to a systemd init: LXC sees which it blocks) and
+    /// waits up to timeout, then kills; force (or a zero timeout) kills at once. Returns true when the
+    /// container was killed because it had not powered off within the timeout.
+    /// </summary>
+    public async Task<bool> StopAsync(string name, TimeSpan timeout, bool force, CancellationToken cancellationToken = default)
     {
-        List<string> args = ["-P", LxcPath, "-n", name];
-        if (force)
+        int seconds = (int)Math.Ceiling(timeout.TotalSeconds);
+        if (!force && seconds > 0)
         {
-            args.Add("-k");
+            // --nokill: lxc-stop exits 1 when the timeout passes with the container still up, so
+            // that the kill that follows is ours to report, not a silent part of lxc-stop.
+            var clean = await CommandRunner.RunAsync("lxc-stop",
+                ["-P", LxcPath, "-n", name, "-t", seconds.ToString(CultureInfo.InvariantCulture), "--nokill"],
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            // Exit 2: it was not running; the goal is reached all the same.
+            if (clean.Succeeded || clean.ExitCode == 2
+                || (await GetStatusAsync(name, cancellationToken).ConfigureAwait(false)).State == ContainerState.Stopped)
+            {
+                return false;
+            }
         }
-        else
-        {
-            args.AddRange(["-t", ((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture)]);
-        }
-        var output = await CommandRunner.RunAsync("lxc-stop", args, cancellationToken: cancellationToken).ConfigureAwait(false);
-        // lxc-stop exits 2 when the container was not running: the goal is reached all the same.
+        var output = await CommandRunner.RunAsync("lxc-stop", ["-P", LxcPath, "-n", name, "-k"], cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded && output.ExitCode != 2)
         {
             throw new ContainerDException(ErrorKind.StopFailed, $"container '{name}' did not stop: {Explain(output, name)}");
         }
+        return !force && seconds > 0;
     }
 
     public async Task<LxcStatus> GetStatusAsync(string name, CancellationToken cancellationToken = default)
