@@ -2,7 +2,16 @@
 # ContainerD in two minutes, as root on Debian 12: a private bus, the daemon, and a real
 # unprivileged LXC container whose system Nix builds from examples/busybox-system.nix.
 # Nothing is left behind: the daemon, the bus and every file are removed at the end.
+# ./demo.sh --systemd adds a real guest: Debian's systemd 252 as PID 1, served from the store
+# (examples/systemd-system; its first build downloads Debian's packages once, ~20 MB).
 set -euo pipefail
+systemd=0
+for arg in "$@"; do
+  case $arg in
+    --systemd) systemd=1 ;;
+    *) echo "usage: ./demo.sh [--systemd]" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")"
 [[ $(id -u) == 0 ]] || { echo "demo.sh: run as root (containers are root-started, unprivileged)" >&2; exit 1; }
 
@@ -56,6 +65,24 @@ show "$ctl" run demo -- sh -c 'echo "id: $(id)"; echo "uid_map: $(cat /proc/self
 say "On the host, the container's init runs as that unprivileged uid"
 pid=$("$ctl" list --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -1)
 show ps -o user:10,pid,cmd -p "$pid"
+
+if ((systemd)); then
+  say "A real guest: systemd 252 as PID 1, its files from the store, nothing of the host mounted"
+  system=$(examples/systemd-system/build.sh)
+  show "$ctl" create guest --system "$system" --start
+  for _ in $(seq 100); do
+    state=$("$ctl" run guest -- systemctl is-system-running 2>/dev/null || true)
+    [[ $state == running || $state == degraded ]] && break
+    sleep 0.2
+  done
+  show "$ctl" run guest -- systemctl is-system-running || true
+  show "$ctl" run guest -- systemctl --failed --no-pager || true
+  show "$ctl" run guest -- ps -e -o pid,user,cmd
+  say "Stopping it: systemd shuts down on its own (LXC sends it SIGRTMIN+3)"
+  show "$ctl" stop guest
+  "$ctl" logs guest | tail -n 4
+  show "$ctl" destroy guest --yes
+fi
 
 say "Stopping and destroying it: its files, profile and uid range are gone"
 show "$ctl" stop demo
