@@ -22,6 +22,7 @@ await using (var bench = await Bench.StartAsync())
     measured = new Measurements(bench, lxd, plan);
     await measured.PrepareAsync();
     await measured.StartAndStopAsync();
+    await measured.SystemdBootAsync();
     await measured.RunTrueAsync();
     await measured.CreateAndDestroyAsync();
     // The first list size comes before the concurrent starts, which need their own stopped containers.

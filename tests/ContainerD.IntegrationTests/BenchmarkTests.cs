@@ -22,7 +22,7 @@ public sealed class BenchmarkTests
             // Each figure is in the table with a time (min / median / max) and, where there is a counterpart, a ratio.
             string[] figures =
             [
-                "start → running", "stop (init powers off)", "stop --force", "`containerctl run NAME -- true`, end to end",
+                "start → running", "stop (init powers off)", "stop --force", "systemd guest: start → `is-system-running` running/degraded", "`containerctl run NAME -- true`, end to end",
                 "`RunCommand([\"true\"])` over D-Bus", "create from a prebuilt system path", "destroy (stopped container)",
                 "5 containers started at once", "`ListContainers` round trip, 10 containers", "`containerctl list`, end to end",
             ];
