@@ -16,12 +16,12 @@ _containerctl() {
   if [[ -z $command ]]; then COMPREPLY=($(compgen -W "$commands --bus --help" -- "$cur")); return; fi
   case $prev in
     -f|--file|--nix) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --system) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --system|--flake) COMPREPLY=($(compgen -d -- "$cur")); return ;;
   esac
   local options
   case $command in
     list) options="--json --names" ;;
-    create) options="-f --nix -A --arg --system --autostart --start --no-block" ;;
+    create) options="-f --nix -A --arg --flake --system --autostart --start --no-block" ;;
     stop) options="--force --timeout --no-block" ;;
     destroy) options="--yes --no-block" ;;
     update) options="-f --no-block" ;;

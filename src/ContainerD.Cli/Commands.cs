@@ -130,7 +130,7 @@ public static class Commands
         return await RunJobAsync(client, noBlock, $"start {name}", "started", c => c.StartContainerAsync(name));
     }
 
-    /// <summary>The YAML to send: a file as it is, or one made from --nix/--system (JSON is YAML).</summary>
+    /// <summary>The YAML to send: a file as it is, or one made from --nix/--flake/--system (JSON is YAML).</summary>
     private static string DefinitionFromArguments(string name, Arguments args)
     {
         string? file = args.Option("-f", "--file");
@@ -138,10 +138,15 @@ public static class Commands
         string? attr = args.Option("-A", "--attr");
         var nixArgs = args.Pairs("--arg");
         string? system = args.Option("--system");
+        string? flake = args.Option("--flake");
         bool autostart = args.Flag("--autostart");
-        if ((file is null ? 0 : 1) + (nix is null ? 0 : 1) + (system is null ? 0 : 1) != 1)
+        if ((file is null ? 0 : 1) + (nix is null ? 0 : 1) + (system is null ? 0 : 1) + (flake is null ? 0 : 1) != 1)
         {
-            throw args.Usage("give exactly one of -f FILE, --nix FILE or --system PATH");
+            throw args.Usage("give exactly one of -f FILE, --nix FILE, --flake PATH#NAME or --system PATH");
+        }
+        if (flake is not null && (attr is not null || nixArgs.Count > 0))
+        {
+            throw args.Usage("-A and --arg go with --nix; a flake names its configuration after '#'");
         }
         if (file is not null)
         {
@@ -176,6 +181,12 @@ public static class Commands
                     json.WriteEndObject();
                 }
                 json.WriteEndObject();
+            }
+            else if (flake is not null)
+            {
+                // The daemon reads the flake's directory: a relative path is made absolute here.
+                int hash = flake.IndexOf('#', StringComparison.Ordinal);
+                json.WriteString("flake", hash > 0 ? Path.GetFullPath(flake[..hash]) + flake[hash..] : flake);
             }
             else
             {

@@ -11,6 +11,7 @@ public static class Help
           status NAME                        everything the daemon knows about NAME
           create NAME -f FILE [--start]      create from a YAML definition
           create NAME --nix FILE [-A ATTR] [--arg K V]… [--autostart] [--start]
+          create NAME --flake PATH#NAME [--autostart] [--start]
           create NAME --system PATH [--autostart] [--start]
           start NAME | restart NAME
           stop NAME [--force] [--timeout S]  power off; kill after S seconds (or at once with --force)
@@ -35,11 +36,14 @@ public static class Help
         ["list"] = "usage: containerctl list [--json | --names]\nexample: containerctl list --json\n",
         ["status"] = "usage: containerctl status NAME\nexample: containerctl status web\n",
         ["create"] = """
-            usage: containerctl create NAME (-f FILE | --nix FILE [-A ATTR] [--arg K V]… | --system PATH)
+            usage: containerctl create NAME (-f FILE | --nix FILE [-A ATTR] [--arg K V]… | --flake PATH#NAME | --system PATH)
                                        [--autostart] [--start] [--no-block]
             Builds the container's system with Nix, gives it its own uid range and creates it.
+            --flake builds PATH's nixosConfigurations.NAME.config.system.build.toplevel (a NAME with
+            a dot is the attribute itself), as nixos-container create --flake does.
             example: containerctl create web -f web.yaml --start
             example: containerctl create web --nix ./web.nix -A system --arg hostName web
+            example: containerctl create web --flake ./containers#web --start
 
             """,
         ["start"] = "usage: containerctl start NAME [--no-block]\nexample: containerctl start web\n",

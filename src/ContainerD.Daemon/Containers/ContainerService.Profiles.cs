@@ -76,6 +76,9 @@ public sealed partial class ContainerService
             case NixExpressionSystem expression:
                 job.Log($"building the system from {expression.File}");
                 return await nix.BuildAsync(expression, Paths.BuildLink(definition.Name), job.Log, job.Canceled).ConfigureAwait(false);
+            case FlakeSystem flake:
+                job.Log($"building the system from the flake {flake.Reference}");
+                return await nix.BuildFlakeAsync(flake, Paths.BuildLink(definition.Name), job.Log, job.Canceled).ConfigureAwait(false);
             case StorePathSystem path:
                 job.Log($"using the prebuilt system {path.Path}");
                 return await nix.CheckSystemAsync(path.Path, job.Canceled).ConfigureAwait(false);

@@ -12,11 +12,20 @@ public sealed record ContainerDefinition(
     TimeSpan StopTimeout,
     Activation Activation);
 
-/// <summary>Where the container's system comes from: exactly one of a Nix expression or a store path.</summary>
+/// <summary>Where the container's system comes from: exactly one of a Nix expression, a flake or a store path.</summary>
 public abstract record SystemSource;
 
 /// <summary>nix-build FILE [-A Attr] [--argstr k v]…</summary>
 public sealed record NixExpressionSystem(string File, string? Attr, IReadOnlyDictionary<string, string> Args) : SystemSource;
+
+/// <summary>
+/// nix build PATH#ATTRIBUTE with the flakes feature, as nixos-container create --flake does: "PATH#NAME"
+/// builds nixosConfigurations.NAME.config.system.build.toplevel, a fragment with a dot is the attribute itself.
+/// </summary>
+public sealed record FlakeSystem(string Path, string Attribute) : SystemSource
+{
+    public string Reference => $"{Path}#{Attribute}";
+}
 
 /// <summary>A prebuilt system closure already in the store.</summary>
 public sealed record StorePathSystem(string Path) : SystemSource;

@@ -76,25 +76,61 @@ public static partial class DefinitionParser
     {
         if (!map.Has("system"))
         {
-            map.Missing("system", "give system.nix (a Nix file to build) or system.path (a store path)");
+            map.Missing("system", "give system.nix (a Nix file to build), system.flake (PATH#NAME) or system.path (a store path)");
             return null;
         }
-        var system = map.Section("system", ["nix", "path"]);
+        var system = map.Section("system", ["nix", "flake", "path"]);
         if (system is null)
             return null;
-        switch (system.Has("nix"), system.Has("path"))
+        string[] given = [.. new[] { "nix", "flake", "path" }.Where(system.Has)];
+        switch (given)
         {
-            case (true, true):
-                system.Error("system has both nix and path; give exactly one");
+            case []:
+                system.Error("system needs nix (a Nix file to build), flake (PATH#NAME) or path (a store path)");
                 return null;
-            case (false, false):
-                system.Error("system needs nix (a Nix file to build) or path (a store path)");
-                return null;
-            case (true, false):
+            case ["nix"]:
                 return ReadNix(system);
-            default:
+            case ["flake"]:
+                return ReadFlake(system);
+            case ["path"]:
                 return ReadStorePath(system);
+            default:
+                system.Error($"system has {(given.Length == 2 ? "both " : "")}{string.Join(" and ", given)}; give exactly one");
+                return null;
         }
+    }
+
+    /// <summary>
+    /// A local flake: "/srv/web#web" → nixosConfigurations.web.config.system.build.toplevel of the
+    /// flake in /srv/web; a fragment with a dot ("/srv/web#packages.x86_64-linux.web") is used as it is.
+    /// Only a path: the daemon builds as root, and a remote reference would fetch from the network.
+    /// </summary>
+    private static FlakeSystem? ReadFlake(YamlMap system)
+    {
+        var flake = system.String("flake");
+        if (flake is null)
+            return null;
+        int hash = flake.IndexOf('#', StringComparison.Ordinal);
+        if (hash < 0)
+        {
+            system.Error("flake", $"system.flake {YamlText.Quote(flake)} names no configuration: write PATH#NAME, e.g. /srv/web#web");
+            return null;
+        }
+        string path = flake[..hash], fragment = flake[(hash + 1)..];
+        if (PathRules.Problem(path) is { } problem)
+        {
+            system.Error("flake", $"system.flake path {YamlText.Quote(path)} {problem} (only a local flake directory is built)");
+            return null;
+        }
+        if (!FlakeAttribute().IsMatch(fragment))
+        {
+            system.Error("flake", $"system.flake {YamlText.Quote(flake)}: after '#' comes a configuration name or an attribute path (letters, digits, '_', '-', '.')");
+            return null;
+        }
+        string attribute = fragment.Contains('.', StringComparison.Ordinal)
+            ? fragment
+            : $"nixosConfigurations.{fragment}.config.system.build.toplevel";
+        return new FlakeSystem(path, attribute);
     }
 
     private static NixExpressionSystem? ReadNix(YamlMap system)
@@ -203,6 +239,10 @@ public static partial class DefinitionParser
     // Nix's own identifier syntax.
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_'-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex NixIdentifier();
+
+    /// <summary>Attribute names joined by dots; each a Nix identifier (digits allowed first, as in x86_64-linux).</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_'-]*(\.[A-Za-z0-9_][A-Za-z0-9_'-]*)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex FlakeAttribute();
 
     // /nix/store/<hash in Nix's base32, which has no e, o, u, t>-<name>; a name never starts with '.'.
     [GeneratedRegex("^/nix/store/[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]{0,210}$", RegexOptions.CultureInvariant)]

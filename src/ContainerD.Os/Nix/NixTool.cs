@@ -43,6 +43,27 @@ public sealed class NixTool(string storeDir = "/nix/store")
         return await CheckSystemAsync(outPath, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// nix build of a flake's system with the flakes feature of the host's Nix (2.8 calls it
+    /// experimental); logs go to onLog, outLink is the GC root as for nix-build. The lock file is
+    /// not written: the flake is the user's directory, the daemon only reads it.
+    /// </summary>
+    public async Task<string> BuildFlakeAsync(FlakeSystem flake, string outLink, Action<string> onLog, CancellationToken cancellationToken)
+    {
+        List<string> args = ["--extra-experimental-features", "nix-command flakes", "build", "--print-build-logs",
+            "--no-write-lock-file", "--out-link", outLink, flake.Reference];
+        onLog($"nix {string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a))}");
+        var output = await CommandRunner.RunAsync("nix", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.BuildFailed,
+                $"nix build {flake.Reference} failed (exit {output.ExitCode}): {output.StderrTail(8)}");
+        }
+        string outPath = new FileInfo(outLink).LinkTarget
+            ?? throw new ContainerDException(ErrorKind.BuildFailed, $"nix build {flake.Reference} made no {outLink}");
+        return await CheckSystemAsync(outPath, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A system must be a valid store path with an executable ./init.</summary>
     public async Task<string> CheckSystemAsync(string storePath, CancellationToken cancellationToken)
     {

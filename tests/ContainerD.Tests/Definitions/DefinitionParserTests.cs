@@ -80,6 +80,17 @@ public class DefinitionParserTests
         Assert.Equal(Activation.Switch, d.Activation);
     }
 
+    [Theory]
+    [InlineData("/srv/web#web", "/srv/web", "nixosConfigurations.web.config.system.build.toplevel")]
+    [InlineData("/srv/web#packages.x86_64-linux.web", "/srv/web", "packages.x86_64-linux.web")]
+    public void A_flake_names_a_configuration_or_an_attribute(string flake, string path, string attribute)
+    {
+        var d = DefinitionParser.Parse($"name: web\nsystem: {{ flake: \"{flake}\" }}\n", "web.yaml");
+
+        Assert.Equal(new FlakeSystem(path, attribute), d.System);
+        Assert.Equal($"{path}#{attribute}", ((FlakeSystem)d.System).Reference);
+    }
+
     [Fact]
     public void A_minimal_definition_gets_the_defaults()
     {
@@ -186,9 +197,15 @@ public class DefinitionParserTests
     [InlineData(Head + "idmap: { size: 64k }\n", "web.yaml:3:16: idmap.size must be an integer, not '64k'")]
     [InlineData(Head + "bindMounts: { host: /srv, container: /srv }\n", "web.yaml:3:13: bindMounts must be a list, not a mapping")]
     // system
-    [InlineData("name: web\n", "web.yaml:1:1: system is required: give system.nix (a Nix file to build) or system.path (a store path)")]
+    [InlineData("name: web\n", "web.yaml:1:1: system is required: give system.nix (a Nix file to build), system.flake (PATH#NAME) or system.path (a store path)")]
     [InlineData("name: web\nsystem:\n  nix: { file: /etc/web.nix }\n  path: " + Store + "\n", "web.yaml:3:3: system has both nix and path; give exactly one")]
-    [InlineData("name: web\nsystem: {}\n", "web.yaml:2:9: system needs nix (a Nix file to build) or path (a store path)")]
+    [InlineData("name: web\nsystem: {}\n", "web.yaml:2:9: system needs nix (a Nix file to build), flake (PATH#NAME) or path (a store path)")]
+    [InlineData("name: web\nsystem: { flake: /srv/web }\n", "web.yaml:2:18: system.flake '/srv/web' names no configuration: write PATH#NAME, e.g. /srv/web#web")]
+    [InlineData("name: web\nsystem: { flake: \"web#web\" }\n", "web.yaml:2:18: system.flake path 'web' is not an absolute path (only a local flake directory is built)")]
+    [InlineData("name: web\nsystem: { flake: \"github:o/r#web\" }\n", "web.yaml:2:18: system.flake path 'github:o/r' is not an absolute path (only a local flake directory is built)")]
+    [InlineData("name: web\nsystem: { flake: \"/srv/web#\" }\n", "web.yaml:2:18: system.flake '/srv/web#': after '#' comes a configuration name or an attribute path (letters, digits, '_', '-', '.')")]
+    [InlineData("name: web\nsystem: { flake: \"/srv/web#a b\" }\n", "web.yaml:2:18: system.flake '/srv/web#a b': after '#' comes a configuration name or an attribute path (letters, digits, '_', '-', '.')")]
+    [InlineData("name: web\nsystem: { flake: \"/srv/web#web\", path: " + Store + " }\n", "web.yaml:2:9: system has both flake and path; give exactly one")]
     [InlineData("name: web\nsystem: { nix: { file: web.nix } }\n", "web.yaml:2:24: system.nix.file 'web.nix' is not an absolute path")]
     [InlineData("name: web\nsystem: { nix: { attr: system } }\n", "web.yaml:2:16: system.nix.file is required: the Nix file that evaluates to the system")]
     [InlineData("name: web\nsystem: { nix: { file: /w.nix, attr: a b } }\n", "web.yaml:2:38: system.nix.attr 'a b' must be an attribute path such as 'system', without spaces")]
