@@ -45,6 +45,8 @@ public static class DaemonHost
         builder.Services.AddSingleton(HostProbe.Detect());
         builder.Services.AddSingleton<JobManager>();
         builder.Services.AddSingleton<ContainerService>();
+        // Before BusService: SIGHUP is caught from the first moment, and served once start-up is done.
+        builder.Services.AddHostedService<ReloadService>();
         builder.Services.AddHostedService<BusService>();
         builder.Services.AddHostedService<LiveStateService>();
 

@@ -30,6 +30,8 @@ public sealed class InstallTests : IDisposable
         Assert.Contains("Type=notify", text);
         Assert.Contains("KillMode=process", text);
         Assert.Contains("Restart=on-failure", text);
+        // systemctl reload (what the NixOS module triggers when a definition changes) is SIGHUP.
+        Assert.Contains("ExecReload=/bin/kill -HUP $MAINPID", text);
     }
 
     [Fact]

@@ -9,6 +9,12 @@ namespace ContainerD.Daemon.Containers;
 /// <summary>Daemon start: recovery of interrupted changes, declarative definitions, autostart.</summary>
 public sealed partial class ContainerService
 {
+    // One apply of DefinitionsDir at a time (start-up, reloads, deferred files); the names whose
+    // container was busy at the last apply, applied when their job ends.
+    private readonly Lock _declarativeLock = new();
+    private readonly HashSet<string> _deferredDeclarative = new(StringComparer.Ordinal);
+    private bool _watchingJobs;
+
     // ---- Start-up ----
 
     /// <summary>
@@ -117,53 +123,139 @@ public sealed partial class ContainerService
     }
 
     /// <summary>
-    /// Brings containers in line with DefinitionsDir at daemon start: a new file is created, a changed
-    /// one (by hash) applied as an update, a vanished one destroyed only when pruneDeclarative is on.
+    /// Brings containers in line with DefinitionsDir, at daemon start and at each reload (SIGHUP):
+    /// a new file is created, a changed one (by hash) applied as an update, a vanished one destroyed
+    /// only when pruneDeclarative is on. Unchanged files start nothing. A file whose container is
+    /// busy with a job is applied when that job ends. Returns what it began.
     /// </summary>
-    public void ApplyDeclarativeDefinitions()
+    public DeclarativeChanges ApplyDeclarativeDefinitions()
     {
-        var declared = Directory.Exists(config.DefinitionsDir)
-            ? Directory.EnumerateFiles(config.DefinitionsDir, "*.yaml").Order(StringComparer.Ordinal).ToList()
-            : [];
-        foreach (string file in declared)
+        lock (_declarativeLock)
         {
-            string name = Path.GetFileNameWithoutExtension(file);
-            try
+            var changes = new DeclarativeChanges();
+            var declared = Directory.Exists(config.DefinitionsDir)
+                ? Directory.EnumerateFiles(config.DefinitionsDir, "*.yaml").Order(StringComparer.Ordinal).ToList()
+                : [];
+            foreach (string file in declared)
             {
-                string yaml = File.ReadAllText(file);
-                switch (Find(name))
+                ApplyDeclaredFile(file, changes);
+            }
+            var declaredNames = declared.Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.Ordinal);
+            foreach (var orphan in List().Where(c => c.State.Declarative && !declaredNames.Contains(c.Name)))
+            {
+                if (!config.PruneDeclarative)
                 {
-                    case null:
-                        log.LogInformation("creating declared container {Name} from {File}", name, file);
-                        CreateCore(name, yaml, declarative: true);
-                        break;
-                    case { State.Declarative: false }:
-                        log.LogError("{File} declares '{Name}', but a container of that name was created imperatively; destroy it or rename the file", file, name);
-                        break;
-                    case var container when container.State.DefinitionHash != DefinitionHash.Of(yaml):
-                        log.LogInformation("{File} changed: updating container {Name}", file, name);
-                        UpdateCore(container, yaml);
-                        break;
+                    log.LogWarning("{File} is gone; container {Name} stays (set pruneDeclarative: true to destroy such containers)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+                    continue;
+                }
+                if (jobs.ActiveFor(orphan.Name) is { } busy)
+                {
+                    Defer(orphan.Name, busy, Paths.DeclarativeFile(orphan.Name));
+                    changes.Deferred++;
+                    continue;
+                }
+                log.LogInformation("{File} is gone: destroying container {Name} (pruneDeclarative)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+                try
+                {
+                    Destroy(orphan.Name);
+                    changes.Destroyed++;
+                }
+                catch (ContainerDException e)
+                {
+                    log.LogError("destroying container {Name} not begun: {Message}", orphan.Name, e.Message);
                 }
             }
-            catch (ContainerDException e)
-            {
-                log.LogError("{File} not applied: {Message}", file, e.Message);
-            }
+            return changes;
         }
-        var declaredNames = declared.Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.Ordinal);
-        foreach (var orphan in List().Where(c => c.State.Declarative && !declaredNames.Contains(c.Name)))
+    }
+
+    private void ApplyDeclaredFile(string file, DeclarativeChanges changes)
+    {
+        string name = Path.GetFileNameWithoutExtension(file);
+        try
         {
-            if (config.PruneDeclarative)
+            string yaml = File.ReadAllText(file);
+            var container = Find(name);
+            if (container is { State.Declarative: false })
             {
-                log.LogInformation("{File} is gone: destroying container {Name} (pruneDeclarative)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
-                Destroy(orphan.Name);
+                log.LogError("{File} declares '{Name}', but a container of that name was created imperatively; destroy it or rename the file", file, name);
+                return;
+            }
+            if (container is not null && container.State.DefinitionHash == DefinitionHash.Of(yaml))
+            {
+                changes.Unchanged++;
+                return;
+            }
+            // A job on it (its create, an update, a start): this file's turn comes when the job ends.
+            if (jobs.ActiveFor(name) is { } busy)
+            {
+                Defer(name, busy, file);
+                changes.Deferred++;
+                return;
+            }
+            if (container is null)
+            {
+                log.LogInformation("creating declared container {Name} from {File}", name, file);
+                CreateCore(name, yaml, declarative: true);
+                changes.Created++;
             }
             else
             {
-                log.LogWarning("{File} is gone; container {Name} stays (set pruneDeclarative: true to destroy such containers)", Paths.DeclarativeFile(orphan.Name), orphan.Name);
+                log.LogInformation("{File} changed: updating container {Name}", file, name);
+                UpdateCore(container, yaml);
+                changes.Updated++;
             }
         }
+        catch (ContainerDException e)
+        {
+            log.LogError("{File} not applied: {Message}", file, e.Message);
+            changes.Failed++;
+        }
+        catch (IOException e)
+        {
+            log.LogError("{File} not applied: {Message}", file, e.Message);
+            changes.Failed++;
+        }
+    }
+
+    private void Defer(string name, Jobs.Job busy, string file)
+    {
+        log.LogInformation("{File}: container {Name} is busy with job {Id} ({Operation}); applying it when that job ends", file, name, busy.Id, busy.Operation);
+        if (!_watchingJobs)
+        {
+            _watchingJobs = true;
+            jobs.JobRemoved += OnJobRemovedApplyDeferred;
+        }
+        _deferredDeclarative.Add(name);
+    }
+
+    /// <summary>Applies the definition of a container that was busy at the last apply, now that its job ended.</summary>
+    private void OnJobRemovedApplyDeferred(Jobs.Job job, Jobs.JobOutcome outcome)
+    {
+        lock (_declarativeLock)
+        {
+            if (!_deferredDeclarative.Remove(job.Container))
+            {
+                return;
+            }
+        }
+        // Not on the job's own thread: the apply may start the next job.
+        _ = Task.Run(() =>
+        {
+            string file = Paths.DeclarativeFile(job.Container);
+            if (File.Exists(file))
+            {
+                lock (_declarativeLock)
+                {
+                    ApplyDeclaredFile(file, new DeclarativeChanges());
+                }
+            }
+            else
+            {
+                // Gone meanwhile: the full pass warns or prunes (and defers again if it must).
+                ApplyDeclarativeDefinitions();
+            }
+        });
     }
 
     /// <summary>Starts every autostart container that is not running, once, at daemon start.</summary>
@@ -181,4 +273,18 @@ public sealed partial class ContainerService
             }
         }
     }
+}
+
+/// <summary>What one apply of the declarative definitions began.</summary>
+public sealed class DeclarativeChanges
+{
+    public int Created { get; set; }
+    public int Updated { get; set; }
+    public int Destroyed { get; set; }
+    public int Unchanged { get; set; }
+    public int Deferred { get; set; }
+    public int Failed { get; set; }
+
+    public override string ToString() =>
+        $"{Created} created, {Updated} updated, {Destroyed} destroyed, {Unchanged} unchanged, {Deferred} deferred until their job ends, {Failed} not applied";
 }
