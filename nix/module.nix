@@ -9,15 +9,38 @@
 #     };
 #   };
 #
-# Each container's `config` is evaluated to a NixOS system (as nixos-containers.nix does); its
-# store path goes into /etc/containerctld/containers/NAME.yaml, which the daemon applies at start.
-{ config, lib, pkgs, ... }:
+# Each container's `config` is evaluated to a NixOS system (as nixos-containers.nix does, with the
+# host's platform); its store path goes into /etc/containerctld/containers/NAME.yaml. The daemon
+# applies those files at start and on `systemctl reload`, which `nixos-rebuild switch` triggers
+# when one of them changes. Values the daemon would refuse fail the evaluation, saying what to change.
+{ config, lib, pkgs, options, ... }:
 
 let
-  inherit (lib) mkEnableOption mkOption mkIf types literalExpression;
+  inherit (lib) mkEnableOption mkOption mkIf types;
   cfg = config.services.containerctld;
   ctdLib = import ./lib.nix;
-  yaml = pkgs.formats.yaml { };
+  literal = lib.literalExpression or lib.literalExample;
+
+  # NixOS ≥ 22.11 sets a system's platform with nixpkgs.hostPlatform and its eval-config takes
+  # system = null; older ones (checked: 2020-07) want the system's name there.
+  hasHostPlatform = options ? nixpkgs && options.nixpkgs ? hostPlatform;
+  # systemd.services.<name>.reloadTriggers (NixOS ≥ 22.05): switch-to-configuration reloads a unit
+  # whose only change is X-Reload-Triggers. Without it, a changed definition restarts the daemon
+  # (containers keep running: KillMode=process).
+  canReload = (options.systemd.services.type.getSubOptions [ ]) ? reloadTriggers;
+
+  # What nixos-containers.nix gives a container's NixOS: the host's platform, a container's boot,
+  # its name as host name; no DHCP client, since LXC sets up its address and route from network.*.
+  containerBase = name: { options, ... }: {
+    config = {
+      nixpkgs = if options.nixpkgs ? hostPlatform
+        then { inherit (pkgs.stdenv) hostPlatform; }
+        else { localSystem = pkgs.stdenv.hostPlatform; };
+      boot.isContainer = true;
+      networking.hostName = lib.mkDefault name;
+      networking.useDHCP = lib.mkDefault false;
+    };
+  };
 
   bindMountOptions = {
     options = {
@@ -37,29 +60,37 @@ let
     };
   };
 
-  containerOptions = { name, config, ... }: {
+  containerOptions = { name, options, ... }: {
     options = {
       config = mkOption {
-        description = "The container's NixOS configuration, as a module.";
-        default = null;
-        type = types.nullOr (lib.mkOptionType {
+        description = "The container's NixOS configuration, as a module (or `path` instead).";
+        type = lib.mkOptionType {
           name = "Toplevel NixOS config";
           merge = _loc: defs: (import (pkgs.path + "/nixos/lib/eval-config.nix") {
-            modules = [ { boot.isContainer = true; networking.hostName = lib.mkDefault name; } ] ++ map (d: d.value) defs;
+            modules = [ (containerBase name) ] ++ map (d: d.value) defs;
             prefix = [ "services" "containerctld" "containers" name ];
-            system = null;
+            # The platform comes from the host (containerBase); null keeps eval-config from adding
+            # builtins.currentSystem where it can.
+            system = if hasHostPlatform then null else pkgs.stdenv.hostPlatform.system;
           }).config;
-        });
+        };
+      };
+      definesConfig = mkOption {
+        internal = true;
+        readOnly = true;
+        type = types.bool;
+        # Whether `config` is set, known without evaluating that NixOS.
+        default = options.config.isDefined;
       };
       path = mkOption {
         type = types.nullOr types.path;
         default = null;
-        description = "A prebuilt system (with ./init) to use instead of `config`.";
+        description = "A prebuilt system in the Nix store (with ./init) to use instead of `config`.";
       };
       autostart = mkOption { type = types.bool; default = true; };
       idmap = {
         size = mkOption { type = types.ints.positive; default = 65536; description = "A multiple of 65536."; };
-        base = mkOption { type = types.nullOr types.ints.positive; default = null; description = "A fixed first host uid, inside the pool."; };
+        base = mkOption { type = types.nullOr types.ints.positive; default = null; description = "A fixed first host uid, a multiple of 65536 inside the pool."; };
       };
       bindMounts = mkOption { type = types.listOf (types.submodule bindMountOptions); default = [ ]; };
       network = {
@@ -73,22 +104,26 @@ let
       };
       limits = {
         memory = mkOption { type = types.nullOr types.str; default = null; example = "512M"; };
-        cpus = mkOption { type = types.nullOr types.number; default = null; example = 1.5; };
+        cpus = mkOption { type = types.nullOr (types.either types.int types.float); default = null; example = 1.5; };
         pids = mkOption { type = types.nullOr types.ints.positive; default = null; };
       };
-      stopTimeout = mkOption { type = types.str; default = "30s"; };
+      stopTimeout = mkOption { type = types.str; default = "30s"; description = "30s, 2m, 1500ms, 1h: more than 0, at most 1h."; };
       activation = mkOption { type = types.enum [ "auto" "switch" "restart" "none" ]; default = "auto"; };
     };
   };
 
-  systemOf = name: c:
-    if c.path != null then c.path
-    else if c.config != null then c.config.system.build.toplevel
-    else throw "services.containerctld.containers.${name}: set `config` (a NixOS module) or `path` (a prebuilt system)";
+  # The assertions make sure exactly one of the two is set before a file is written.
+  systemOf = c: if c.path != null then toString c.path else c.config.system.build.toplevel;
 
   network = n: if n.mode == "none" then { mode = "none"; } else n // {
     forwardPorts = if n.forwardPorts == [ ] then null else n.forwardPorts;
   };
+
+  definitionFile = name: "containerctld/containers/${name}.yaml";
+  configFile = config.environment.etc."containerctld/config.yaml".source;
+  definitionFiles = map (name: config.environment.etc.${definitionFile name}.source) (builtins.attrNames cfg.containers);
+
+  toAssertions = map (check: { assertion = check.ok; inherit (check) message; });
 in
 {
   options.services.containerctld = {
@@ -96,16 +131,20 @@ in
     package = mkOption {
       type = types.package;
       default = pkgs.callPackage ./package.nix { };
-      defaultText = literalExpression "pkgs.callPackage ./package.nix { }";
+      defaultText = literal "pkgs.callPackage ./package.nix { }";
     };
     idPool = {
-      base = mkOption { type = types.ints.positive; default = 100000; description = "First host uid/gid handed to containers."; };
-      size = mkOption { type = types.ints.positive; default = 1000000000; description = "How many ids the pool holds."; };
+      base = mkOption {
+        type = types.ints.positive;
+        default = ctdLib.defaultIdPool.base;
+        description = "First host uid/gid handed to containers; written to config.yaml and to root's subUidRanges/subGidRanges. The default lies above login.defs' SUB_UID_MAX and past what NixOS gives normal users.";
+      };
+      size = mkOption { type = types.ints.positive; default = ctdLib.defaultIdPool.size; description = "How many ids the pool holds."; };
     };
     settings = mkOption {
-      type = types.submodule { freeformType = yaml.type; };
+      type = types.attrsOf types.unspecified;
       default = { };
-      description = "More of containerctld's config.yaml (bus, stateDir, pruneDeclarative, …).";
+      description = "More of containerctld's config.yaml (bus, stateDir, pruneDeclarative, …); the pool is services.containerctld.idPool.";
     };
     admins = mkOption {
       type = types.listOf types.str;
@@ -120,25 +159,33 @@ in
   };
 
   config = mkIf cfg.enable {
+    assertions = toAssertions (ctdLib.settingsChecks cfg.idPool cfg.settings
+      ++ builtins.concatLists (lib.mapAttrsToList (name: c: ctdLib.containerChecks name c c.definesConfig cfg.idPool) cfg.containers));
+
     virtualisation.lxc.enable = true;
     environment.systemPackages = [ cfg.package ];
     services.dbus.packages = [ cfg.package ];
     systemd.packages = [ cfg.package ];
     systemd.tmpfiles.packages = [ cfg.package ];
-    # The unit comes from the package (the same file install.sh installs); NixOS adds when it starts.
+    # The unit comes from the package (the same file install.sh installs); NixOS adds when it starts
+    # and what a switch does: config.yaml is read at start, so a change restarts the daemon
+    # (containers keep running); a changed, new or removed container only reloads it (SIGHUP:
+    # the daemon applies the files), and a switch that changes neither touches nothing.
     systemd.services.containerctld = {
       wantedBy = [ "multi-user.target" ];
-      restartTriggers = [ config.environment.etc."containerctld/config.yaml".source ];
+      restartTriggers = [ configFile ] ++ lib.optionals (!canReload) definitionFiles;
+    } // lib.optionalAttrs canReload {
+      reloadTriggers = [ (builtins.toJSON (builtins.attrNames cfg.containers)) ] ++ definitionFiles;
     };
 
     users.groups.containerctl.members = cfg.admins;
     users.users.root = ctdLib.subIdRanges cfg.idPool;
 
     environment.etc = {
-      "containerctld/config.yaml".source = yaml.generate "containerctld-config.yaml"
+      "containerctld/config.yaml".text = builtins.toJSON
         (ctdLib.daemonSettings { idPool = { inherit (cfg.idPool) base size; }; settings = cfg.settings; });
-    } // lib.mapAttrs' (name: c: lib.nameValuePair "containerctld/containers/${name}.yaml" {
-      text = ctdLib.definitionText name (c // { network = network c.network; }) (systemOf name c);
+    } // lib.mapAttrs' (name: c: lib.nameValuePair (definitionFile name) {
+      text = ctdLib.definitionText name (c // { network = network c.network; }) (systemOf c);
     }) cfg.containers;
   };
 }

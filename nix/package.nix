@@ -2,7 +2,7 @@
 # nugetDeps: generate deps.json once with
 #   nix-build -E 'with import <nixpkgs> {}; callPackage ./nix/package.nix {}' -A fetch-deps && ./result nix/deps.json
 # (the NuGet packages of Directory.Packages.props, and the ILCompiler package: daemon and CLI are NativeAOT).
-{ lib, buildDotnetModule, dotnetCorePackages, lxc, nix, shadow, util-linux, iproute2, nftables }:
+{ lib, buildDotnetModule, dotnetCorePackages, coreutils, lxc, nix, shadow, util-linux, iproute2, nftables }:
 
 buildDotnetModule {
   pname = "containerctld";
@@ -26,7 +26,8 @@ buildDotnetModule {
   postInstall = ''
     install -Dm644 systemd/containerctld.service $out/lib/systemd/system/containerctld.service
     substituteInPlace $out/lib/systemd/system/containerctld.service \
-      --replace-fail /usr/local/lib/containerctld/containerctld $out/bin/containerctld
+      --replace-fail /usr/local/lib/containerctld/containerctld $out/bin/containerctld \
+      --replace-fail "ExecReload=/bin/kill " "ExecReload=${coreutils}/bin/kill "
     install -Dm644 systemd/io.containerctl.ContainerD1.conf $out/share/dbus-1/system.d/io.containerctl.ContainerD1.conf
     install -Dm644 systemd/io.containerctl.ContainerD1.service $out/share/dbus-1/system-services/io.containerctl.ContainerD1.service
     install -Dm644 systemd/containerctld.tmpfiles $out/lib/tmpfiles.d/containerctld.conf
