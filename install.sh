@@ -6,28 +6,40 @@
 #   ./install.sh [--prefix /usr/local] [--destdir DIR] [--from DIR]
 #   ./install.sh --uninstall [--prefix /usr/local] [--destdir DIR]
 #
-#   --destdir DIR  stage everything below DIR (for packaging and tests); nothing is reloaded
+#   --prefix DIR   where the binaries go on the target system (default: $PREFIX, else /usr/local)
+#   --destdir DIR  stage everything below DIR, for packaging (default: $DESTDIR, as `make install
+#                  DESTDIR=…` takes it): nothing outside DIR is written, nothing live is reloaded,
+#                  no user, group or directory is created on this system
 #   --from DIR     install binaries published already (DIR/daemon/containerctld, DIR/cli/containerctl)
+#   Relative DIRs are taken from the directory you run install.sh in.
 #
 # Containers' data (/var/lib/containerctld, /nix/var/nix/profiles/per-container, /etc/containerctld)
 # is never removed by --uninstall; see the README for how to remove it.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")"
 
-prefix=/usr/local destdir="" from="" uninstall=0
+# The packager's convention: DESTDIR and PREFIX from the environment; the flags win over them.
+prefix=${PREFIX:-/usr/local} destdir=${DESTDIR:-} from="" uninstall=0
 while (($#)); do
   case $1 in
     --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
     --destdir) destdir=${2:?--destdir needs a directory}; shift 2 ;;
     --from) from=${2:?--from needs a directory}; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument '$1'; see ./install.sh --help" >&2; exit 2 ;;
   esac
 done
 # The prefix is written into the unit file: only plain absolute paths.
-[[ $prefix =~ ^/[A-Za-z0-9._/-]*$ ]] || { echo "install.sh: --prefix must be an absolute path of letters, digits, '.', '_', '-' and '/'" >&2; exit 2; }
-[[ -z $destdir || $destdir == /* ]] || destdir="$PWD/$destdir"
+[[ $prefix =~ ^/[A-Za-z0-9._/-]*$ ]] || { echo "install.sh: --prefix must be an absolute path of letters, digits, '.', '_', '-' and '/' (so must PREFIX)" >&2; exit 2; }
+prefix=${prefix%/}; prefix=${prefix:-/}
+[[ $prefix != / ]] || { echo "install.sh: --prefix (or PREFIX) / is not a prefix; use /usr or /usr/local" >&2; exit 2; }
+# Relative to where install.sh was run, not to the repository it cds into.
+[[ -z $destdir || $destdir == /* ]] || destdir="$caller/$destdir"
+[[ -z $from || $from == /* ]] || from="$caller/$from"
+# DESTDIR=/ is the live system; a staging root is named without its trailing slashes.
+while [[ $destdir == */ ]]; do destdir=${destdir%/}; done
 
 libdir=$prefix/lib/containerctld
 manifest=$libdir/install-manifest
@@ -52,13 +64,19 @@ if ((uninstall)); then
     if [[ -d $destdir$path && ! -L $destdir$path ]]; then rmdir --ignore-fail-on-non-empty "$destdir$path"; else rm -f "$destdir$path"; fi
   done
   reload
-  echo "ContainerD is uninstalled. Containers' data is kept; to remove it too (after destroying them, or instead):"
-  echo "  rm -rf /var/lib/containerctld /nix/var/nix/profiles/per-container /etc/containerctld /run/containerctld"
+  if ((live)); then
+    echo "ContainerD is uninstalled. Containers' data is kept; to remove it too (after destroying them, or instead):"
+    echo "  rm -rf /var/lib/containerctld /nix/var/nix/profiles/per-container /etc/containerctld /run/containerctld"
+  else
+    # A staging root: this system's own ContainerD and its containers are none of our business.
+    echo "ContainerD is uninstalled from $destdir; the config the install left there ($destdir/etc/containerctld/config.yaml) is kept."
+  fi
   exit 0
 fi
 
 if [[ -z $from ]]; then
   echo "==> publishing the daemon and the CLI (NativeAOT)"
+  # Building writes to the build tree and a temporary directory only, as `make` before `make install` does.
   from=$(mktemp -d)
   trap 'rm -rf "$from"' EXIT
   dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 -o "$from/daemon" --verbosity quiet -clp:ErrorsOnly
@@ -87,10 +105,9 @@ while IFS= read -r -d '' file; do
 done < <(find -H "$from/daemon" -type f ! -name '*.pdb' ! -name '*.dbg' -print0 | sort -z)
 put 755 "$from/cli/containerctl" "$prefix/bin/containerctl"
 
-unit=$(mktemp)
-sed "s|^ExecStart=/usr/local/lib/containerctld/containerctld |ExecStart=$libdir/containerctld |" systemd/containerctld.service >"$unit"
-put 644 "$unit" /etc/systemd/system/containerctld.service
-rm -f "$unit"
+# Straight from sed into place: no temporary file outside the destination.
+put 644 /dev/stdin /etc/systemd/system/containerctld.service \
+  < <(sed "s|^ExecStart=/usr/local/lib/containerctld/containerctld |ExecStart=$libdir/containerctld |" systemd/containerctld.service)
 put 644 systemd/io.containerctl.ContainerD1.conf /usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf
 put 644 systemd/io.containerctl.ContainerD1.service /usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service
 put 644 systemd/containerctld.tmpfiles /usr/lib/tmpfiles.d/containerctld.conf
@@ -110,4 +127,8 @@ if ((live)); then
   if command -v systemd-tmpfiles >/dev/null; then systemd-tmpfiles --create /usr/lib/tmpfiles.d/containerctld.conf; fi
   reload
 fi
-echo "==> done. Start it with: systemctl enable --now containerctld"
+if ((live)); then
+  echo "==> done. Start it with: systemctl enable --now containerctld"
+else
+  echo "==> staged in $destdir; nothing on this system was changed"
+fi

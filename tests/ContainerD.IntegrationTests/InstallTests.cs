@@ -116,10 +116,130 @@ public sealed class InstallTests : IDisposable
 
         var uninstall = await Programs.Run(RepoFile("install.sh"), "--uninstall", "--destdir", root);
         Assert.True(uninstall.ExitCode == 0, uninstall.Stderr);
-        Assert.Contains("rm -rf /var/lib/containerctld", uninstall.Stdout); // how to remove the data too
+        // A staging root's uninstall says what it kept there, and suggests no rm -rf of this system's data.
+        Assert.Contains($"uninstalled from {root}", uninstall.Stdout);
+        Assert.DoesNotContain("rm -rf", uninstall.Stdout);
         string[] left = Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
             .Select(p => Path.GetRelativePath(root, p)).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(["etc", "etc/containerctld", "etc/containerctld/config.yaml"], left);
+    }
+
+    /// <summary>Links to the published daemon and CLI, laid out as install.sh --from takes them.</summary>
+    private string Published()
+    {
+        string published = Path.Combine(_dir, "published");
+        Directory.CreateDirectory(published);
+        File.CreateSymbolicLink(Path.Combine(published, "daemon"), Path.GetDirectoryName(Repo.PublishedDaemon)!);
+        File.CreateSymbolicLink(Path.Combine(published, "cli"), Path.GetDirectoryName(Repo.Cli)!);
+        return published;
+    }
+
+    // The live system's directories, each an overlay in a private mount namespace while install.sh runs.
+    private static readonly string[] LiveDirs = ["/etc", "/usr", "/var", "/opt", "/srv", "/root", "/home", "/run", "/nix/var"];
+
+    /// <summary>
+    /// Runs install.sh from <paramref name="cwd"/> in a private mount namespace in which every live
+    /// directory is an overlay whose upper directory is below this test's dir: whatever it writes to
+    /// the live system lands there, never on the host, and is returned (paths relative to /).
+    /// </summary>
+    private async Task<((int ExitCode, string Stdout, string Stderr) Result, string[] LiveWrites)> RunConfinedAsync(
+        string cwd, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        string confine = Path.Combine(_dir, "confine.sh"), upper = Path.Combine(_dir, "overlays");
+        await File.WriteAllTextAsync(confine, """
+            # confine.sh BASE CWD DIR… -- PROGRAM [ARG…]: mounts an overlay over each DIR (its upper and
+            # work dirs in BASE; not over a DIR that holds BASE), then runs PROGRAM in CWD.
+            set -eu
+            base=$1 cwd=$2; shift 2
+            while [ "$1" != -- ]; do
+              d=$1; shift
+              [ -d "$d" ] || continue
+              case "$base/" in "$d"/*) continue ;; esac
+              n=$(printf '%s' "$d" | tr / _)
+              mkdir -p "$base/upper$n" "$base/work$n"
+              mount -t overlay overlay -o "lowerdir=$d,upperdir=$base/upper$n,workdir=$base/work$n" "$d"
+            done
+            shift
+            cd "$cwd"
+            exec "$@"
+            """);
+        var result = await Programs.RunWith(environment, null, "unshare",
+            ["-m", "--propagation", "private", "/bin/sh", confine, upper, cwd, .. LiveDirs, "--", RepoFile("install.sh"), .. args]);
+        string[] writes = LiveDirs.Select(d => (Live: d, Upper: Path.Combine(upper, "upper" + d.Replace('/', '_'))))
+            .Where(d => Directory.Exists(d.Upper))
+            .SelectMany(d => Directory.EnumerateFileSystemEntries(d.Upper, "*", SearchOption.AllDirectories)
+                .Select(p => Path.Combine(d.Live, Path.GetRelativePath(d.Upper, p))))
+            .Order(StringComparer.Ordinal).ToArray();
+        return (result, writes);
+    }
+
+    [Fact]
+    public async Task Install_sh_takes_DESTDIR_and_PREFIX_from_the_environment_relative_to_the_caller_and_changes_nothing_live()
+    {
+        string published = Published(), caller = Path.Combine(_dir, "caller"), tmp = Path.Combine(_dir, "tmp");
+        Directory.CreateDirectory(caller);
+        Directory.CreateDirectory(tmp);
+        // As a packager runs it: DESTDIR=stage PREFIX=/opt/ctd ./install.sh, from the build directory;
+        // --from relative too. TMPDIR is watched as well: a staging install writes no temporary file.
+        var environment = new Dictionary<string, string> { ["DESTDIR"] = "stage", ["PREFIX"] = "/opt/ctd", ["TMPDIR"] = tmp };
+        var (install, writes) = await RunConfinedAsync(caller, environment, "--from", Path.GetRelativePath(caller, published));
+        Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
+        Assert.Empty(writes);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp));
+        Assert.Contains("nothing on this system was changed", install.Stdout);
+
+        string stage = Path.Combine(caller, "stage");
+        Assert.False(Directory.Exists(Path.Combine(Repo.Root, "stage")), "DESTDIR was taken relative to the repository, not to the caller");
+        foreach (string file in new[] { "opt/ctd/bin/containerctl", "opt/ctd/lib/containerctld/containerctld", "opt/ctd/lib/containerctld/install-manifest",
+            "usr/lib/sysusers.d/containerctld.conf", "etc/containerctld/config.yaml" })
+        {
+            Assert.True(File.Exists(Path.Combine(stage, file)), $"{file} is not staged");
+        }
+        string unit = await File.ReadAllTextAsync(Path.Combine(stage, "etc/systemd/system/containerctld.service"));
+        Assert.Contains("ExecStart=/opt/ctd/lib/containerctld/containerctld --config /etc/containerctld/config.yaml", unit);
+        // The manifest names the target system's paths, not the staging root's.
+        Assert.All(await File.ReadAllLinesAsync(Path.Combine(stage, "opt/ctd/lib/containerctld/install-manifest")),
+            line => Assert.False(line.StartsWith(caller, StringComparison.Ordinal), line));
+
+        // --destdir over DESTDIR: the flag wins; then uninstall, from the environment again.
+        var (uninstall, uninstallWrites) = await RunConfinedAsync(caller, environment, "--uninstall");
+        Assert.True(uninstall.ExitCode == 0, uninstall.Stdout + uninstall.Stderr);
+        Assert.Empty(uninstallWrites);
+        Assert.DoesNotContain("rm -rf", uninstall.Stdout);
+        Assert.Contains($"uninstalled from {stage}", uninstall.Stdout);
+        Assert.Equal(["etc", "etc/containerctld", "etc/containerctld/config.yaml"],
+            Directory.EnumerateFileSystemEntries(stage, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(stage, p)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Install_sh_flags_win_over_the_environment()
+    {
+        string published = Published(), caller = Path.Combine(_dir, "caller");
+        Directory.CreateDirectory(caller);
+        var environment = new Dictionary<string, string> { ["DESTDIR"] = "from-env", ["PREFIX"] = "/opt/env" };
+        var (install, writes) = await RunConfinedAsync(caller, environment, "--destdir", "from-flag", "--prefix", "/usr", "--from", published);
+        Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
+        Assert.Empty(writes);
+        Assert.True(File.Exists(Path.Combine(caller, "from-flag/usr/bin/containerctl")));
+        Assert.False(Directory.Exists(Path.Combine(caller, "from-env")));
+    }
+
+    [Fact]
+    public async Task Install_sh_without_a_destdir_installs_live_and_its_uninstall_says_how_to_remove_the_data()
+    {
+        // The live system here is overlays in a private mount namespace: the host stays as it was.
+        string published = Published();
+        var environment = new Dictionary<string, string> { ["DESTDIR"] = "", ["PREFIX"] = "" };
+        var (install, writes) = await RunConfinedAsync(_dir, environment, "--from", published);
+        Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
+        Assert.Contains("/usr/local/bin/containerctl", writes);
+        Assert.Contains("/etc/systemd/system/containerctld.service", writes);
+        Assert.Contains("/var/lib/containerctld", writes); // tmpfiles ran
+        Assert.Contains("systemctl enable --now containerctld", install.Stdout);
+
+        var (uninstall, _) = await RunConfinedAsync(_dir, environment, "--uninstall");
+        Assert.True(uninstall.ExitCode == 0, uninstall.Stdout + uninstall.Stderr);
+        Assert.Contains("rm -rf /var/lib/containerctld /nix/var/nix/profiles/per-container /etc/containerctld", uninstall.Stdout);
     }
 
     [Fact]
