@@ -2,12 +2,13 @@
 # nixpkgs (the tests evaluate them offline with nix-instantiate).
 rec {
   # The uid/gid pool the module gives containers unless services.containerctld.idPool says
-  # otherwise — its one source. Placed where no host allocation reaches: above login.defs'
-  # SUB_UID_MAX/SUB_GID_MAX (600100000, on Debian and NixOS alike), so `useradd` keeps finding free
-  # subordinate ids, and past the ranges NixOS's autoSubUidGidRange hands normal users (the n-th
-  # gets 100000 + (n-1)·65536: the first 16382 such users stay below the pool). 65536-aligned, and
-  # ending below 2^31 as systemd-nspawn keeps its ranges: 2^30 + 15360·65536 = 2080374784.
-  defaultIdPool = { base = 1073741824; size = 1006632960; };
+  # otherwise — the module's one source for it, equal to the daemon's default
+  # (DaemonConfig.DefaultIdPool): 2^30 (0x40000000) up to 0x6FFFFFFF, 12288 ranges of 65536. Above
+  # login.defs' SUB_UID_MAX/SUB_GID_MAX (600100000, on Debian and NixOS alike), so `useradd` keeps
+  # finding free subordinate ids, and past the ranges NixOS's autoSubUidGidRange hands normal users
+  # (the n-th gets 100000 + (n-1)·65536: the first 16382 such users stay below the pool);
+  # 65536-aligned, ending where systemd's container range ends, below 2^31.
+  defaultIdPool = { base = 1073741824; size = 805306368; };
 
   # Drops null attributes, recursively: the daemon rejects keys with no value, and an option left
   # unset should simply be absent from the YAML.

@@ -68,13 +68,13 @@ public sealed partial class NixModuleTests
         Assert.Equal(("10.231.0.1/30", "10.231.0.2/30"), (definition.Network.HostAddress, definition.Network.LocalAddress));
         Assert.Equal(1L << 30, definition.Limits.MemoryBytes);
 
-        // config.yaml and root's subordinate ids: one pool, above login.defs' SUB_UID_MAX
-        // (600100000), 65536-aligned, ending below 2^31.
+        // config.yaml and root's subordinate ids: one pool, the daemon's default (2^30 up to 0x6FFFFFFF):
+        // above login.defs' SUB_UID_MAX (600100000), 65536-aligned, ending below 2^31.
         var config = DaemonConfigParser.Parse(etc.GetProperty("containerctld/config.yaml").GetString()!, "config.yaml");
         Assert.False(config.ManageSubIds);
-        Assert.Equal((1073741824L, 1006632960L), (config.IdPool.Start, config.IdPool.Count));
+        Assert.Equal((1073741824L, 805306368L), (config.IdPool.Start, config.IdPool.Count));
         Assert.True(config.IdPool.Start > 600100000 && config.IdPool.Start % 65536 == 0 && config.IdPool.Count % 65536 == 0
-            && config.IdPool.Start + config.IdPool.Count <= 1L << 31);
+            && config.IdPool.Start + config.IdPool.Count <= 0x7000_0000);
         foreach (var (ranges, start) in new[] { ("subUidRanges", "startUid"), ("subGidRanges", "startGid") })
         {
             var range = (await EvalAsync(example, ranges, release)).EnumerateArray().Single();
@@ -141,7 +141,7 @@ public sealed partial class NixModuleTests
     [InlineData("""containers.web = { config = { ... }: { }; network.localAddress = "10.231.0.2/30"; };""",
         "containers.web.network: addresses, bridge and forwardPorts need network.mode = \"veth\"")]
     [InlineData("""settings.idPool = { base = 100000; size = 1000000000; };""",
-        "services.containerctld.settings.idPool ({\"base\":100000,\"size\":1000000000}) disagrees with services.containerctld.idPool ({\"base\":1073741824,\"size\":1006632960}): set only services.containerctld.idPool")]
+        "services.containerctld.settings.idPool ({\"base\":100000,\"size\":1000000000}) disagrees with services.containerctld.idPool ({\"base\":1073741824,\"size\":805306368}): set only services.containerctld.idPool")]
     [InlineData("""settings.manageSubIds = true;""",
         "services.containerctld.settings.manageSubIds must stay false on NixOS")]
     public async Task A_value_the_daemon_refuses_fails_the_evaluation_saying_what_to_change(string containerctld, string message)
