@@ -38,7 +38,13 @@ public sealed class CliTerminalTests
         await using var daemon = await DaemonUnderTest.StartAsync();
         await CreateRunningAsync(daemon, "talker");
 
-        var logs = await daemon.CliAsync("logs", "talker");
+        // The init writes its greeting a moment after the start job ends: wait for it, then check `logs` shows it.
+        CliResult logs = null!;
+        await Eventually.TrueAsync(async () =>
+        {
+            logs = await daemon.CliAsync("logs", "talker");
+            return logs.ExitCode != 0 || logs.Stdout.Contains("up as uid", StringComparison.Ordinal);
+        }, "the init's greeting in the console log");
         Assert.True(logs.ExitCode == 0, logs.ToString());
         Assert.Contains("init: system talker variant 1 up", logs.Stdout);
 

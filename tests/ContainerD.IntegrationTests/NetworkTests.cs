@@ -133,13 +133,27 @@ public sealed class NetworkTests
         Assert.Contains("1 packets received", result.Stdout);
     }
 
+    /// <summary>
+    /// The listener inside is started in the background, so the first connections may be refused
+    /// until it listens: retry those (and only those) until a deadline.
+    /// </summary>
     private static async Task<string> ReadFromAsync(string host, int port)
     {
-        using var tcp = new TcpClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await tcp.ConnectAsync(host, port, timeout.Token);
-        using var reader = new StreamReader(tcp.GetStream(), Encoding.UTF8);
-        return await reader.ReadToEndAsync(timeout.Token);
+        while (true)
+        {
+            using var tcp = new TcpClient();
+            try
+            {
+                await tcp.ConnectAsync(host, port, timeout.Token);
+                using var reader = new StreamReader(tcp.GetStream(), Encoding.UTF8);
+                return await reader.ReadToEndAsync(timeout.Token);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused && !timeout.IsCancellationRequested)
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+        }
     }
 
     private static async Task<bool> ForwardTableExistsAsync(string container) =>
