@@ -4,6 +4,13 @@ using ContainerD.Contract;
 
 namespace ContainerD.Cli;
 
+/// <summary>Printing what came from the daemon.</summary>
+public static class Cli
+{
+    /// <summary>One line on stderr; on a terminal, what a container or a build printed is shown, not obeyed.</summary>
+    public static void Say(string line) => Console.Error.WriteLine(Console.IsErrorRedirected ? line : TerminalText.Sanitize(line));
+}
+
 /// <summary>Each command: parse, call the daemon, print.</summary>
 public static class Commands
 {
@@ -56,7 +63,7 @@ public static class Commands
         using var client = await ContainerDClient.ConnectAsync(bus);
         string path = await client.GetContainerAsync(name);
         var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
-        Console.Out.Write(Output.Status(properties));
+        Console.Out.Write(Console.IsOutputRedirected ? Output.Status(properties) : TerminalText.Sanitize(Output.Status(properties)));
         return ExitCodes.Ok;
     }
 
@@ -242,11 +249,43 @@ public static class Commands
         return ExitCodes.Ok;
     }
 
+    /// <summary>
+    /// A definition file as text: refused here (exit 2) when it cannot be one — bigger than the
+    /// daemon takes, or not UTF-8 text (a NUL byte cannot even travel in a D-Bus string).
+    /// </summary>
     private static string ReadFile(string file)
     {
         try
         {
-            return File.ReadAllText(file);
+            using var stream = File.OpenRead(file);
+            if (stream.CanSeek && stream.Length > BusText.MaxDefinitionBytes)
+            {
+                throw new CliException(ExitCodes.InvalidInput,
+                    $"{file} is {stream.Length} bytes long; a definition may be at most {BusText.MaxDefinitionBytes} bytes (1 MiB)");
+            }
+            var buffer = new byte[BusText.MaxDefinitionBytes + 1];
+            int length = 0, read;
+            while (length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0)
+            {
+                length += read;
+            }
+            if (length > BusText.MaxDefinitionBytes)
+            {
+                throw new CliException(ExitCodes.InvalidInput, $"{file} is longer than {BusText.MaxDefinitionBytes} bytes (1 MiB), the most a definition may be");
+            }
+            var bytes = buffer.AsSpan(0, length);
+            if (bytes.IndexOf((byte)0) is var nul and >= 0)
+            {
+                throw new CliException(ExitCodes.InvalidInput, $"{file} is not a text file: it holds a NUL byte at offset {nul}");
+            }
+            try
+            {
+                return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new CliException(ExitCodes.InvalidInput, $"{file} is not UTF-8 text (at offset {e.Index}): save it as UTF-8");
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -303,7 +342,8 @@ public static class Commands
             Console.Out.WriteLine($"{end.Container}: {pastTense} (job {end.Id})");
             return ExitCodes.Ok;
         }
-        Console.Error.WriteLine($"containerctl: {end.Operation} {end.Container} {end.Result}: {end.Message}");
-        return ExitCodes.Failed;
+        Cli.Say($"containerctl: {end.Operation} {end.Container} {end.Result}: {end.Message}");
+        // The error's name says which failure it was: the same exit code as the method error would give.
+        return end.ErrorName.Length > 0 && ExitCodes.ForError(end.ErrorName) != ExitCodes.Ok ? ExitCodes.ForError(end.ErrorName) : ExitCodes.Failed;
     }
 }

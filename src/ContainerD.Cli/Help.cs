@@ -62,6 +62,19 @@ public static class Help
 
     public static bool Knows(string command) => Commands.ContainsKey(command);
 
+    /// <summary>What a command does, for "only root and members of group containerctl may …".</summary>
+    public static string Describe(string command) => command switch
+    {
+        "create" or "start" or "stop" or "restart" or "destroy" or "update" or "rollback" => $"{command} containers",
+        "generations" => "delete generations",
+        "run" => "run commands inside containers",
+        "shell" => "open a shell inside containers",
+        "logs" => "read containers' console logs",
+        "cancel" => "cancel jobs",
+        "status" => "read a container's definition",
+        _ => "change containers",
+    };
+
     public static string For(string command) =>
         Commands.TryGetValue(command, out var text) ? text : $"containerctl: unknown command '{command}'\n\n{Overview}";
 }

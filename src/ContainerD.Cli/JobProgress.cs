@@ -31,6 +31,11 @@ public sealed class JobProgress : IDisposable
 
     public void Line(string line)
     {
+        // On a terminal, what a build or a container printed must not drive it: shown, not obeyed.
+        if (_timer is not null)
+        {
+            line = ContainerD.Contract.TerminalText.Sanitize(line);
+        }
         lock (_lock)
         {
             if (line.StartsWith("building '/nix/store/", StringComparison.Ordinal))

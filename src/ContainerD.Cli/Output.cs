@@ -86,6 +86,11 @@ public static class Output
         text.Append(CultureInfo.InvariantCulture, $"     Created: {created:yyyy-MM-dd HH:mm:ss} UTC\n");
         text.Append(CultureInfo.InvariantCulture, $"  Definition: {(p["Declarative"].GetBool() ? "declarative (/etc/containerctld/containers)" : "imperative (containerctl create)")}\n");
         string lastJob = p["LastJob"].GetString();
+        // The message is for admins only: others see how it ended, not why.
+        if (p.TryGetValue("LastJobMessage", out var message) && message.GetString().Length > 0)
+        {
+            lastJob += ": " + message.GetString();
+        }
         text.Append(CultureInfo.InvariantCulture, $"    Last job: {(lastJob.Length == 0 ? "- (none since the daemon started)" : lastJob)}\n");
         return text.ToString();
     }

@@ -44,7 +44,7 @@ try
 }
 catch (CliException e)
 {
-    Console.Error.WriteLine($"containerctl: {e.Message}");
+    Cli.Say($"containerctl: {e.Message}");
     return e.ExitCode;
 }
 catch (DBusConnectFailedException)
@@ -57,8 +57,14 @@ catch (DBusErrorReplyException e) when (ExitCodes.ForError(e.ErrorName) == ExitC
     Console.Error.WriteLine($"containerctl: cannot reach containerctld on {BusAddress.Describe(bus)} — is containerctld.service running? (start it with 'systemctl start containerctld')");
     return ExitCodes.Unreachable;
 }
+catch (DBusErrorReplyException e) when (e.ErrorName == Errors.BusAccessDenied)
+{
+    // The bus's policy refused the call before it reached the daemon; its own text names match rules.
+    Cli.Say($"containerctl: {command}: permission denied: only root and members of group containerctl may {Help.Describe(command)}");
+    return ExitCodes.Denied;
+}
 catch (DBusErrorReplyException e)
 {
-    Console.Error.WriteLine($"containerctl: {command}: {e.ErrorMessage}");
+    Cli.Say($"containerctl: {command}: {e.ErrorMessage}");
     return ExitCodes.ForError(e.ErrorName);
 }

@@ -164,7 +164,7 @@ public sealed class ContainerDClient : IDisposable
             {
                 var reader = m.GetBodyReader();
                 return new JobEnd(reader.ReadUInt32(), reader.ReadObjectPathAsString(), reader.ReadString(), reader.ReadString(),
-                    reader.ReadString(), reader.ReadString());
+                    reader.ReadString(), reader.ReadString(), m.SignatureAsString == "uosssss" ? reader.ReadString() : "");
             },
             (Notification<JobEnd> n) =>
             {

@@ -9,8 +9,11 @@ public sealed record JobSummary(uint Id, string Container, string Operation, str
 /// <summary>One row of ListGenerations: a(utsb). CreatedMicros is µs since the Unix epoch.</summary>
 public sealed record GenerationInfo(uint Number, ulong CreatedMicros, string StorePath, bool Current);
 
-/// <summary>JobRemoved(u id, o job, s container, s operation, s result, s message).</summary>
-public sealed record JobEnd(uint Id, string JobPath, string Container, string Operation, string Result, string Message)
+/// <summary>
+/// JobRemoved(u id, o job, s container, s operation, s result, s message, s error): error is the
+/// D-Bus error name of a failure (Errors.Table), empty when the job succeeded.
+/// </summary>
+public sealed record JobEnd(uint Id, string JobPath, string Container, string Operation, string Result, string Message, string ErrorName = "")
 {
     public bool Succeeded => Result == JobResults.Done;
 }

@@ -1,3 +1,4 @@
+using ContainerD.Contract;
 using ContainerD.Domain;
 using ContainerD.Os.Accounts;
 using Microsoft.Extensions.Logging;
@@ -5,16 +6,18 @@ using Tmds.DBus.Protocol;
 
 namespace ContainerD.Daemon.Bus;
 
-/// <summary>The daemon's connection and what all its bus objects share: signals and the caller check.</summary>
+/// <summary>The daemon's connection and what all its bus objects share: signals, the caller check, callers leaving.</summary>
 public sealed class BusContext(DBusConnection connection, string adminGroup, ILogger log)
 {
     public DBusConnection Connection { get; } = connection;
     public ILogger Log { get; } = log;
+    public string AdminGroup { get; } = adminGroup;
 
-    public void Emit(string path, string @interface, string member, string? signature, BodyWriter? body = null)
+    /// <summary>Sends a signal: to everyone, or to one peer when destination is given. The body writes its text with BusWriting.WriteText.</summary>
+    public void Emit(string path, string @interface, string member, string? signature, BodyWriter? body = null, string? destination = null)
     {
         var writer = Connection.GetMessageWriter();
-        writer.WriteSignalHeader(null, path, @interface, member, signature);
+        writer.WriteSignalHeader(destination, path, @interface, member, signature);
         body?.Invoke(ref writer);
         Connection.TrySendMessage(writer.CreateMessage());
         writer.Dispose();
@@ -24,15 +27,93 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
     /// Only root and members of the admin group may change containers. Checked here, per call,
     /// because a session or private bus applies no policy file (STYLE #15).
     /// </summary>
-    public async Task RequireAdminAsync(MethodContext context)
+    public async Task RequireAdminAsync(MethodContext context, string? what = null)
     {
         string sender = context.Request.SenderAsString ?? throw new ContainerDException(ErrorKind.AccessDenied, "the call has no sender");
         uint uid = await CallerUidAsync(sender).ConfigureAwait(false);
-        if (!UnixAccounts.IsRootOrMember(uid, adminGroup))
+        if (!UnixAccounts.IsRootOrMember(uid, AdminGroup))
         {
             throw new ContainerDException(ErrorKind.AccessDenied,
-                $"{UnixAccounts.Describe(uid)} may not {context.Request.MemberAsString}: only root and members of group '{adminGroup}' may change containers");
+                $"{UnixAccounts.Describe(uid)} may not {what ?? context.Request.MemberAsString}: only root and members of group '{AdminGroup}' may change containers");
         }
+    }
+
+    /// <summary>Whether the caller is root or in the admin group (for what only they may read).</summary>
+    public async Task<bool> IsAdminAsync(MethodContext context)
+    {
+        string? sender = context.Request.SenderAsString;
+        return sender is not null && UnixAccounts.IsRootOrMember(await CallerUidAsync(sender).ConfigureAwait(false), AdminGroup);
+    }
+
+    /// <summary>
+    /// A token canceled when the caller leaves the bus (NameOwnerChanged with no new owner), for
+    /// work done for one call: RunCommand stops the command when nobody waits for its output.
+    /// </summary>
+    public async Task<CallerWatch> WatchCallerAsync(MethodContext context)
+    {
+        var left = new CancellationTokenSource();
+        string? sender = context.Request.SenderAsString;
+        if (sender is null)
+        {
+            return new CallerWatch(left, null);
+        }
+        var rule = new MatchRule
+        {
+            Type = MessageType.Signal,
+            Sender = "org.freedesktop.DBus",
+            Path = "/org/freedesktop/DBus",
+            Interface = "org.freedesktop.DBus",
+            Member = "NameOwnerChanged",
+            Arg0 = sender,
+        };
+        IDisposable match = await Connection.AddMatchAsync(rule,
+            static (Message m, object? _) =>
+            {
+                var reader = m.GetBodyReader();
+                reader.ReadString();
+                reader.ReadString();
+                return reader.ReadString();
+            },
+            (Notification<string> n) =>
+            {
+                if (!n.HasValue || n.Value.Length == 0)
+                {
+                    Cancel(left);
+                }
+            },
+            emitOnCapturedContext: false).ConfigureAwait(false);
+        // It may have left before the match was in place.
+        if (!await NameHasOwnerAsync(sender).ConfigureAwait(false))
+        {
+            Cancel(left);
+        }
+        return new CallerWatch(left, match);
+    }
+
+    private static void Cancel(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call ended meanwhile.
+        }
+    }
+
+    private Task<bool> NameHasOwnerAsync(string name)
+    {
+        MessageBuffer Create()
+        {
+            var writer = Connection.GetMessageWriter();
+            writer.WriteMethodCallHeader("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s", MessageFlags.None);
+            writer.WriteText(name);
+            var message = writer.CreateMessage();
+            writer.Dispose();
+            return message;
+        }
+        return Connection.CallMethodAsync(Create(), static (Message m, object? _) => m.GetBodyReader().ReadBool());
     }
 
     private Task<uint> CallerUidAsync(string sender)
@@ -42,11 +123,45 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
             var writer = Connection.GetMessageWriter();
             writer.WriteMethodCallHeader("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                 "GetConnectionUnixUser", "s", MessageFlags.None);
-            writer.WriteString(sender);
+            writer.WriteText(sender);
             var message = writer.CreateMessage();
             writer.Dispose();
             return message;
         }
         return Connection.CallMethodAsync(Create(), static (Message m, object? _) => m.GetBodyReader().ReadUInt32());
     }
+}
+
+/// <summary>The caller's presence on the bus while one call runs; dispose when the call is answered.</summary>
+public sealed class CallerWatch(CancellationTokenSource left, IDisposable? match) : IDisposable
+{
+    public CancellationToken Left => left.Token;
+
+    public void Dispose()
+    {
+        match?.Dispose();
+        left.Dispose();
+    }
+}
+
+/// <summary>
+/// How the daemon puts text into a message: every string through BusText (valid UTF-8, no NUL,
+/// bounded). A test checks that nothing in the daemon calls WriteString or ReplyError but this.
+/// </summary>
+public static class BusWriting
+{
+    public static void WriteText(ref this MessageWriter writer, string? text, int maxBytes = BusText.MaxMessageBytes) =>
+        writer.WriteString(BusText.Safe(text, maxBytes));
+
+    public static void ReplyErrorText(this MethodContext context, string errorName, string? message) =>
+        context.ReplyError(errorName, BusText.Safe(message));
+
+    /// <summary>A property value made bus-safe: strings and arrays of strings go through BusText.</summary>
+    public static VariantValue SafeValue(VariantValue value, int maxBytes) => value.Type switch
+    {
+        VariantValueType.String => BusText.Safe(value.GetString(), maxBytes),
+        VariantValueType.Array when value.ItemType == VariantValueType.String =>
+            VariantValue.Array(value.GetArray<string>().Select(s => BusText.Safe(s, maxBytes)).ToArray()),
+        _ => value,
+    };
 }

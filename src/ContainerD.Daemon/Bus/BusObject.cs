@@ -1,3 +1,4 @@
+using System.Text;
 using ContainerD.Contract;
 using ContainerD.Domain;
 using Microsoft.Extensions.Logging;
@@ -10,33 +11,38 @@ public delegate void BodyWriter(ref MessageWriter writer);
 
 /// <summary>
 /// What every object the daemon serves has in common: introspection, properties, method dispatch
-/// off the connection's read loop, ContainerDException → named D-Bus error, and the caller check.
+/// off the connection's read loop by the interface's XML (an unknown member is UnknownMethod, a
+/// wrong signature InvalidArgs, another interface UnknownInterface), ContainerDException → its
+/// named D-Bus error, and every string that leaves through BusText.
 /// </summary>
-public abstract class BusObject(string path, string @interface, ReadOnlyMemory<byte> introspectionXml, BusContext bus) : IPathMethodHandler
+public abstract class BusObject(string path, InterfaceSpec spec, ReadOnlyMemory<byte> introspectionXml, BusContext bus)
 {
-    public string Path { get; } = path;
-    public bool HandlesChildPaths => false;
-    protected BusContext Bus { get; } = bus;
+    private static readonly byte[] IntrospectableInterface = "org.freedesktop.DBus.Introspectable"u8.ToArray();
+    private readonly byte[] _interfaceBytes = Encoding.UTF8.GetBytes(spec.Name);
     private readonly Lock _propertiesLock = new();
     private Dictionary<string, VariantValue>? _lastProperties;
+
+    public string Path { get; } = path;
+    protected BusContext Bus { get; } = bus;
+    protected InterfaceSpec Spec { get; } = spec;
 
     /// <summary>The object's properties now; empty for objects without any.</summary>
     protected virtual Dictionary<string, VariantValue> Properties() => [];
 
-    /// <summary>Handles one call of this object's interface; returns false for an unknown method.</summary>
-    protected abstract Task<bool> HandleCallAsync(MethodContext context, string member, string signature);
+    /// <summary>Handles a call of one of the interface's methods, its signature already checked.</summary>
+    protected abstract Task HandleCallAsync(MethodContext context, string member);
 
-    public ValueTask HandleMethodAsync(MethodContext context)
+    /// <summary>Called by the router for every message to this path.</summary>
+    public void Handle(MethodContext context, string[] childNames)
     {
         if (context.IsDBusIntrospectRequest)
         {
-            context.ReplyIntrospectXml([introspectionXml]);
-            return default;
+            context.ReplyIntrospectXml([introspectionXml, IntrospectionXml.DBusProperties], childNames);
+            return;
         }
         // Replies may need a bus round trip (the caller's uid) or a long wait: answer off the read loop.
         context.DisposesAsynchronously = true;
         _ = DispatchAsync(context);
-        return default;
     }
 
     private async Task DispatchAsync(MethodContext context)
@@ -45,68 +51,124 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
         {
             try
             {
+                // Member and interface are names of at most 255 bytes (the bus checks): safe to read and echo.
                 string member = context.Request.MemberAsString ?? "";
                 string signature = context.Request.SignatureAsString ?? "";
-                bool handled = context.IsPropertiesInterfaceRequest
-                    ? HandleProperties(context, member, signature)
-                    : context.Request.InterfaceAsString is null || context.Request.InterfaceAsString == @interface
-                        ? await HandleCallAsync(context, member, signature).ConfigureAwait(false)
-                        : false;
-                if (!handled)
+                var iface = context.Request.Interface;
+                if (context.IsPropertiesInterfaceRequest)
                 {
-                    context.ReplyUnknownMethodError();
+                    await HandlePropertiesAsync(context, member, signature).ConfigureAwait(false);
+                }
+                else if (iface.IsEmpty || iface.SequenceEqual(_interfaceBytes))
+                {
+                    if (!Spec.Methods.TryGetValue(member, out var method))
+                    {
+                        context.ReplyErrorText(Errors.UnknownMethod, $"{Spec.Name} has no method '{member}'");
+                    }
+                    else if (method.InSignature != signature)
+                    {
+                        context.ReplyErrorText(Errors.InvalidArgs, $"{member} takes arguments of signature '{method.InSignature}', not '{signature}'");
+                    }
+                    else
+                    {
+                        await HandleCallAsync(context, member).ConfigureAwait(false);
+                    }
+                }
+                else if (iface.SequenceEqual(IntrospectableInterface))
+                {
+                    context.ReplyErrorText(Errors.UnknownMethod, $"org.freedesktop.DBus.Introspectable has no method '{member}'");
+                }
+                else
+                {
+                    context.ReplyErrorText(Errors.UnknownInterface, $"{Path} has no interface '{context.Request.InterfaceAsString}'");
                 }
             }
             catch (ContainerDException e)
             {
-                context.ReplyError(Names.Error(e.Kind.ToString()), e.Message);
+                context.ReplyErrorText(Errors.NameOf(e.Kind.ToString()), e.Message);
+            }
+            catch (DBusReadException e)
+            {
+                context.ReplyErrorText(Errors.InvalidArgs, $"the arguments cannot be read: {e.Message}");
+            }
+            catch (OperationCanceledException)
+            {
+                // The caller left: there is nobody to answer.
+                Bus.Log.LogInformation("{Member} on {Path} stopped: the caller left the bus", context.Request.MemberAsString, Path);
+                context.ReplyErrorText(Errors.NameOf(nameof(ErrorKind.Canceled)), "the caller left the bus");
             }
             catch (Exception e)
             {
                 Bus.Log.LogError(e, "{Member} on {Path} failed", context.Request.MemberAsString, Path);
-                context.ReplyError(Names.Error(nameof(ErrorKind.Failed)), e.Message);
+                context.ReplyErrorText(Errors.NameOf(nameof(ErrorKind.Failed)), e.Message);
             }
         }
     }
 
-    private bool HandleProperties(MethodContext context, string member, string signature)
+    private async Task HandlePropertiesAsync(MethodContext context, string member, string signature)
     {
-        var reader = context.Request.GetBodyReader();
-        switch (member, signature)
+        string expected = member switch { "Get" => "ss", "GetAll" => "s", "Set" => "ssv", _ => "" };
+        if (expected.Length == 0)
         {
-            case ("Get", "ss"):
-            {
-                string iface = reader.ReadString(), name = reader.ReadString();
-                if (iface != @interface || !Properties().TryGetValue(name, out var value))
-                {
-                    context.ReplyError("org.freedesktop.DBus.Error.UnknownProperty", $"no property {iface}.{name}");
-                    return true;
-                }
-                var writer = context.CreateReplyWriter("v");
-                writer.WriteVariant(value);
-                context.Reply(writer.CreateMessage());
-                return true;
-            }
-            case ("GetAll", "s"):
-            {
-                string iface = reader.ReadString();
-                var writer = context.CreateReplyWriter("a{sv}");
-                writer.WriteDictionary(iface == @interface ? Properties() : []);
-                context.Reply(writer.CreateMessage());
-                return true;
-            }
-            case ("Set", "ssv"):
-                context.ReplyError("org.freedesktop.DBus.Error.PropertyReadOnly", "all properties are read-only");
-                return true;
-            default:
-                return false;
+            context.ReplyErrorText(Errors.UnknownMethod, $"{Names.PropertiesInterface} has no method '{member}'");
+            return;
         }
+        if (signature != expected)
+        {
+            context.ReplyErrorText(Errors.InvalidArgs, $"{member} takes arguments of signature '{expected}', not '{signature}'");
+            return;
+        }
+        var reader = context.Request.GetBodyReader();
+        // Read as bytes: a 30 MB interface name is compared, never decoded or repeated.
+        var iface = reader.ReadStringAsSpan();
+        if (!iface.IsEmpty && !iface.SequenceEqual(_interfaceBytes))
+        {
+            context.ReplyErrorText(Errors.UnknownInterface, $"{Path} has no interface '{BusText.EchoBytes(iface)}'");
+            return;
+        }
+        if (member == "GetAll")
+        {
+            bool admin = !Spec.Properties.Values.Any(p => p.AdminOnly) || await Bus.IsAdminAsync(context).ConfigureAwait(false);
+            var all = SafeProperties().Where(p => admin || !Spec.Properties[p.Key].AdminOnly).ToDictionary();
+            var writer = context.CreateReplyWriter("a{sv}");
+            writer.WriteDictionary(all);
+            context.Reply(writer.CreateMessage());
+            return;
+        }
+        var nameBytes = reader.ReadStringAsSpan();
+        PropertySpec? property = nameBytes.Length <= 255 && Spec.Properties.TryGetValue(Encoding.UTF8.GetString(nameBytes), out var p) ? p : null;
+        if (property is null)
+        {
+            context.ReplyErrorText(Errors.UnknownProperty, $"{Spec.Name} has no property '{BusText.EchoBytes(nameBytes)}'");
+            return;
+        }
+        if (member == "Set")
+        {
+            context.ReplyErrorText(Errors.PropertyReadOnly, "all properties are read-only");
+            return;
+        }
+        if (property.AdminOnly)
+        {
+            await Bus.RequireAdminAsync(context, $"read {property.Name}").ConfigureAwait(false);
+        }
+        var value = SafeProperties()[property.Name];
+        var reply = context.CreateReplyWriter("v");
+        reply.WriteVariant(value);
+        context.Reply(reply.CreateMessage());
     }
 
-    /// <summary>Emits PropertiesChanged with the properties that differ from the last emission.</summary>
+    /// <summary>The properties with every string bus-safe and bounded.</summary>
+    private Dictionary<string, VariantValue> SafeProperties() =>
+        Properties().ToDictionary(p => p.Key,
+            p => BusWriting.SafeValue(p.Value, p.Key == "Definition" ? BusText.MaxDefinitionBytes : BusText.MaxMessageBytes));
+
+    /// <summary>
+    /// Emits PropertiesChanged with the properties that differ from the last emission. Admin-only
+    /// ones are named as invalidated, never sent: a signal reaches every listener.
+    /// </summary>
     public void EmitPropertiesChanged()
     {
-        var now = Properties();
+        var now = SafeProperties();
         Dictionary<string, VariantValue> changed;
         lock (_propertiesLock)
         {
@@ -118,11 +180,17 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
         {
             return;
         }
+        var values = changed.Where(p => Spec.Properties[p.Key].EmitsChangedSignal == "true").ToDictionary();
+        var invalidated = changed.Keys.Where(k => Spec.Properties[k].EmitsChangedSignal == "invalidates").ToArray();
+        if (values.Count == 0 && invalidated.Length == 0)
+        {
+            return;
+        }
         Bus.Emit(Path, Names.PropertiesInterface, "PropertiesChanged", "sa{sv}as", (ref MessageWriter w) =>
         {
-            w.WriteString(@interface);
-            w.WriteDictionary(changed);
-            w.WriteArray(Array.Empty<string>());
+            w.WriteText(Spec.Name);
+            w.WriteDictionary(values);
+            w.WriteArray(invalidated);
         });
     }
 
@@ -131,7 +199,7 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
     {
         lock (_propertiesLock)
         {
-            _lastProperties = Properties();
+            _lastProperties = SafeProperties();
         }
     }
 
@@ -143,4 +211,39 @@ public abstract class BusObject(string path, string @interface, ReadOnlyMemory<b
     }
 
     protected static void ReplyEmpty(MethodContext context) => context.Reply(context.CreateReplyWriter(null).CreateMessage());
+
+    // ---- Reading what a client sent: sizes checked before anything is decoded ----
+
+    /// <summary>A container name: at most 31 bytes, checked on the bytes; a longer one is InvalidName without being echoed.</summary>
+    protected static string ReadName(ref Reader reader)
+    {
+        var bytes = reader.ReadStringAsSpan();
+        if (bytes.Length > Limits.NameBytes)
+        {
+            throw new ContainerDException(ErrorKind.InvalidName,
+                $"invalid name: a container name is at most {Limits.NameBytes} bytes, this one is {bytes.Length}");
+        }
+        return ContainerName.Require(Encoding.UTF8.GetString(bytes));
+    }
+
+    /// <summary>A definition: at most 1 MiB, checked before it is decoded or parsed.</summary>
+    protected static string ReadDefinition(ref Reader reader)
+    {
+        var bytes = reader.ReadStringAsSpan();
+        if (bytes.Length > BusText.MaxDefinitionBytes)
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"the definition is {bytes.Length} bytes long; the limit is {BusText.MaxDefinitionBytes} bytes (1 MiB)");
+        }
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>A short word (a selector): at most maxBytes, else InvalidArgs.</summary>
+    protected static string ReadWord(ref Reader reader, string what, int maxBytes = 64)
+    {
+        var bytes = reader.ReadStringAsSpan();
+        return bytes.Length <= maxBytes
+            ? Encoding.UTF8.GetString(bytes)
+            : throw new ContainerDException(ErrorKind.InvalidArgs, $"{what} is {bytes.Length} bytes long; the limit is {maxBytes}");
+    }
 }

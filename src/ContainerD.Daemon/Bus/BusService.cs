@@ -24,6 +24,7 @@ public sealed class BusService(
     ILogger<BusService> log) : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<string, ContainerObject> _containerObjects = new(StringComparer.Ordinal);
+    private readonly BusRouter _router = new();
     private DBusConnection? _connection;
     private BusContext? _bus;
 
@@ -41,7 +42,8 @@ public sealed class BusService(
             throw new ContainerDException(ErrorKind.Failed, $"cannot connect to {BusAddress.Describe(config.Bus)}: {e.Message}", e);
         }
         _bus = new BusContext(_connection, config.AdminGroup, log);
-        _connection.AddMethodHandler(new ManagerObject(_bus, containers, jobs));
+        _connection.AddMethodHandler(_router);
+        _router.Add(new ManagerObject(_bus, containers, jobs));
         foreach (var container in containers.List())
         {
             AddContainerObject(container);
@@ -83,7 +85,7 @@ public sealed class BusService(
         var obj = new ContainerObject(_bus!, container, containers);
         obj.SnapshotProperties();
         _containerObjects[container.Name] = obj;
-        _connection!.AddMethodHandler(obj);
+        _router.Add(obj);
     }
 
     private void OnContainerAdded(Container container)
@@ -92,7 +94,7 @@ public sealed class BusService(
         string path = Names.ContainerPath(container.Name);
         _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "ContainerNew", "so", (ref MessageWriter w) =>
         {
-            w.WriteString(container.Name);
+            w.WriteText(container.Name);
             w.WriteObjectPath(path);
         });
     }
@@ -101,10 +103,10 @@ public sealed class BusService(
     {
         string path = Names.ContainerPath(container.Name);
         _containerObjects.TryRemove(container.Name, out _);
-        _connection!.RemoveMethodHandler(path);
+        _router.Remove(path);
         _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "ContainerRemoved", "so", (ref MessageWriter w) =>
         {
-            w.WriteString(container.Name);
+            w.WriteText(container.Name);
             w.WriteObjectPath(path);
         });
     }
@@ -120,40 +122,59 @@ public sealed class BusService(
     private void OnJobNew(Job job)
     {
         string path = Names.JobPath(job.Id);
-        _connection!.AddMethodHandler(new JobObject(_bus!, job));
+        _router.Add(new JobObject(_bus!, job));
         _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobNew", "uoss", (ref MessageWriter w) =>
         {
             w.WriteUInt32(job.Id);
             w.WriteObjectPath(path);
-            w.WriteString(job.Container);
-            w.WriteString(job.Operation);
+            w.WriteText(job.Container);
+            w.WriteText(job.Operation);
         });
     }
 
-    private void OnJobLog(Job job, string line) =>
+    /// <summary>
+    /// A job's log is for the admin who started it: JobLog goes to that caller only (a unicast
+    /// signal), since a build's output may show what it evaluated. The daemon's own jobs
+    /// (declarative, autostart) log to the journal.
+    /// </summary>
+    private void OnJobLog(Job job, string line)
+    {
+        if (job.Caller is null)
+        {
+            log.LogDebug("job {Id}: {Line}", job.Id, line);
+            return;
+        }
         _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobLog", "us", (ref MessageWriter w) =>
         {
             w.WriteUInt32(job.Id);
-            w.WriteString(line);
-        });
+            w.WriteText(line, BusText.MaxLineBytes);
+        }, destination: job.Caller);
+    }
 
+    /// <summary>
+    /// JobRemoved goes to everyone with the result and the error's name; its message (a failure's
+    /// details) only to the caller that started the job, first, in a signal addressed to it.
+    /// Admins read it later in the container's LastJobMessage.
+    /// </summary>
     private void OnJobRemoved(Job job, JobOutcome outcome)
     {
-        if (_containerObjects.TryGetValue(job.Container, out var obj))
-        {
-            obj.LastJob = outcome.Message.Length == 0 ? $"{job.Operation} {outcome.Result}" : $"{job.Operation} {outcome.Result}: {outcome.Message}";
-            obj.EmitPropertiesChanged();
-        }
         string path = Names.JobPath(job.Id);
-        _connection!.RemoveMethodHandler(path);
-        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobRemoved", "uossss", (ref MessageWriter w) =>
+        _router.Remove(path);
+        void Send(string message, string? destination) =>
+            _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobRemoved", "uosssss", (ref MessageWriter w) =>
+            {
+                w.WriteUInt32(job.Id);
+                w.WriteObjectPath(path);
+                w.WriteText(job.Container);
+                w.WriteText(job.Operation);
+                w.WriteText(outcome.Result);
+                w.WriteText(message);
+                w.WriteText(outcome.ErrorName);
+            }, destination);
+        if (job.Caller is not null && outcome.Message.Length > 0)
         {
-            w.WriteUInt32(job.Id);
-            w.WriteObjectPath(path);
-            w.WriteString(job.Container);
-            w.WriteString(job.Operation);
-            w.WriteString(outcome.Result);
-            w.WriteString(outcome.Message);
-        });
+            Send(outcome.Message, job.Caller);
+        }
+        Send("", null);
     }
 }

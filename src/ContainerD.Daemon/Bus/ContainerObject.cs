@@ -8,7 +8,7 @@ namespace ContainerD.Daemon.Bus;
 
 /// <summary>io.containerctl.ContainerD1.Container: one object per container, read-only properties.</summary>
 public sealed class ContainerObject(BusContext bus, Container container, ContainerService containers)
-    : BusObject(Names.ContainerPath(container.Name), Names.ContainerInterface, Introspection.Container, bus)
+    : BusObject(Names.ContainerPath(container.Name), Introspection.ContainerSpec, Introspection.Container, bus)
 {
     protected override Dictionary<string, VariantValue> Properties() => new()
     {
@@ -24,7 +24,8 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         ["CreatedAt"] = (ulong)(container.State.CreatedAt.ToUnixTimeMilliseconds() * 1000),
         ["Definition"] = container.DefinitionYaml,
         ["Declarative"] = container.State.Declarative,
-        ["LastJob"] = LastJob,
+        ["LastJob"] = container.LastJob,
+        ["LastJobMessage"] = container.LastJobMessage,
     };
 
     /// <summary>The container's own addresses on its veth while it runs (they are set by LXC from the definition).</summary>
@@ -36,37 +37,35 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
             : [];
     }
 
-    /// <summary>How the container's last job since the daemon started ended: "update failed: …"; empty before any.</summary>
-    public string LastJob { get; set; } = "";
-
-    protected override async Task<bool> HandleCallAsync(MethodContext context, string member, string signature)
+    protected override async Task HandleCallAsync(MethodContext context, string member)
     {
-        switch (member, signature)
+        switch (member)
         {
-            case ("RunCommand", "asa{ss}"):
+            case "RunCommand":
             {
                 var (argv, env) = ReadCommand(context.Request);
                 // A command inside runs as the container's root: as much a change as any other.
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-                var result = await containers.RunCommandAsync(container.Name, argv, env).ConfigureAwait(false);
+                // The command stops when its caller leaves the bus (busctl --timeout, a killed CLI).
+                using var caller = await Bus.WatchCallerAsync(context).ConfigureAwait(false);
+                var result = await containers.RunCommandAsync(container.Name, argv, env, caller.Left).ConfigureAwait(false);
+                // stdout and stderr are bytes, exact, within Limits.RunCommandOutputBytes together.
                 var writer = context.CreateReplyWriter("iayay");
                 writer.WriteInt32(result.ExitCode);
                 writer.WriteArray(result.Stdout);
                 writer.WriteArray(result.StderrBytes);
                 context.Reply(writer.CreateMessage());
-                return true;
+                return;
             }
-            case ("OpenShell", ""):
+            case "OpenShell":
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 ReplyHandle(context, containers.OpenShell(container.Name));
-                return true;
-            case ("OpenConsoleLog", ""):
+                return;
+            case "OpenConsoleLog":
                 // The console may show what a service printed (keys, passwords): admins only.
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 ReplyHandle(context, containers.OpenConsoleLog(container.Name));
-                return true;
-            default:
-                return false;
+                return;
         }
     }
 
@@ -78,16 +77,47 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
         context.Reply(writer.CreateMessage());
     }
 
+    /// <summary>argv and env, bounded in count and size before anything runs.</summary>
     private static (string[] Argv, Dictionary<string, string> Env) ReadCommand(Message request)
     {
         var reader = request.GetBodyReader();
-        string[] argv = reader.ReadArrayOfString();
+        long bytes = 0;
+        string Take(ref Reader r)
+        {
+            var span = r.ReadStringAsSpan();
+            bytes += span.Length;
+            if (bytes > Limits.RunCommandArgBytes)
+            {
+                throw new ContainerDException(ErrorKind.InvalidArgs, $"argv and env take more than {Limits.RunCommandArgBytes} bytes");
+            }
+            return System.Text.Encoding.UTF8.GetString(span);
+        }
+        var argv = new List<string>();
+        ArrayEnd argvEnd = reader.ReadArrayStart(DBusType.String);
+        while (reader.HasNext(argvEnd))
+        {
+            if (argv.Count == Limits.RunCommandArgs)
+            {
+                throw new ContainerDException(ErrorKind.InvalidArgs, $"argv has more than {Limits.RunCommandArgs} arguments");
+            }
+            argv.Add(Take(ref reader));
+        }
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         ArrayEnd end = reader.ReadDictionaryStart();
         while (reader.HasNext(end))
         {
-            env[reader.ReadString()] = reader.ReadString();
+            if (env.Count == Limits.RunCommandArgs)
+            {
+                throw new ContainerDException(ErrorKind.InvalidArgs, $"env has more than {Limits.RunCommandArgs} entries");
+            }
+            reader.AlignStruct();
+            string key = Take(ref reader);
+            env[key] = Take(ref reader);
         }
-        return (argv, env);
+        if (argv.Count == 0)
+        {
+            throw new ContainerDException(ErrorKind.InvalidArgs, "no command given: argv is empty");
+        }
+        return (argv.ToArray(), env);
     }
 }

@@ -6,7 +6,7 @@ namespace ContainerD.Daemon.Bus;
 
 /// <summary>io.containerctl.ContainerD1.Job: exists while the job runs.</summary>
 public sealed class JobObject(BusContext bus, Job job)
-    : BusObject(Names.JobPath(job.Id), Names.JobInterface, Introspection.Job, bus)
+    : BusObject(Names.JobPath(job.Id), Introspection.JobSpec, Introspection.Job, bus)
 {
     protected override Dictionary<string, VariantValue> Properties() => new()
     {
@@ -16,15 +16,11 @@ public sealed class JobObject(BusContext bus, Job job)
         ["State"] = job.State,
     };
 
-    protected override async Task<bool> HandleCallAsync(MethodContext context, string member, string signature)
+    protected override async Task HandleCallAsync(MethodContext context, string member)
     {
-        if ((member, signature) != ("Cancel", ""))
-        {
-            return false;
-        }
+        // Cancel is the interface's only method.
         await Bus.RequireAdminAsync(context).ConfigureAwait(false);
         job.Cancel();
         ReplyEmpty(context);
-        return true;
     }
 }

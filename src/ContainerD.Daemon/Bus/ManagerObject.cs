@@ -8,102 +8,109 @@ namespace ContainerD.Daemon.Bus;
 
 /// <summary>io.containerctl.ContainerD1.Manager: reads by name, and every change as a job.</summary>
 public sealed class ManagerObject(BusContext bus, ContainerService containers, JobManager jobs)
-    : BusObject(Names.ManagerPath, Names.ManagerInterface, Introspection.Manager, bus)
+    : BusObject(Names.ManagerPath, Introspection.ManagerSpec, Introspection.Manager, bus)
 {
-    protected override async Task<bool> HandleCallAsync(MethodContext context, string member, string signature)
+    protected override async Task HandleCallAsync(MethodContext context, string member)
     {
-        switch (member, signature)
+        switch (member)
         {
-            case ("ListContainers", ""):
+            case "ListContainers":
                 ReplyContainers(context);
-                return true;
-            case ("GetContainer", "s"):
-                ReplyObjectPath(context, Names.ContainerPath(containers.Get(context.Request.GetBodyReader().ReadString()).Name));
-                return true;
-            case ("ListGenerations", "s"):
-                ReplyGenerations(context, context.Request.GetBodyReader().ReadString());
-                return true;
-            case ("ListJobs", ""):
+                return;
+            case "GetContainer":
+            {
+                var reader = context.Request.GetBodyReader();
+                ReplyObjectPath(context, Names.ContainerPath(containers.Get(ReadName(ref reader)).Name));
+                return;
+            }
+            case "ListGenerations":
+            {
+                var reader = context.Request.GetBodyReader();
+                ReplyGenerations(context, ReadName(ref reader));
+                return;
+            }
+            case "ListJobs":
                 ReplyJobs(context);
-                return true;
+                return;
+            case "CancelJob":
+            {
+                uint id = context.Request.GetBodyReader().ReadUInt32();
+                await Bus.RequireAdminAsync(context).ConfigureAwait(false);
+                jobs.Get(id).Cancel();
+                ReplyEmpty(context);
+                return;
+            }
         }
 
-        // Everything below changes something: read the arguments, check the caller, then act.
-        Func<Job>? change = ReadChange(context.Request, member, signature);
-        if (change is not null)
-        {
-            await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-            ReplyObjectPath(context, Names.JobPath(change().Id));
-            return true;
-        }
-        if ((member, signature) == ("CancelJob", "u"))
-        {
-            uint id = context.Request.GetBodyReader().ReadUInt32();
-            await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-            jobs.Get(id).Cancel();
-            ReplyEmpty(context);
-            return true;
-        }
-        return false;
+        // Everything else changes something: read (and bound) the arguments, check the caller, then act.
+        Func<Job> change = ReadChange(context.Request, member);
+        await Bus.RequireAdminAsync(context).ConfigureAwait(false);
+        var job = jobs.OnBehalfOf(context.Request.SenderAsString, change);
+        ReplyObjectPath(context, Names.JobPath(job.Id));
     }
 
-    /// <summary>The change a call asks for, with its arguments read; null when it is no change.</summary>
-    private Func<Job>? ReadChange(Message request, string member, string signature)
+    /// <summary>The change a call asks for, with its arguments read and checked.</summary>
+    private Func<Job> ReadChange(Message request, string member)
     {
         var reader = request.GetBodyReader();
-        switch (member, signature)
+        switch (member)
         {
-            case ("CreateContainer", "ss"):
+            case "CreateContainer":
             {
-                string name = reader.ReadString(), yaml = reader.ReadString();
+                string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
                 return () => containers.Create(name, yaml);
             }
-            case ("StartContainer", "s"):
+            case "StartContainer":
             {
-                string name = reader.ReadString();
+                string name = ReadName(ref reader);
                 return () => containers.Start(name);
             }
-            case ("StopContainer", "sb"):
+            case "StopContainer":
             {
-                string name = reader.ReadString();
+                string name = ReadName(ref reader);
                 bool force = reader.ReadBool();
                 return () => containers.Stop(name, force);
             }
-            case ("StopContainerWithTimeout", "sbu"):
+            case "StopContainerWithTimeout":
             {
-                string name = reader.ReadString();
+                string name = ReadName(ref reader);
                 bool force = reader.ReadBool();
                 uint seconds = reader.ReadUInt32();
+                if (seconds > Limits.StopTimeoutSeconds)
+                {
+                    throw new ContainerDException(ErrorKind.InvalidArgs,
+                        $"a stop timeout of {seconds} s is out of range: give 0 to {Limits.StopTimeoutSeconds} seconds (a day)");
+                }
                 return () => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
             }
-            case ("RestartContainer", "s"):
+            case "RestartContainer":
             {
-                string name = reader.ReadString();
+                string name = ReadName(ref reader);
                 return () => containers.Restart(name);
             }
-            case ("UpdateContainer", "ss"):
+            case "UpdateContainer":
             {
-                string name = reader.ReadString(), yaml = reader.ReadString();
+                string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
                 return () => containers.Update(name, yaml);
             }
-            case ("RollbackContainer", "su"):
+            case "RollbackContainer":
             {
-                string name = reader.ReadString();
+                string name = ReadName(ref reader);
                 uint generation = reader.ReadUInt32();
-                return () => containers.Rollback(name, checked((int)generation));
+                return () => containers.Rollback(name, generation);
             }
-            case ("DeleteGenerations", "ss"):
+            case "DeleteGenerations":
             {
-                string name = reader.ReadString(), which = reader.ReadString();
+                string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
                 return () => containers.DeleteGenerations(name, which);
             }
-            case ("DestroyContainer", "s"):
+            case "DestroyContainer":
             {
-                string name = reader.ReadString();
+                string name = ReadName(ref reader);
                 return () => containers.Destroy(name);
             }
             default:
-                return null;
+                throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
         }
     }
 
@@ -114,8 +121,8 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
         foreach (var c in containers.List())
         {
             writer.WriteStructureStart();
-            writer.WriteString(c.Name);
-            writer.WriteString(c.RunState.ToWire());
+            writer.WriteText(c.Name);
+            writer.WriteText(c.RunState.ToWire());
             writer.WriteUInt32((uint)c.LeaderPid);
             writer.WriteUInt32((uint)c.State.UidBase);
             writer.WriteUInt32((uint)c.State.UidSize);
@@ -135,7 +142,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
             writer.WriteStructureStart();
             writer.WriteUInt32((uint)g.Number);
             writer.WriteUInt64((ulong)(g.CreatedAt.ToUnixTimeMilliseconds() * 1000));
-            writer.WriteString(g.StorePath);
+            writer.WriteText(g.StorePath);
             writer.WriteBool(g.Current);
         }
         writer.WriteArrayEnd(array);
@@ -150,9 +157,9 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
         {
             writer.WriteStructureStart();
             writer.WriteUInt32(job.Id);
-            writer.WriteString(job.Container);
-            writer.WriteString(job.Operation);
-            writer.WriteString(job.State);
+            writer.WriteText(job.Container);
+            writer.WriteText(job.Operation);
+            writer.WriteText(job.State);
             writer.WriteObjectPath(Names.JobPath(job.Id));
         }
         writer.WriteArrayEnd(array);

@@ -21,6 +21,12 @@ public sealed class Container(PersistedState state, ContainerDefinition definiti
 
     public IdRange Ids => new(State.UidBase, State.UidSize);
 
+    /// <summary>How its last job ended, "update failed" (public); kept in its state dir across daemon restarts.</summary>
+    public string LastJob { get; set; } = "";
+
+    /// <summary>That job's message (admin-only: a build's output may show what it evaluated).</summary>
+    public string LastJobMessage { get; set; } = "";
+
     /// <summary>Held while the runtime state is asked of LXC and applied (ContainerService.RefreshAsync).</summary>
     public SemaphoreSlim RefreshLock { get; } = new(1, 1);
 

@@ -15,6 +15,11 @@ public sealed class ContainerPaths(DaemonConfig config)
     public string DeclarativeFile(string name) => Path.Combine(config.DefinitionsDir, name + ".yaml");
     /// <summary>nix-build's out-link: a GC root for a new system until the profile holds it.</summary>
     public string BuildLink(string name) => Path.Combine(StateDir(name), "build-result");
+    /// <summary>How the container's last job ended (first line) and its message (the rest).</summary>
+    public string LastJobFile(string name) => Path.Combine(StateDir(name), "last-job");
+    /// <summary>The definition each generation was built from: rollback brings it back with the generation.</summary>
+    public string GenerationDefinitionFile(string name, int generation) =>
+        Path.Combine(StateDir(name), "generations", generation.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".yaml");
     public string Rootfs(string name) => Path.Combine(StateDir(name), "rootfs");
     public string ProfileDir(string name) => Path.Combine(config.ProfilesDir, name);
 }

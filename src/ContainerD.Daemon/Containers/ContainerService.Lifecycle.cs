@@ -36,7 +36,8 @@ public sealed partial class ContainerService
             }
             if (jobs.ActiveFor(name) is { } running)
             {
-                throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' is being created by job {running.Id}");
+                throw new ContainerDException(ErrorKind.Busy,
+                    $"container '{name}' is being created by job {running.Id}; wait for it or cancel it with 'containerctl cancel {running.Id}'");
             }
             IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
             return jobs.Start(name, "create", async job =>
@@ -63,7 +64,11 @@ public sealed partial class ContainerService
         await StartStepsAsync(job, container).ConfigureAwait(false);
     });
 
-    public Job Destroy(string name) => StartJob(name, "destroy", DestroyStepsAsync);
+    public Job Destroy(string name)
+    {
+        RefuseIfDeclared(Get(name), "remove that file to destroy it (with pruneDeclarative: true the daemon destroys it at its next start)");
+        return StartJob(name, "destroy", DestroyStepsAsync);
+    }
 
     // ---- The steps ----
 
@@ -92,6 +97,7 @@ public sealed partial class ContainerService
             int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
             File.Delete(Paths.BuildLink(name));
             job.Log($"profile {Paths.ProfileDir(name)}/system is generation {generation}: {system}");
+            store.WriteGenerationDefinition(name, generation, yaml);
             FaultInjection.Step("create", 5);
             Rootfs.Create(Paths.Rootfs(name), ids.Start);
             state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };

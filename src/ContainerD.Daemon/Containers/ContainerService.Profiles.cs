@@ -2,6 +2,7 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Os.Nix;
+using ContainerD.Os.Processes;
 
 namespace ContainerD.Daemon.Containers;
 
@@ -12,10 +13,9 @@ public sealed partial class ContainerService
     public Job Update(string name, string yaml)
     {
         var container = Get(name);
-        if (yaml.Length > 0 && container.State.Declarative)
+        if (yaml.Length > 0)
         {
-            throw new ContainerDException(ErrorKind.InvalidDefinition,
-                $"container '{name}' is declared in {Paths.DeclarativeFile(name)}; change that file instead");
+            RefuseIfDeclared(container, "change that file instead");
         }
         return UpdateCore(container, yaml.Length > 0 ? yaml : container.DefinitionYaml);
     }
@@ -45,14 +45,20 @@ public sealed partial class ContainerService
         {
             await nix.DeleteGenerationsAsync(Paths.ProfileDir(name), which, job.Canceled).ConfigureAwait(false);
             var left = NixTool.ListGenerations(Paths.ProfileDir(name));
+            store.PruneGenerationDefinitions(name, left.Select(g => g.Number).ToHashSet());
             job.Log($"{name} keeps generations {string.Join(", ", left.Select(g => g.Number))}; 'nix-store --gc' reclaims the rest");
         });
     }
 
     /// <summary>Goes back to a generation (0 = the one before the current) and activates it.</summary>
-    public Job Rollback(string name, int generation)
+    public Job Rollback(string name, uint requested)
     {
         var container = Get(name);
+        if (requested > Contract.Limits.MaxGeneration)
+        {
+            throw new ContainerDException(ErrorKind.NoSuchGeneration, $"container '{name}' has no generation {requested}: generations are at most {Contract.Limits.MaxGeneration}");
+        }
+        int generation = (int)requested;
         var generations = NixTool.ListGenerations(Paths.ProfileDir(name));
         int current = container.State.Generation;
         int target = generation != 0 ? generation
@@ -112,6 +118,7 @@ public sealed partial class ContainerService
             File.Delete(Paths.BuildLink(name));
         }
         FaultInjection.Step("update", 3);
+        store.WriteGenerationDefinition(name, generation, yaml);
         store.CommitPendingDefinition(name);
         container.SetDefinition(definition, yaml);
         CommitGeneration(container, generation, system, DefinitionHash.Of(yaml));
@@ -126,7 +133,21 @@ public sealed partial class ContainerService
         FaultInjection.Step("rollback", 2);
         string system = NixTool.CurrentSystem(Paths.ProfileDir(container.Name))
             ?? throw new ContainerDException(ErrorKind.NoSuchGeneration, $"generation {generation} of '{container.Name}' points nowhere");
-        CommitGeneration(container, generation, system, container.State.DefinitionHash);
+        // The definition follows the generation: a later update without a new definition rebuilds
+        // this one, not the newer system rolled back from.
+        string? definitionHash = container.State.DefinitionHash;
+        if (store.ReadGenerationDefinition(container.Name, generation) is { } yaml)
+        {
+            var definition = DefinitionParser.Parse(yaml, DefinitionSource(container.Name, container.State.Declarative), container.Name);
+            store.WriteDefinition(container.Name, yaml);
+            container.SetDefinition(definition, yaml);
+            definitionHash = DefinitionHash.Of(yaml);
+        }
+        else
+        {
+            job.Log($"generation {generation} of {container.Name} predates kept definitions: the definition stays as it was");
+        }
+        CommitGeneration(container, generation, system, definitionHash);
         job.Log($"rolled {container.Name} back to generation {generation}: {system}");
         await ActivateAsync(job, container, system).ConfigureAwait(false);
     }
@@ -140,6 +161,9 @@ public sealed partial class ContainerService
         WriteLxcConfig(container);
         Changed?.Invoke(container);
     }
+
+    private const int ActivationLogLines = 500;
+    private static readonly CommandLimits ActivationLimits = new(1 << 20, 1 << 20, 4096);
 
     /// <summary>Brings a new system to a running container, as its definition's activation says.</summary>
     private async Task ActivateAsync(Job job, Container container, string system)
@@ -168,15 +192,23 @@ public sealed partial class ContainerService
                 break;
             case Activation.Switch:
                 job.Log($"activation: switch-to-configuration switch inside {container.Name}");
-                var output = await RunCommandAsync(container.Name,
-                    ["/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"], new Dictionary<string, string>()).ConfigureAwait(false);
-                foreach (string line in (output.StdoutText + output.Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                // Bounded whatever the new system prints: the head of stdout, the tail of stderr.
+                RequireRunning(container.Name);
+                var output = await lxc.AttachAsync(container.Name, ["/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"],
+                    InsideEnvironment("dumb", new Dictionary<string, string>()), ActivationLimits, job.Canceled).ConfigureAwait(false);
+                var lines = (output.StdoutText + (output.StdoutCut ? "\n[stdout cut]\n" : "") + output.Stderr)
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                if (lines.Length > ActivationLogLines)
+                {
+                    job.Log($"[switch-to-configuration printed {lines.Length} lines; the last {ActivationLogLines} follow]");
+                }
+                foreach (string line in lines.TakeLast(ActivationLogLines))
                 {
                     job.Log(line);
                 }
                 if (!output.Succeeded)
                 {
-                    throw new ContainerDException(ErrorKind.Failed,
+                    throw new ContainerDException(ErrorKind.ActivationFailed,
                         $"switch-to-configuration failed in '{container.Name}' (exit {output.ExitCode}); it keeps running: {output.StderrTail(5)}");
                 }
                 break;

@@ -33,6 +33,8 @@ public sealed partial class ContainerService
                 $"root does not own ids {config.IdPool} in /etc/subuid and /etc/subgid; add 'root:{config.IdPool.Start}:{config.IdPool.Count}' to both or set manageSubIds: true");
         }
         store.EnsureRoot(config.StateDir);
+        jobs.JobRemoved -= OnJobRemoved;
+        jobs.JobRemoved += OnJobRemoved;
         Directory.CreateDirectory(lxc.LxcPath);
         File.SetUnixFileMode(lxc.LxcPath, StateStore.DirMode);
         _allocator = new IdAllocator(config.IdPool, subIds.ReadForeign(RootOwner));
@@ -81,6 +83,7 @@ public sealed partial class ContainerService
         }
         var definition = DefinitionParser.Parse(yaml, Paths.DefinitionFile(name), name);
         var container = new Container(state, definition, yaml);
+        (container.LastJob, container.LastJobMessage) = store.ReadLastJob(name);
         lock (_lock)
         {
             _allocator.Reserve(name, container.Ids);
@@ -112,6 +115,16 @@ public sealed partial class ContainerService
         }
         log.LogWarning("container {Name}: finishing an interrupted change to generation {Generation}", name, generation);
         string? yaml = store.CommitPendingDefinition(name) ? store.ReadDefinition(name) : null;
+        if (yaml is null && store.ReadGenerationDefinition(name, generation) is { } kept)
+        {
+            // An interrupted rollback: the definition follows the generation.
+            store.WriteDefinition(name, kept);
+            yaml = kept;
+        }
+        else if (yaml is not null)
+        {
+            store.WriteGenerationDefinition(name, generation, yaml);
+        }
         state = state with
         {
             Generation = generation,

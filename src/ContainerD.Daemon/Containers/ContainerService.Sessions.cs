@@ -1,3 +1,4 @@
+using ContainerD.Contract;
 using ContainerD.Domain;
 using ContainerD.Os.Processes;
 using ContainerD.Os.Terminal;
@@ -9,15 +10,29 @@ namespace ContainerD.Daemon.Containers;
 /// <summary>Ways into a running container: a command, an interactive shell, its console log.</summary>
 public sealed partial class ContainerService
 {
-    /// <summary>Runs argv inside a running container (lxc-attach; never a shell string).</summary>
-    public Task<CommandOutput> RunCommandAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    /// <summary>RunCommand's bounds: its output exact up to the documented cap, and the command killed past it.</summary>
+    public static readonly CommandLimits RunCommandLimits =
+        new(Limits.RunCommandOutputBytes, Limits.RunCommandOutputBytes, BusText.MaxLineBytes, KillAfter: Limits.RunCommandOutputBytes);
+
+    /// <summary>
+    /// Runs argv inside a running container (lxc-attach; never a shell string). Canceling (the
+    /// caller left the bus) kills lxc-attach and what it runs; so does output past the cap.
+    /// </summary>
+    public async Task<CommandOutput> RunCommandAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        CancellationToken cancellationToken = default)
     {
-        RequireRunning(name);
         if (argv.Count == 0)
         {
-            throw new ContainerDException(ErrorKind.Failed, "no command given: argv is empty");
+            throw new ContainerDException(ErrorKind.InvalidArgs, "no command given: argv is empty");
         }
-        return lxc.AttachAsync(name, argv, InsideEnvironment("dumb", environment));
+        RequireRunning(name);
+        var output = await lxc.AttachAsync(name, argv, InsideEnvironment("dumb", environment), RunCommandLimits, cancellationToken).ConfigureAwait(false);
+        if (output.KilledForOutput)
+        {
+            throw new ContainerDException(ErrorKind.OutputTooLarge,
+                $"the command wrote more than {Limits.RunCommandOutputBytes >> 20} MiB (stdout and stderr together) and was killed; redirect its output to a file inside, or use 'containerctl shell'");
+        }
+        return output;
     }
 
     /// <summary>

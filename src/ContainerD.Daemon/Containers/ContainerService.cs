@@ -54,8 +54,10 @@ public sealed partial class ContainerService(
         }
     }
 
+    /// <summary>The container of that name: InvalidName for a name that cannot be one (checked first, so a huge name is never echoed), else NoSuchContainer.</summary>
     public Container Get(string name)
     {
+        ContainerName.Require(name);
         lock (_lock)
         {
             return _containers.TryGetValue(name, out var container)
@@ -90,6 +92,36 @@ public sealed partial class ContainerService(
         {
             container.RefreshLock.Release();
         }
+    }
+
+    /// <summary>A container's declaration file, while it exists, owns the container: its definition and its life.</summary>
+    private void RefuseIfDeclared(Container container, string what)
+    {
+        if (container.State.Declarative && File.Exists(Paths.DeclarativeFile(container.Name)))
+        {
+            throw new ContainerDException(ErrorKind.Declarative,
+                $"container '{container.Name}' is declared in {Paths.DeclarativeFile(container.Name)}, which owns it: {what}");
+        }
+    }
+
+    /// <summary>Keeps how each job ended with its container (LastJob), across daemon restarts.</summary>
+    private void OnJobRemoved(Job job, JobOutcome outcome)
+    {
+        if (Find(job.Container) is not { } container || container.State.Phase == Phase.Destroying)
+        {
+            return;
+        }
+        container.LastJob = $"{job.Operation} {outcome.Result}";
+        container.LastJobMessage = outcome.Message;
+        try
+        {
+            store.WriteLastJob(container.Name, container.LastJob, container.LastJobMessage);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogWarning("cannot record the last job of {Name}: {Message}", container.Name, e.Message);
+        }
+        Changed?.Invoke(container);
     }
 
     private string ForwardsFile(string name) => Path.Combine(lxc.ContainerDir(name), "forwards.nft");

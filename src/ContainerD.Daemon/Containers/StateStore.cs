@@ -41,6 +41,60 @@ public sealed class StateStore(ContainerPaths paths)
 
     public void WritePendingDefinition(string name, string yaml) => AtomicFile.Write(Paths.PendingDefinitionFile(name), yaml, FileMode);
 
+    /// <summary>Keeps the definition a generation was built from (atomic; the generations dir is made on first use).</summary>
+    public void WriteGenerationDefinition(string name, int generation, string yaml)
+    {
+        string file = Paths.GenerationDefinitionFile(name, generation);
+        string dir = Path.GetDirectoryName(file)!;
+        if (!Directory.Exists(dir))
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        AtomicFile.Write(file, yaml, FileMode);
+    }
+
+    /// <summary>The definition generation N was built from, or null (a generation made before definitions were kept).</summary>
+    public string? ReadGenerationDefinition(string name, int generation)
+    {
+        string file = Paths.GenerationDefinitionFile(name, generation);
+        return File.Exists(file) ? File.ReadAllText(file) : null;
+    }
+
+    /// <summary>Deletes the kept definitions of generations that are gone.</summary>
+    public void PruneGenerationDefinitions(string name, IReadOnlySet<int> keep)
+    {
+        string dir = Path.GetDirectoryName(Paths.GenerationDefinitionFile(name, 1))!;
+        if (!Directory.Exists(dir))
+        {
+            return;
+        }
+        foreach (string file in Directory.EnumerateFiles(dir, "*.yaml"))
+        {
+            if (int.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                && !keep.Contains(n))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    /// <summary>Records how the last job ended; a failure to write is the caller's to log.</summary>
+    public void WriteLastJob(string name, string summary, string message) =>
+        AtomicFile.Write(Paths.LastJobFile(name), summary + "\n" + message, FileMode);
+
+    public (string Summary, string Message) ReadLastJob(string name)
+    {
+        string file = Paths.LastJobFile(name);
+        if (!File.Exists(file))
+        {
+            return ("", "");
+        }
+        string text = File.ReadAllText(file);
+        int newline = text.IndexOf('\n');
+        return newline < 0 ? (text, "") : (text[..newline], text[(newline + 1)..]);
+    }
+
     /// <summary>Makes a pending definition the definition (rename: atomic). False when there is none.</summary>
     public bool CommitPendingDefinition(string name)
     {

@@ -1,26 +1,53 @@
+using System.Globalization;
 using ContainerD.Contract;
 using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
+using ContainerD.Os;
 using Microsoft.Extensions.Logging;
 
 namespace ContainerD.Daemon.Jobs;
 
-/// <summary>How a job ended.</summary>
-public sealed record JobOutcome(string Result, string Message, ErrorKind? Error);
+/// <summary>How a job ended: its result, a message for people and the error's kind (null when done).</summary>
+public sealed record JobOutcome(string Result, string Message, ErrorKind? Error)
+{
+    /// <summary>The D-Bus error name JobRemoved carries ("" when the job succeeded).</summary>
+    public string ErrorName => Error is { } kind ? Errors.NameOf(kind.ToString()) : "";
+}
 
 /// <summary>
 /// Runs jobs: at most one per container at a time (a second gets Busy at once — predictable for
 /// scripts, and the message says which job to wait for), any number for different containers.
+/// Job ids go on across daemon restarts (the last one is kept in StateDir/last-job-id), so a
+/// job's path is never reused.
 /// </summary>
-public sealed class JobManager(ILogger<JobManager> log)
+public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, Job> _jobs = [];
     private readonly Dictionary<string, Job> _byContainer = new(StringComparer.Ordinal);
-    private uint _lastId;
+    private readonly AsyncLocal<string?> _caller = new();
+    private uint? _lastId;
 
     public event Action<Job>? JobNew;
     public event Action<Job, string>? JobLog;
     public event Action<Job, JobOutcome>? JobRemoved;
+
+    private string LastIdFile => Path.Combine(config.StateDir, "last-job-id");
+
+    /// <summary>Runs start with the client that asked for it as the caller of the jobs it starts.</summary>
+    public T OnBehalfOf<T>(string? caller, Func<T> start)
+    {
+        string? outer = _caller.Value;
+        _caller.Value = caller;
+        try
+        {
+            return start();
+        }
+        finally
+        {
+            _caller.Value = outer;
+        }
+    }
 
     public IReadOnlyList<Job> List()
     {
@@ -58,7 +85,7 @@ public sealed class JobManager(ILogger<JobManager> log)
                 throw new ContainerDException(ErrorKind.Busy,
                     $"container '{container}' is busy: job {running.Id} ({running.Operation}) is running; wait for it or cancel it with 'containerctl cancel {running.Id}'");
             }
-            job = new Job(++_lastId, container, operation);
+            job = new Job(NextId(), container, operation, _caller.Value);
             job.OnLog = (j, line) => JobLog?.Invoke(j, line);
             _jobs[job.Id] = job;
             _byContainer[container] = job;
@@ -66,6 +93,38 @@ public sealed class JobManager(ILogger<JobManager> log)
         JobNew?.Invoke(job);
         _ = Task.Run(() => RunAsync(job, work));
         return job;
+    }
+
+    /// <summary>The next id, persisted before it is handed out: a restarted daemon goes on from there.</summary>
+    private uint NextId()
+    {
+        _lastId ??= ReadLastId();
+        uint id = _lastId.Value == uint.MaxValue ? 1 : _lastId.Value + 1;
+        try
+        {
+            AtomicFile.Write(LastIdFile, id.ToString(CultureInfo.InvariantCulture) + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not stop jobs (destroy frees space): the ids of this run stay unique all the same.
+            log.LogWarning("cannot record the last job id in {File}: {Message}", LastIdFile, e.Message);
+        }
+        _lastId = id;
+        return id;
+    }
+
+    private uint ReadLastId()
+    {
+        try
+        {
+            return File.Exists(LastIdFile) && uint.TryParse(File.ReadAllText(LastIdFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out uint last)
+                ? last : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogWarning("cannot read {File}: {Message}; job ids start at 1", LastIdFile, e.Message);
+            return 0;
+        }
     }
 
     private async Task RunAsync(Job job, Func<Job, Task> work)
@@ -90,6 +149,8 @@ public sealed class JobManager(ILogger<JobManager> log)
             log.LogError(e, "job {Id} ({Operation} {Container}) failed unexpectedly", job.Id, job.Operation, job.Container);
             outcome = new JobOutcome(JobResults.Failed, e.Message, ErrorKind.Failed);
         }
+        // Whatever a tool printed into the message: bus-safe and bounded, its tail kept (that is where errors are).
+        outcome = outcome with { Message = BusText.Tail(outcome.Message, BusText.MaxMessageBytes) };
         job.State = outcome.Result;
         lock (_lock)
         {

@@ -97,7 +97,7 @@ public sealed class LxcTool(string lxcPath)
 
     /// <summary>Runs argv inside the container with a clean environment; no shell in between.</summary>
     public Task<CommandOutput> AttachAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
-        CancellationToken cancellationToken = default)
+        CommandLimits limits, CancellationToken cancellationToken = default)
     {
         List<string> args = ["-P", LxcPath, "-n", name, "--clear-env"];
         foreach (var (key, value) in environment)
@@ -106,7 +106,7 @@ public sealed class LxcTool(string lxcPath)
         }
         args.Add("--");
         args.AddRange(argv);
-        return CommandRunner.RunAsync("lxc-attach", args, cancellationToken: cancellationToken);
+        return CommandRunner.RunAsync("lxc-attach", args, cancellationToken: cancellationToken, limits: limits);
     }
 
     /// <summary>

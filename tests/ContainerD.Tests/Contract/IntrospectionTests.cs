@@ -38,7 +38,7 @@ public sealed class IntrospectionTests
         Assert.Equal("su→o", Signature("method", "RollbackContainer"));
         Assert.Equal("s→a(utsb)", Signature("method", "ListGenerations"));
         Assert.Equal("→a(ussso)", Signature("method", "ListJobs"));
-        Assert.Equal("uossss", Signature("signal", "JobRemoved"));
+        Assert.Equal("uosssss", Signature("signal", "JobRemoved"));
         Assert.Equal("us", Signature("signal", "JobLog"));
     }
 }
