@@ -8,7 +8,7 @@ namespace ContainerD.Os;
 /// own there, so the daemon makes sure root owns its pool — under shadow's lock, rewriting the file
 /// atomically with every other line untouched. Paths are arguments so tests use temp files.
 /// </summary>
-public sealed class SubIdStore(string subUidFile, string subGidFile)
+public sealed class SubIdStore(string subUidFile, string subGidFile, string loginDefsFile = "/etc/login.defs")
 {
     public static SubIdStore ForHost() => new("/etc/subuid", "/etc/subgid");
 
@@ -41,6 +41,17 @@ public sealed class SubIdStore(string subUidFile, string subGidFile)
             }
         }
     }
+
+    /// <summary>The owner's ranges in /etc/subuid (Uids) and /etc/subgid (Gids).</summary>
+    public (IReadOnlyList<IdRange> Uids, IReadOnlyList<IdRange> Gids) OwnedBy(string owner)
+    {
+        var aliases = Aliases(owner);
+        List<IdRange> Of(string file) => Read(file).Entries.Where(e => aliases.Contains(e.Owner)).Select(e => e.Range).ToList();
+        return (Of(subUidFile), Of(subGidFile));
+    }
+
+    /// <summary>What useradd hands out to new users (/etc/login.defs).</summary>
+    public LoginDefs UseraddRanges() => LoginDefs.Parse(File.Exists(loginDefsFile) ? File.ReadAllText(loginDefsFile) : "");
 
     /// <summary>Other owners' ranges in both files.</summary>
     public IReadOnlyList<(string Owner, IdRange Range)> ReadForeign(string owner) =>

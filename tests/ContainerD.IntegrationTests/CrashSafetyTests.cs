@@ -1,4 +1,5 @@
 using ContainerD.Contract;
+using ContainerD.Domain.Configuration;
 using ContainerD.IntegrationTests.Harness;
 
 namespace ContainerD.IntegrationTests;
@@ -55,7 +56,7 @@ public sealed class CrashSafetyTests
         // Name and range are free again.
         Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("crashy", DaemonUnderTest.NixDefinition("crashy")))).Succeeded);
         await Invariants.AssertHoldAsync(daemon, client);
-        Assert.Equal(100_000u, (await client.ListContainersAsync())[0].UidBase);
+        Assert.Equal((uint)DaemonConfig.DefaultIdPool.Start, (await client.ListContainersAsync())[0].UidBase);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ContainerD.Contract;
+using ContainerD.Domain.Configuration;
 using ContainerD.IntegrationTests.Harness;
 
 namespace ContainerD.IntegrationTests;
@@ -68,10 +69,10 @@ public sealed class ResourceTests
 
         Assert.Equal(0, (await daemon.CliAsync("run", "mounted", "--", "sh", "-c", "echo inside > /data/rw/note")).ExitCode);
         Assert.Equal("inside\n", await File.ReadAllTextAsync(Path.Combine(rw, "note")));
-        Assert.Equal(100000, HostFacts.OwnerOf(Path.Combine(rw, "note"))); // container root is host uid 100000
+        Assert.Equal(DaemonConfig.DefaultIdPool.Start, HostFacts.OwnerOf(Path.Combine(rw, "note"))); // container root is the pool's first uid
 
         Assert.True(Directory.Exists(made));
-        Assert.Equal(100000, HostFacts.OwnerOf(made));
+        Assert.Equal(DaemonConfig.DefaultIdPool.Start, HostFacts.OwnerOf(made));
         Assert.Equal(0, (await daemon.CliAsync("run", "mounted", "--", "touch", "/data/made/ok")).ExitCode);
 
         // A source that is missing without create: a named error before LXC runs.

@@ -1,5 +1,6 @@
 using System.Text;
 using ContainerD.Contract;
+using ContainerD.Domain.Configuration;
 using ContainerD.IntegrationTests.Harness;
 using Tmds.DBus.Protocol;
 
@@ -25,7 +26,7 @@ public sealed class WalkingSkeletonTests
         var row = Assert.Single(await client.ListContainersAsync());
         Assert.Equal(("web", "running"), (row.Name, row.State));
         Assert.True(row.LeaderPid > 0);
-        Assert.True(row.UidBase >= 100_000, $"uid base {row.UidBase} is below the pool");
+        Assert.True(row.UidBase >= DaemonConfig.DefaultIdPool.Start, $"uid base {row.UidBase} is below the pool");
         Assert.Equal(65536u, row.UidSize);
         Assert.Equal(1u, row.Generation);
 

@@ -43,6 +43,8 @@ public sealed partial class ContainerService
         {
             await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
         }
+        EnsureContainersIdsOwned();
+        WarnIfUseraddIsCrowded();
         // Port forwards of containers that stopped while the daemon was down: ours are those with a
         // rules file in our lxcpath (nftables also holds other daemons' tables, under the same prefix).
         foreach (string name in Directory.EnumerateDirectories(lxc.LxcPath).Select(Path.GetFileName).OfType<string>())
@@ -51,6 +53,51 @@ public sealed partial class ContainerService
             {
                 log.LogInformation("removing the port forwards of {Name}: it is not running", name);
                 await TearDownNetworkAsync(name).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A container keeps its ids for life, also when they lie outside today's pool (one made from
+    /// the old default pool 100000 + 1e9, say): LXC's newuidmap needs root to own them. With
+    /// manageSubIds the daemon adds exactly that container's range when root's lines lack it (the
+    /// admin removed the old pool line); without it, a warning says what to add.
+    /// </summary>
+    private void EnsureContainersIdsOwned()
+    {
+        foreach (var container in List().Where(c => !config.IdPool.Contains(c.Ids) && !subIds.Covers(RootOwner, c.Ids)))
+        {
+            var ids = container.Ids;
+            if (config.ManageSubIds)
+            {
+                subIds.EnsureOwned(RootOwner, ids);
+                log.LogInformation("container {Name} keeps its ids {Ids} from outside the pool {Pool}: added root:{Start}:{Count} to /etc/subuid and /etc/subgid",
+                    container.Name, ids, config.IdPool, ids.Start, ids.Count);
+            }
+            else
+            {
+                log.LogWarning("container {Name} cannot start: root does not own its ids {Ids} in /etc/subuid and /etc/subgid; add 'root:{Start}:{Count}' to both",
+                    container.Name, ids, ids.Start, ids.Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// useradd gives each new user SUB_UID_COUNT ids from SUB_UID_MIN..SUB_UID_MAX (/etc/login.defs)
+    /// that no /etc/subuid line holds, and fails when none are left: say so when root's lines
+    /// (the pool, or the old default pool's line) take ids from there.
+    /// </summary>
+    private void WarnIfUseraddIsCrowded()
+    {
+        var useradd = subIds.UseraddRanges();
+        var (uids, gids) = subIds.OwnedBy(RootOwner);
+        foreach (var (file, owned, range) in new[] { ("/etc/subuid", uids, useradd.SubUids), ("/etc/subgid", gids, useradd.SubGids) })
+        {
+            foreach (var taken in owned.Where(r => r.Overlaps(range)))
+            {
+                log.LogWarning("root's line root:{Start}:{Count} in {File} takes ids useradd hands out to new users ({Range}, /etc/login.defs): "
+                    + "useradd fails once none are left. The pool before December 2026 (100000 + 1000000000) did that; see the README on moving off it",
+                    taken.Start, taken.Count, file, range);
             }
         }
     }

@@ -17,13 +17,25 @@ public sealed record DaemonConfig
     /// <summary>The LXC lxcpath; null means StateDir/lxc.</summary>
     public string? LxcPath { get; init; }
     public string RuntimeDir { get; init; } = "/run/containerctld";
-    public IdRange IdPool { get; init; } = new(100_000, 1_000_000_000);
+    /// <summary>Host ids handed out to containers; <see cref="DefaultIdPool"/> unless configured.</summary>
+    public IdRange IdPool { get; init; } = DefaultIdPool;
     /// <summary>Add root's pool to /etc/subuid and /etc/subgid when missing.</summary>
     public bool ManageSubIds { get; init; } = true;
     /// <summary>Members of this group may change containers, besides root.</summary>
     public string AdminGroup { get; init; } = "containerctl";
     /// <summary>Destroy declarative containers whose file left DefinitionsDir (else only warn).</summary>
     public bool PruneDeclarative { get; init; }
+
+    /// <summary>
+    /// The one place the default pool is defined: 2^30 (0x40000000) up to 0x6FFFFFFF, 12 288 ranges
+    /// of 65536. It lies above the subordinate ids useradd hands out (Debian's login.defs:
+    /// SUB_UID_MIN..SUB_UID_MAX = 100000..600100000) and above what NixOS gives normal users
+    /// (100000 + 65536 per user: clear for the first 16 382 users), 65536-aligned, and below 2^31,
+    /// ending where systemd's container range ends (0x00080000..0x6FFFFFFF, docs/UIDS-GIDS.md),
+    /// clear of what systemd reserves above it. The old default (100000 + 1e9) covered useradd's
+    /// whole range, so useradd failed once the daemon had added root's line.
+    /// </summary>
+    public static IdRange DefaultIdPool { get; } = new(0x4000_0000, 0x3000_0000);
 
     public string EffectiveLxcPath => LxcPath ?? System.IO.Path.Combine(StateDir, "lxc");
     public string ContainersDir => System.IO.Path.Combine(StateDir, "containers");

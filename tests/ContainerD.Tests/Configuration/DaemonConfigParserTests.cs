@@ -33,7 +33,7 @@ public class DaemonConfigParserTests
         Assert.Equal("/nix/var/nix/profiles/per-container", config.ProfilesDir);
         Assert.Null(config.LxcPath);
         Assert.Equal("/run/containerctld", config.RuntimeDir);
-        Assert.Equal(new IdRange(100_000, 1_000_000_000), config.IdPool);
+        Assert.Equal(new IdRange(1_073_741_824, 805_306_368), config.IdPool);
         Assert.True(config.ManageSubIds);
         Assert.Equal("containerctl", config.AdminGroup);
         Assert.False(config.PruneDeclarative);
@@ -48,12 +48,46 @@ public class DaemonConfigParserTests
             stateDir: /var/lib/containerctld
             definitionsDir: /etc/containerctld/containers
             profilesDir: /nix/var/nix/profiles/per-container
-            idPool: { base: 100000, size: 1000000000 }
+            idPool: { base: 1073741824, size: 805306368 }
             manageSubIds: true          # add root's pool to /etc/subuid and /etc/subgid if missing
             adminGroup: containerctl    # may change containers, besides root
             """;
 
         Assert.Equal(new DaemonConfig(), DaemonConfigParser.Parse(yaml, "config.yaml"));
+    }
+
+    [Fact]
+    public void The_default_pool_leaves_useradd_and_NixOS_their_subordinate_ids()
+    {
+        var pool = new DaemonConfig().IdPool;
+        Assert.Equal(0, pool.Start % 65536);
+        Assert.Equal(0, pool.Count % 65536);
+        Assert.True(pool.End <= 1L << 31, $"{pool} reaches 2^31");
+        // Debian's /etc/login.defs: useradd allocates SUB_UID_COUNT ids between SUB_UID_MIN and SUB_UID_MAX.
+        Assert.False(pool.Overlaps(new IdRange(100_000, 600_100_000 - 100_000 + 65536)), $"{pool} overlaps Debian's useradd range");
+        // NixOS autoSubUidGidRange: 100000 + (uid - 1000) * 65536 for a normal user; uids count up from 1000.
+        for (long uid = 1000; uid < 1000 + 16_000; uid++)
+            Assert.False(pool.Overlaps(new IdRange(100_000 + ((uid - 1000) * 65536), 65536)), $"{pool} overlaps the NixOS range of uid {uid}");
+        // systemd reserves 0x70000000 and above (its container range ends at 0x6FFFFFFF).
+        Assert.True(pool.End <= 0x7000_0000);
+        Assert.True(pool.Count / 65536 >= 10_000, "room for at least 10 000 containers");
+    }
+
+    [Fact]
+    public void The_shipped_example_config_holds_the_defaults()
+    {
+        string example = Path.Combine(RepoRoot(), "examples", "config.yaml");
+        Assert.Equal(new DaemonConfig(), DaemonConfigParser.Parse(File.ReadAllText(example), example));
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "ContainerD.sln")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException("no ContainerD.sln above " + AppContext.BaseDirectory);
     }
 
     [Fact]
@@ -97,7 +131,7 @@ public class DaemonConfigParserTests
     [Fact]
     public void Part_of_the_pool_can_be_set()
     {
-        Assert.Equal(new IdRange(200_000, 1_000_000_000), DaemonConfigParser.Parse("idPool: { base: 200000 }", "config.yaml").IdPool);
+        Assert.Equal(new IdRange(200_000, 805_306_368), DaemonConfigParser.Parse("idPool: { base: 200000 }", "config.yaml").IdPool);
     }
 
     [Theory]
