@@ -12,4 +12,6 @@ dotnet publish src/ContainerD.Cli --verbosity quiet -clp:ErrorsOnly
 dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --verbosity quiet -clp:ErrorsOnly
 output=()
 [[ " $* " == *" --quick "* ]] || output=(--output docs/PERFORMANCE.md)
-exec dotnet run --project tests/ContainerD.Benchmarks -c Release --verbosity quiet -- "$@" "${output[@]}"
+# Its daemons add root's pool to /etc/subuid: they do it in a private overlay /etc, as the tests do
+# (with --with-lxd, LXD's packages are installed and purged inside it too).
+exec tests/private-etc.sh dotnet run --project tests/ContainerD.Benchmarks -c Release --verbosity quiet -- "$@" "${output[@]}"

@@ -12,8 +12,21 @@ dotnet publish src/ContainerD.Daemon -c Release -r linux-x64 --verbosity quiet -
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 echo "==> testing"
+# The suite runs in a private mount namespace with an overlay /etc (tests/private-etc.sh): its test
+# users, groups and root's subuid lines land in a throw-away layer. Afterwards the host's account
+# files must be byte for byte what they were.
+etc_files=(passwd group shadow gshadow subuid subgid)
+mkdir "$results/etc-before"
+for f in "${etc_files[@]}"; do [[ -e /etc/$f ]] && cp -p "/etc/$f" "$results/etc-before/$f"; done
 status=0
-dotnet test ContainerD.sln --no-build --verbosity quiet --logger "trx" --results-directory "$results" "$@" || status=$?
+tests/private-etc.sh dotnet test ContainerD.sln --no-build --verbosity quiet --logger "trx" --results-directory "$results" "$@" || status=$?
+for f in "${etc_files[@]}"; do
+    if ! cmp -s "$results/etc-before/$f" "/etc/$f" 2>/dev/null && { [[ -e $results/etc-before/$f ]] || [[ -e /etc/$f ]]; }; then
+        echo "test.sh: the suite changed the host's /etc/$f:" >&2
+        diff -u "$results/etc-before/$f" "/etc/$f" >&2 || true
+        status=1
+    fi
+done
 # One closing line for people and CI: totals over every test assembly's TRX counters.
 count() { grep -ho "<Counters [^>]*" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o "[0-9]*" | awk '{ s += $1 } END { print s + 0 }'; }
 passed=$(count passed); failed=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) )); skipped=$(count notExecuted)

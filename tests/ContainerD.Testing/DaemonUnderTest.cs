@@ -47,12 +47,13 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     }
 
     /// <summary>Starts the daemon as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
-    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null)
+    /// <param name="wrapper">An argv the daemon runs under, e.g. tests/private-etc.sh --upper DIR -- (it must exec the daemon).</param>
+    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null, IReadOnlyList<string>? wrapper = null)
     {
         var daemon = new DaemonUnderTest(bus ?? PrivateBus.Start(), extraConfig);
         try
         {
-            await daemon.StartProcessAsync();
+            await daemon.StartProcessAsync(wrapper: wrapper);
         }
         catch
         {
@@ -63,14 +64,23 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     }
 
     /// <summary>Starts the daemon process and waits until it answers on the bus.</summary>
-    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null, string? binary = null)
+    public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null, string? binary = null,
+        IReadOnlyList<string>? wrapper = null)
     {
-        var startInfo = new ProcessStartInfo(binary ?? Repo.PublishedDaemon)
+        string daemon = binary ?? Repo.PublishedDaemon;
+        var startInfo = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : daemon)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (wrapper is { Count: > 0 })
+        {
+            foreach (string arg in wrapper.Skip(1).Append(daemon))
+            {
+                startInfo.ArgumentList.Add(arg);
+            }
+        }
         startInfo.ArgumentList.Add("--config");
         startInfo.ArgumentList.Add(ConfigFile);
         // Test machines have no network: without this each build spends seconds retrying cache.nixos.org.

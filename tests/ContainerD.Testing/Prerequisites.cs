@@ -30,6 +30,10 @@ public static class Prerequisites
         {
             missing.Add($"{command} is not on PATH");
         }
+        if (!PrivateEtc.IsActive)
+        {
+            missing.Add($"/etc is not a private overlay: the tests change /etc (test users, root's /etc/subuid lines), so run them through ./test.sh or {PrivateEtc.Script} dotnet test …");
+        }
         if (!File.Exists(Busybox))
         {
             missing.Add($"static busybox is missing at {Busybox}");

@@ -1,6 +1,9 @@
 namespace ContainerD.IntegrationTests.Harness;
 
-/// <summary>Real unprivileged users and groups for authorization tests (created once, kept: they are harmless).</summary>
+/// <summary>
+/// Real unprivileged users and groups for authorization tests, made in the suite's private /etc
+/// (tests/private-etc.sh): they vanish with it and the host's /etc/passwd and /etc/group never see them.
+/// </summary>
 public static class TestUsers
 {
     public const string Outsider = "ctd-test-outsider";
@@ -9,6 +12,7 @@ public static class TestUsers
     /// <summary>Makes a system user (no home, no login, no subuid range) and, if given, puts it in a group.</summary>
     public static async Task EnsureAsync(string user, string? group = null)
     {
+        PrivateEtc.Require();
         if (group is not null && (await Programs.Run("getent", "group", group)).ExitCode != 0)
         {
             await Must(Programs.Run("groupadd", "--system", group));
