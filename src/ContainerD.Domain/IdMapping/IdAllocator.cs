@@ -1,7 +1,8 @@
 namespace ContainerD.Domain.IdMapping;
 
 /// <summary>
-/// Hands out non-overlapping uid/gid ranges from a pool: aligned to 65536 from the pool's base,
+/// Hands out non-overlapping uid/gid ranges from a pool: aligned to 65536 from the pool's base
+/// (a fixed idmap.base: a multiple of 65536),
 /// lowest free first, never over a range given to another container or another user's
 /// /etc/subuid entry ("foreign"). A sorted map of taken ranges keeps it fast with 15 000 containers.
 /// </summary>
@@ -61,10 +62,12 @@ public sealed class IdAllocator
 
     private IdRange CheckFixed(IdRange range)
     {
-        if (range.Start <= 0 || (range.Start - _pool.Start) % Alignment != 0 || !_pool.Contains(range))
+        // A multiple of 65536 itself, as the definition parser checks: not counted from the pool's
+        // start, or a pool that starts off the grid (the old default 100000) admitted no base at all.
+        if (range.Start <= 0 || range.Start % Alignment != 0 || !_pool.Contains(range))
         {
             throw new ContainerDException(ErrorKind.InvalidDefinition,
-                $"idmap.base {range.Start} must lie in the pool {_pool} at a multiple of {Alignment} from its start, with room for {range.Count} ids");
+                $"idmap.base {range.Start} must be a multiple of {Alignment} in the pool {_pool}, with room for {range.Count} ids");
         }
         if (Collision(range) is { } holder)
         {

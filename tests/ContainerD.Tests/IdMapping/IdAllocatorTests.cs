@@ -84,13 +84,14 @@ public sealed class IdAllocatorTests
     public void A_fixed_base_is_taken_as_given_when_free_and_aligned()
     {
         var allocator = new IdAllocator(Pool, []);
-        Assert.Equal(new IdRange(100_000 + 4 * Size, Size), allocator.Allocate("fixed", Size, 100_000 + 4 * Size));
+        Assert.Equal(new IdRange(6 * Size, Size), allocator.Allocate("fixed", Size, 6 * Size));
         // The lowest-first search goes around it.
         Assert.Equal(new IdRange(100_000, Size), allocator.Allocate("a", Size));
     }
 
     [Theory]
-    [InlineData(100_001)]          // not aligned from the pool base
+    [InlineData(100_001)]          // not a multiple of 65536
+    [InlineData(100_000 + Size)]   // a multiple of 65536 from the pool's start only
     [InlineData(50_000)]           // below the pool
     [InlineData(100_000 + 10 * Size)] // starts at the pool's end
     [InlineData(100_000 + 9 * Size + Size / 2)] // runs past the pool's end
@@ -102,11 +103,26 @@ public sealed class IdAllocatorTests
     }
 
     [Fact]
+    public void A_fixed_base_works_in_a_pool_that_starts_off_the_65536_grid()
+    {
+        // The pool 100000 (the old default) starts between multiples of 65536; the definition parser
+        // admits only multiples of 65536 as idmap.base, so the allocator must take those.
+        var allocator = new IdAllocator(Pool, []);
+        Assert.Equal(new IdRange(2 * Size, Size), allocator.Allocate("two", Size, 2 * Size));
+        Assert.Equal(new IdRange(9 * Size, 2 * Size), allocator.Allocate("nine", 2 * Size, 9 * Size));
+        // Around them, the lowest free ranges from the pool's start.
+        Assert.Equal(new IdRange(100_000 + 2 * Size, Size), allocator.Allocate("a", Size));
+        Assert.Equal(new IdRange(100_000 + 3 * Size, Size), allocator.Allocate("b", Size));
+        var e = Assert.Throws<ContainerDException>(() => allocator.Allocate("over", Size, 3 * Size));
+        Assert.Contains("container 'a'", e.Message);
+    }
+
+    [Fact]
     public void A_fixed_base_over_another_container_is_refused_naming_it()
     {
         var allocator = new IdAllocator(Pool, []);
         allocator.Allocate("web", 2 * Size);
-        var e = Assert.Throws<ContainerDException>(() => allocator.Allocate("db", Size, 100_000 + Size));
+        var e = Assert.Throws<ContainerDException>(() => allocator.Allocate("db", Size, 2 * Size)); // inside web's 100000-231071
         Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
         Assert.Contains("container 'web'", e.Message);
         Assert.False(allocator.Allocated.ContainsKey("db"));
