@@ -41,6 +41,38 @@ public sealed class ResourceTests
     }
 
     [Fact]
+    public async Task A_container_without_limits_gets_the_default_pids_limit_and_a_definition_may_override_it()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("plain", DaemonUnderTest.NixDefinition("plain")))).Succeeded);
+        const string more = "limits: { pids: 100000, memory: 256M }\n";
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("roomy", DaemonUnderTest.NixDefinition("roomy", extra: more)))).Succeeded);
+        foreach (string name in new[] { "plain", "roomy" })
+        {
+            var start = await client.RunJobAsync(c => c.StartContainerAsync(name));
+            Assert.True(start.Succeeded, start.Message);
+        }
+        var rows = await client.ListContainersAsync();
+        uint plain = rows.Single(r => r.Name == "plain").LeaderPid, roomy = rows.Single(r => r.Name == "roomy").LeaderPid;
+
+        Assert.Equal("16384", await ReadCgroupAsync(ControllerDir(plain, "pids"), "pids.max", "pids.max"));
+        Assert.Equal("100000", await ReadCgroupAsync(ControllerDir(roomy, "pids"), "pids.max", "pids.max"));
+        Assert.Equal(256L << 20, long.Parse(await ReadCgroupAsync(ControllerDir(roomy, "memory"), "memory.limit_in_bytes", "memory.max"), CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task The_daemons_default_limits_can_be_changed_in_its_config()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync("defaultLimits: { pids: 300 }");
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("tight", DaemonUnderTest.NixDefinition("tight")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("tight"))).Succeeded);
+        uint pid = (await client.ListContainersAsync()).Single().LeaderPid;
+        Assert.Equal("300", await ReadCgroupAsync(ControllerDir(pid, "pids"), "pids.max", "pids.max"));
+    }
+
+    [Fact]
     public async Task Bind_mounts_are_read_only_or_writable_and_created_when_asked()
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
@@ -48,7 +80,7 @@ public sealed class ResourceTests
         Directory.CreateDirectory(ro);
         await File.WriteAllTextAsync(Path.Combine(ro, "hello"), "from the host\n");
         Directory.CreateDirectory(rw);
-        await Programs.Run("chown", "100000:100000", rw); // the container's root owns it, as the README says
+        await Programs.Run("chown", $"{DaemonConfig.DefaultIdPool.Start}:{DaemonConfig.DefaultIdPool.Start}", rw); // the container's root owns it, as the README says
         string mounts = $"""
             bindMounts:
               - {"{"} host: {ro}, container: /data/ro {"}"}

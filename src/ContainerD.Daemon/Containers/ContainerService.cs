@@ -168,7 +168,7 @@ public sealed partial class ContainerService(
 
     private void WriteLxcConfig(Container container)
     {
-        var spec = new LxcContainerSpec(container.Definition, container.Ids, Paths.Rootfs(container.Name),
+        var spec = new LxcContainerSpec(WithDefaultLimits(container.Definition), container.Ids, Paths.Rootfs(container.Name),
             Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name));
         string text = LxcConfigRenderer.Render(spec, _host);
         string path = lxc.ConfigPath(container.Name);
@@ -180,6 +180,19 @@ public sealed partial class ContainerService(
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
         AtomicFile.Write(path, text, StateStore.FileMode);
+    }
+
+    /// <summary>
+    /// The daemon's defaultLimits fill what the definition leaves unset. A definition's limit that no
+    /// cgroup controller can apply is an error; a default one is left out on such a host.
+    /// </summary>
+    private ContainerDefinition WithDefaultLimits(ContainerDefinition definition)
+    {
+        bool Applies(string controller) => _host.CgroupV2Controllers.Contains(controller) || _host.CgroupV1Controllers.Contains(controller);
+        var defaults = config.DefaultLimits;
+        var applicable = new ResourceLimits(
+            Applies("memory") ? defaults.MemoryBytes : null, Applies("cpu") ? defaults.Cpus : null, Applies("pids") ? defaults.Pids : null);
+        return definition with { Limits = definition.Limits.Over(applicable) };
     }
 
     private void SetRunState(Container container, ContainerState state)

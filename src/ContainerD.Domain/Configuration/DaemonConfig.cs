@@ -1,3 +1,4 @@
+using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 
 namespace ContainerD.Domain.Configuration;
@@ -23,6 +24,12 @@ public sealed record DaemonConfig
     public bool ManageSubIds { get; init; } = true;
     /// <summary>Members of this group may change containers, besides root.</summary>
     public string AdminGroup { get; init; } = "containerctl";
+    /// <summary>
+    /// Limits for every container whose definition does not set them (each key on its own): a pids
+    /// limit by default, systemd-nspawn@.service's TasksMax, so one container's fork bomb cannot
+    /// take the host's pids. No memory or cpu default: what fits depends on the host and the workload.
+    /// </summary>
+    public ResourceLimits DefaultLimits { get; init; } = new(null, null, 16384);
     /// <summary>Destroy declarative containers whose file left DefinitionsDir (else only warn).</summary>
     public bool PruneDeclarative { get; init; }
 

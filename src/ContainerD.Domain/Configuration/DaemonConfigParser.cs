@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Yaml;
 
@@ -13,7 +14,7 @@ public static partial class DaemonConfigParser
     private static readonly string[] Keys =
     [
         "bus", "busName", "stateDir", "definitionsDir", "profilesDir", "lxcPath", "runtimeDir",
-        "idPool", "manageSubIds", "adminGroup", "pruneDeclarative",
+        "idPool", "manageSubIds", "adminGroup", "pruneDeclarative", "defaultLimits",
     ];
 
     // Ids below this are the host's own users and system accounts; a container's root must never be one.
@@ -47,10 +48,18 @@ public static partial class DaemonConfigParser
             ManageSubIds = map.Bool("manageSubIds", defaults.ManageSubIds),
             AdminGroup = Checked(map, "adminGroup", GroupNamePattern(), "is not a group name: a lower-case letter or '_', then up to 31 lower-case letters, digits, '_' or '-'") ?? defaults.AdminGroup,
             PruneDeclarative = map.Bool("pruneDeclarative", defaults.PruneDeclarative),
+            DefaultLimits = DefaultLimits(map, defaults.DefaultLimits),
         };
         errors.ThrowIfAny();
         return config;
     }
+
+    /// <summary>
+    /// defaultLimits, written as a definition's limits, replaces the defaults as a whole: a key left
+    /// out has no default, and `defaultLimits: {}` sets none.
+    /// </summary>
+    private static ResourceLimits DefaultLimits(YamlMap map, ResourceLimits defaults) =>
+        map.Has("defaultLimits") ? DefinitionParser.ReadLimits(map, "defaultLimits") ?? ResourceLimits.None : defaults;
 
     private static string? Bus(YamlMap map)
     {

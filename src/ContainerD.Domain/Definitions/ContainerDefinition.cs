@@ -59,6 +59,10 @@ public sealed record NetworkSettings(
 public sealed record ResourceLimits(long? MemoryBytes, double? Cpus, long? Pids)
 {
     public static ResourceLimits None { get; } = new(null, null, null);
+
+    /// <summary>These limits, each one not set taken from the defaults.</summary>
+    public ResourceLimits Over(ResourceLimits defaults) =>
+        new(MemoryBytes ?? defaults.MemoryBytes, Cpus ?? defaults.Cpus, Pids ?? defaults.Pids);
 }
 
 /// <summary>How an update reaches a running container.</summary>

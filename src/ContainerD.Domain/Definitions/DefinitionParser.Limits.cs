@@ -10,27 +10,28 @@ public static partial class DefinitionParser
     private static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxStopTimeout = TimeSpan.FromHours(1);
 
-    private static ResourceLimits? ReadLimits(YamlMap map)
+    /// <summary>A definition's limits, or (key "defaultLimits") the daemon config's defaults for them.</summary>
+    internal static ResourceLimits? ReadLimits(YamlMap map, string key = "limits")
     {
-        var limits = map.Section("limits", ["memory", "cpus", "pids"]);
+        var limits = map.Section(key, ["memory", "cpus", "pids"]);
         if (limits is null)
             return null;
 
-        var memory = limits.String("memory") is { } memoryText ? Memory(limits, memoryText) : null;
+        var memory = limits.String("memory") is { } memoryText ? Memory(limits, memoryText, key) : null;
 
         var cpus = limits.Number("cpus");
         if (cpus is <= 0 or > MaxCpus)
-            limits.Error("cpus", $"limits.cpus {cpus.Value.ToString(CultureInfo.InvariantCulture)} must be above 0 and at most {MaxCpus}");
+            limits.Error("cpus", $"{key}.cpus {cpus.Value.ToString(CultureInfo.InvariantCulture)} must be above 0 and at most {MaxCpus}");
 
         var pids = limits.Integer("pids");
         if (pids is < 1)
-            limits.Error("pids", $"limits.pids {pids} must be at least 1");
+            limits.Error("pids", $"{key}.pids {pids} must be at least 1");
 
         return new ResourceLimits(memory, cpus, pids);
     }
 
     /// <summary>"512M", "1g", "1073741824": bytes with an optional binary suffix, as cgroup's memory.max takes them.</summary>
-    private static long? Memory(YamlMap limits, string text)
+    private static long? Memory(YamlMap limits, string text, string key)
     {
         var shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
         var digits = shift == 0 ? text : text[..^1];
@@ -38,13 +39,13 @@ public static partial class DefinitionParser
             || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             || number > long.MaxValue >> shift)
         {
-            limits.Error("memory", $"limits.memory {YamlText.Quote(text)} is not a size such as 512M, 1G or 1073741824");
+            limits.Error("memory", $"{key}.memory {YamlText.Quote(text)} is not a size such as 512M, 1G or 1073741824");
             return null;
         }
         var bytes = number << shift;
         if (bytes < MinMemory)
         {
-            limits.Error("memory", $"limits.memory {YamlText.Quote(text)} is below the minimum of 4M");
+            limits.Error("memory", $"{key}.memory {YamlText.Quote(text)} is below the minimum of 4M");
             return null;
         }
         return bytes;

@@ -74,6 +74,19 @@ public class DaemonConfigParserTests
     }
 
     [Fact]
+    public void Default_limits_are_a_pids_limit_and_can_be_replaced_or_removed()
+    {
+        Assert.Equal(new ResourceLimits(null, null, 16384), new DaemonConfig().DefaultLimits);
+        Assert.Equal(new ResourceLimits(512L << 20, null, 2048),
+            DaemonConfigParser.Parse("defaultLimits: { memory: 512M, pids: 2048 }", "config.yaml").DefaultLimits);
+        Assert.Equal(ResourceLimits.None, DaemonConfigParser.Parse("defaultLimits: {}", "config.yaml").DefaultLimits);
+        Assert.Equal(["config.yaml:1:24: defaultLimits.pids 0 must be at least 1"], Errors("defaultLimits: { pids: 0 }"));
+        // A definition's own limit wins, key by key.
+        Assert.Equal(new ResourceLimits(64L << 20, 1.5, 16384), new ResourceLimits(64L << 20, 1.5, null).Over(new DaemonConfig().DefaultLimits));
+        Assert.Equal(new ResourceLimits(null, null, 100_000), new ResourceLimits(null, null, 100_000).Over(new DaemonConfig().DefaultLimits));
+    }
+
+    [Fact]
     public void The_shipped_example_config_holds_the_defaults()
     {
         string example = Path.Combine(RepoRoot(), "examples", "config.yaml");
@@ -143,7 +156,7 @@ public class DaemonConfigParserTests
     }
 
     [Theory]
-    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative)")]
+    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits)")]
     [InlineData("idPool: { start: 100000 }\n", "config.yaml:1:11: unknown key 'start' in idPool (allowed keys: base, size)")]
     [InlineData("idPool: { base: 0 }\n", "config.yaml:1:17: idPool.base 0 would overlap the host's own users; start the pool at 65536 or above")]
     [InlineData("idPool: { base: 1000 }\n", "config.yaml:1:17: idPool.base 1000 would overlap the host's own users; start the pool at 65536 or above")]
