@@ -27,7 +27,8 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
     /// Only root and members of the admin group may change containers. Checked here, per call,
     /// because a session or private bus applies no policy file (STYLE #15).
     /// </summary>
-    public async Task RequireAdminAsync(MethodContext context, string? what = null)
+    /// <returns>The caller's uid.</returns>
+    public async Task<uint> RequireAdminAsync(MethodContext context, string? what = null)
     {
         string sender = context.Request.SenderAsString ?? throw new ContainerDException(ErrorKind.AccessDenied, "the call has no sender");
         uint uid = await CallerUidAsync(sender).ConfigureAwait(false);
@@ -36,6 +37,7 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
             throw new ContainerDException(ErrorKind.AccessDenied,
                 $"{UnixAccounts.Describe(uid)} may not {what ?? context.Request.MemberAsString}: only root and members of group '{AdminGroup}' may change containers");
         }
+        return uid;
     }
 
     /// <summary>Whether the caller is root or in the admin group (for what only they may read).</summary>

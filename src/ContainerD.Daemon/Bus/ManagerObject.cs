@@ -43,14 +43,14 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
         }
 
         // Everything else changes something: read (and bound) the arguments, check the caller, then act.
-        Func<Job> change = ReadChange(context.Request, member);
-        await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-        var job = jobs.OnBehalfOf(context.Request.SenderAsString, change);
+        Func<Caller, Job> change = ReadChange(context.Request, member);
+        var caller = new Caller(await Bus.RequireAdminAsync(context).ConfigureAwait(false));
+        var job = jobs.OnBehalfOf(context.Request.SenderAsString, () => change(caller));
         ReplyObjectPath(context, Names.JobPath(job.Id));
     }
 
     /// <summary>The change a call asks for, with its arguments read and checked.</summary>
-    private Func<Job> ReadChange(Message request, string member)
+    private Func<Caller, Job> ReadChange(Message request, string member)
     {
         var reader = request.GetBodyReader();
         switch (member)
@@ -58,18 +58,18 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
             case "CreateContainer":
             {
                 string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-                return () => containers.Create(name, yaml);
+                return caller => containers.Create(name, yaml, caller);
             }
             case "StartContainer":
             {
                 string name = ReadName(ref reader);
-                return () => containers.Start(name);
+                return _ => containers.Start(name);
             }
             case "StopContainer":
             {
                 string name = ReadName(ref reader);
                 bool force = reader.ReadBool();
-                return () => containers.Stop(name, force);
+                return _ => containers.Stop(name, force);
             }
             case "StopContainerWithTimeout":
             {
@@ -81,33 +81,33 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
                     throw new ContainerDException(ErrorKind.InvalidArgs,
                         $"a stop timeout of {seconds} s is out of range: give 0 to {Limits.StopTimeoutSeconds} seconds (a day)");
                 }
-                return () => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
+                return _ => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
             }
             case "RestartContainer":
             {
                 string name = ReadName(ref reader);
-                return () => containers.Restart(name);
+                return _ => containers.Restart(name);
             }
             case "UpdateContainer":
             {
                 string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-                return () => containers.Update(name, yaml);
+                return caller => containers.Update(name, yaml, caller);
             }
             case "RollbackContainer":
             {
                 string name = ReadName(ref reader);
                 uint generation = reader.ReadUInt32();
-                return () => containers.Rollback(name, generation);
+                return _ => containers.Rollback(name, generation);
             }
             case "DeleteGenerations":
             {
                 string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
-                return () => containers.DeleteGenerations(name, which);
+                return _ => containers.DeleteGenerations(name, which);
             }
             case "DestroyContainer":
             {
                 string name = ReadName(ref reader);
-                return () => containers.Destroy(name);
+                return _ => containers.Destroy(name);
             }
             default:
                 throw new InvalidOperationException($"{member} is in the interface XML but has no handler");

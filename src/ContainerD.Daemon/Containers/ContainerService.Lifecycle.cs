@@ -2,7 +2,9 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
+using ContainerD.Os;
 using ContainerD.Os.Filesystem;
+using ContainerD.Os.Nix;
 using Microsoft.Extensions.Logging;
 
 namespace ContainerD.Daemon.Containers;
@@ -12,7 +14,7 @@ public sealed partial class ContainerService
 {
     // ---- Changes (each returns its job at once) ----
 
-    public Job Create(string name, string yaml)
+    public Job Create(string name, string yaml, Caller caller)
     {
         ContainerName.Require(name);
         if (File.Exists(Paths.DeclarativeFile(name)))
@@ -20,14 +22,15 @@ public sealed partial class ContainerService
             throw new ContainerDException(ErrorKind.AlreadyExists,
                 $"container '{name}' is declared in {Paths.DeclarativeFile(name)}: the daemon creates it from there; pick another name");
         }
-        return CreateCore(name, yaml, declarative: false);
+        return CreateCore(name, yaml, declarative: false, caller);
     }
 
-    private Job CreateCore(string name, string yaml, bool declarative)
+    private Job CreateCore(string name, string yaml, bool declarative, Caller caller)
     {
         ContainerName.Require(name);
         var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative), name);
         RequireStorePathExists(definition);
+        RequireConfined(definition, caller);
         lock (_lock)
         {
             if (_containers.ContainsKey(name))
@@ -42,7 +45,7 @@ public sealed partial class ContainerService
             IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
             return jobs.Start(name, "create", async job =>
             {
-                await CreateStepsAsync(job, definition, yaml, ids, declarative).ConfigureAwait(false);
+                await CreateStepsAsync(job, definition, yaml, ids, declarative, caller).ConfigureAwait(false);
                 // A declared container with autostart is wanted running, like NixOS units.
                 if (declarative && definition.Autostart)
                 {
@@ -72,7 +75,7 @@ public sealed partial class ContainerService
 
     // ---- The steps ----
 
-    private async Task CreateStepsAsync(Job job, ContainerDefinition definition, string yaml, IdRange ids, bool declarative)
+    private async Task CreateStepsAsync(Job job, ContainerDefinition definition, string yaml, IdRange ids, bool declarative, Caller caller)
     {
         string name = definition.Name;
         var state = new PersistedState
@@ -83,6 +86,7 @@ public sealed partial class ContainerService
             CreatedAt = clock.GetUtcNow(),
             Phase = Phase.Creating,
             Declarative = declarative,
+            MemberDefinition = !caller.IsRoot,
         };
         try
         {
@@ -92,7 +96,7 @@ public sealed partial class ContainerService
             FaultInjection.Step("create", 2);
             store.WriteDefinition(name, yaml);
             FaultInjection.Step("create", 3);
-            string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
+            string system = await BuildSystemAsync(job, definition, caller).ConfigureAwait(false);
             FaultInjection.Step("create", 4);
             int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
             File.Delete(Paths.BuildLink(name));
@@ -130,6 +134,12 @@ public sealed partial class ContainerService
             return;
         }
         PrepareBindMounts(container);
+        if (container.State.MemberDefinition)
+        {
+            // Again now that every source exists: what a member's definition binds must still be
+            // reached through directories only root can change.
+            RequireConfinedMounts(container.Definition, ErrorKind.StartFailed);
+        }
         SetRunState(container, ContainerState.Starting);
         // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
         WriteLxcConfig(container);
@@ -168,6 +178,34 @@ public sealed partial class ContainerService
         }
         job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
     }
+
+    /// <summary>A member's definition: bind sources only under bindSourceRoots, through root's directories, never idmapped.</summary>
+    private void RequireConfined(ContainerDefinition definition, Caller caller)
+    {
+        if (!caller.IsRoot)
+        {
+            if (definition.System is FlakeSystem)
+            {
+                // Nix copies a local flake's whole directory into the world-readable store, as root.
+                throw new ContainerDException(ErrorKind.AccessDenied,
+                    $"container '{definition.Name}': flake systems are for root only (Nix copies the flake's directory into the store as root); a member may give system.nix or system.path");
+            }
+            RequireConfinedMounts(definition, ErrorKind.AccessDenied);
+        }
+    }
+
+    private void RequireConfinedMounts(ContainerDefinition definition, ErrorKind kind)
+    {
+        var problems = definition.BindMounts.Select(m => Confinement.Problem(m, config.BindSourceRoots.Paths)).OfType<string>().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ContainerDException(kind, $"container '{definition.Name}' (a definition from a member of group '{config.AdminGroup}', not root): {string.Join("; ", problems)}");
+        }
+    }
+
+    /// <summary>For a caller other than root: its Nix file is read with its rights and evaluated in restricted mode.</summary>
+    private NixConfinement? NixConfinementFor(Caller caller, string name) =>
+        caller.IsRoot ? null : new NixConfinement(caller.Uid, Path.Combine(config.StateDir, "eval", $"{name}-{Guid.NewGuid():N}"));
 
     /// <summary>Bind-mount sources must exist before lxc-start: made when create: true, else a clear error.</summary>
     private static void PrepareBindMounts(Container container)

@@ -10,27 +10,32 @@ namespace ContainerD.Daemon.Containers;
 public sealed partial class ContainerService
 {
     /// <summary>Rebuilds the system (from a new definition, or the current one when yaml is empty) as a new generation.</summary>
-    public Job Update(string name, string yaml)
+    public Job Update(string name, string yaml, Caller caller)
     {
         var container = Get(name);
         if (yaml.Length > 0)
         {
             RefuseIfDeclared(container, "change that file instead");
         }
-        return UpdateCore(container, yaml.Length > 0 ? yaml : container.DefinitionYaml);
+        return UpdateCore(container, yaml.Length > 0 ? yaml : container.DefinitionYaml, caller, newDefinition: yaml.Length > 0);
     }
 
-    private Job UpdateCore(Container container, string newYaml)
+    /// <param name="newDefinition">False when the current definition is rebuilt: whose it is does not change.</param>
+    private Job UpdateCore(Container container, string newYaml, Caller caller, bool newDefinition)
     {
         string name = container.Name;
         var definition = DefinitionParser.Parse(newYaml, DefinitionSource(name, container.State.Declarative), name);
         RequireStorePathExists(definition);
+        if (newDefinition)
+        {
+            RequireConfined(definition, caller);
+        }
         if (definition.IdMap.Size != container.State.UidSize || (definition.IdMap.Base is { } fixedBase && fixedBase != container.State.UidBase))
         {
             throw new ContainerDException(ErrorKind.InvalidDefinition,
                 $"idmap of '{name}' cannot change: its ids {container.Ids} are its files' owners for its whole life; destroy and create it to change them");
         }
-        return StartJob(name, "update", (job, c) => UpdateStepsAsync(job, c, definition, newYaml));
+        return StartJob(name, "update", (job, c) => UpdateStepsAsync(job, c, definition, newYaml, caller, newDefinition));
     }
 
     /// <summary>Deletes old generations ("old", "Nd" or "+N", as nix-env reads them); the current one always stays.</summary>
@@ -75,13 +80,14 @@ public sealed partial class ContainerService
         return StartJob(name, "rollback", (job, c) => RollbackStepsAsync(job, c, target));
     }
 
-    private async Task<string> BuildSystemAsync(Job job, ContainerDefinition definition)
+    private async Task<string> BuildSystemAsync(Job job, ContainerDefinition definition, Caller caller)
     {
         switch (definition.System)
         {
             case NixExpressionSystem expression:
                 job.Log($"building the system from {expression.File}");
-                return await nix.BuildAsync(expression, Paths.BuildLink(definition.Name), job.Log, job.Canceled).ConfigureAwait(false);
+                return await nix.BuildAsync(expression, Paths.BuildLink(definition.Name), job.Log, job.Canceled,
+                    NixConfinementFor(caller, definition.Name)).ConfigureAwait(false);
             case FlakeSystem flake:
                 job.Log($"building the system from the flake {flake.Reference}");
                 return await nix.BuildFlakeAsync(flake, Paths.BuildLink(definition.Name), job.Log, job.Canceled).ConfigureAwait(false);
@@ -93,11 +99,19 @@ public sealed partial class ContainerService
         }
     }
 
-    private async Task UpdateStepsAsync(Job job, Container container, ContainerDefinition definition, string yaml)
+    private async Task UpdateStepsAsync(Job job, Container container, ContainerDefinition definition, string yaml, Caller caller, bool newDefinition)
     {
         string name = container.Name;
+        if (newDefinition && !caller.IsRoot && !container.State.MemberDefinition)
+        {
+            // Before anything else: should this update be interrupted, its pending definition must not
+            // pass for root's at the next start.
+            var confined = container.State with { MemberDefinition = true };
+            store.Write(confined);
+            container.SetState(confined);
+        }
         // Build first: a failed build must leave the generation, the definition and the container as they were.
-        string system = await BuildSystemAsync(job, definition).ConfigureAwait(false);
+        string system = await BuildSystemAsync(job, definition, caller).ConfigureAwait(false);
         FaultInjection.Step("update", 1);
         // The new definition waits beside the old one until the generation is committed: a crash
         // before nix-env discards it at the next start, a crash after it commits it (ReconcileProfile).
@@ -121,6 +135,10 @@ public sealed partial class ContainerService
         store.WriteGenerationDefinition(name, generation, yaml);
         store.CommitPendingDefinition(name);
         container.SetDefinition(definition, yaml);
+        if (newDefinition && caller.IsRoot)
+        {
+            container.SetState(container.State with { MemberDefinition = false });
+        }
         CommitGeneration(container, generation, system, DefinitionHash.Of(yaml));
         job.Log($"generation {generation} of {name} is {system}");
         await ActivateAsync(job, container, system).ConfigureAwait(false);

@@ -256,13 +256,13 @@ public sealed partial class ContainerService
             if (container is null)
             {
                 log.LogInformation("creating declared container {Name} from {File}", name, file);
-                CreateCore(name, yaml, declarative: true);
+                CreateCore(name, yaml, declarative: true, Caller.Root);
                 changes.Created++;
             }
             else
             {
                 log.LogInformation("{File} changed: updating container {Name}", file, name);
-                UpdateCore(container, yaml);
+                UpdateCore(container, yaml, Caller.Root, newDefinition: true);
                 changes.Updated++;
             }
         }

@@ -25,6 +25,11 @@ public sealed record PersistedState
     public Phase Phase { get; init; }
     public bool Declarative { get; init; }
     public string? DefinitionHash { get; init; }
+    /// <summary>
+    /// The definition came from a member of the admin group, not root: its bind sources are checked
+    /// again at each start. Set when a member's create or update begins, cleared when root's commits.
+    /// </summary>
+    public bool MemberDefinition { get; init; }
 }
 
 /// <summary>state.json's format, generated at build time: the daemon is NativeAOT, without reflection.</summary>

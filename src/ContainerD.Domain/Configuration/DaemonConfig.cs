@@ -30,6 +30,11 @@ public sealed record DaemonConfig
     /// take the host's pids. No memory or cpu default: what fits depends on the host and the workload.
     /// </summary>
     public ResourceLimits DefaultLimits { get; init; } = new(null, null, 16384);
+    /// <summary>
+    /// Where members of AdminGroup (not root) may take bind-mount sources from: only paths strictly
+    /// under one of these, never idmapped. Root's definitions may bind any path.
+    /// </summary>
+    public PathList BindSourceRoots { get; init; } = new(["/srv/containers"]);
     /// <summary>Destroy declarative containers whose file left DefinitionsDir (else only warn).</summary>
     public bool PruneDeclarative { get; init; }
 
@@ -46,4 +51,12 @@ public sealed record DaemonConfig
 
     public string EffectiveLxcPath => LxcPath ?? System.IO.Path.Combine(StateDir, "lxc");
     public string ContainersDir => System.IO.Path.Combine(StateDir, "containers");
+}
+
+/// <summary>A list of paths compared by value, so configs compare as records do.</summary>
+public sealed record PathList(IReadOnlyList<string> Paths)
+{
+    public bool Equals(PathList? other) => other is not null && Paths.SequenceEqual(other.Paths, StringComparer.Ordinal);
+    public override int GetHashCode() => Paths.Count;
+    public override string ToString() => string.Join(", ", Paths);
 }

@@ -14,7 +14,7 @@ public static partial class DaemonConfigParser
     private static readonly string[] Keys =
     [
         "bus", "busName", "stateDir", "definitionsDir", "profilesDir", "lxcPath", "runtimeDir",
-        "idPool", "manageSubIds", "adminGroup", "pruneDeclarative", "defaultLimits",
+        "idPool", "manageSubIds", "adminGroup", "pruneDeclarative", "defaultLimits", "bindSourceRoots",
     ];
 
     // Ids below this are the host's own users and system accounts; a container's root must never be one.
@@ -49,6 +49,7 @@ public static partial class DaemonConfigParser
             AdminGroup = Checked(map, "adminGroup", GroupNamePattern(), "is not a group name: a lower-case letter or '_', then up to 31 lower-case letters, digits, '_' or '-'") ?? defaults.AdminGroup,
             PruneDeclarative = map.Bool("pruneDeclarative", defaults.PruneDeclarative),
             DefaultLimits = DefaultLimits(map, defaults.DefaultLimits),
+            BindSourceRoots = BindSourceRoots(map) ?? defaults.BindSourceRoots,
         };
         errors.ThrowIfAny();
         return config;
@@ -60,6 +61,31 @@ public static partial class DaemonConfigParser
     /// </summary>
     private static ResourceLimits DefaultLimits(YamlMap map, ResourceLimits defaults) =>
         map.Has("defaultLimits") ? DefinitionParser.ReadLimits(map, "defaultLimits") ?? ResourceLimits.None : defaults;
+
+    /// <summary>bindSourceRoots: absolute, normal paths; "/" would let members bind anything (and is refused).</summary>
+    private static PathList? BindSourceRoots(YamlMap map)
+    {
+        if (!map.Has("bindSourceRoots"))
+            return null;
+        var roots = new List<string>();
+        var items = map.List("bindSourceRoots");
+        for (var i = 0; i < items.Count; i++)
+        {
+            string key = $"bindSourceRoots[{i}]";
+            if (items[i] is not YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } path })
+            {
+                map.Errors.Add(items[i], $"{key} must be a path, not {YamlText.Describe(items[i])}");
+                continue;
+            }
+            if (PathRules.MountProblem(path) is { } problem)
+                map.Errors.Add(items[i], $"{key} {YamlText.Quote(path)} {problem}");
+            else if (path == "/")
+                map.Errors.Add(items[i], $"{key} '/' would let group members bind any host path (/etc, /root, the Nix database); name the directories they may use");
+            else
+                roots.Add(path);
+        }
+        return new PathList(roots);
+    }
 
     private static string? Bus(YamlMap map)
     {

@@ -5,6 +5,9 @@ using ContainerD.Os.Processes;
 
 namespace ContainerD.Os.Nix;
 
+/// <summary>Who a confined evaluation reads the Nix file as, and the private dir its copy goes to.</summary>
+public sealed record NixConfinement(uint Uid, string WorkDir);
+
 /// <summary>One generation of a profile: profile-N-link → a store path.</summary>
 public sealed record ProfileGeneration(int Number, DateTimeOffset CreatedAt, string StorePath, bool Current);
 
@@ -21,9 +24,45 @@ public sealed class NixTool(string storeDir = "/nix/store")
     /// outLink is a GC root that keeps the output alive until the profile holds it: without it a
     /// garbage collection between the build and nix-env --set could delete the new system.
     /// </summary>
-    public async Task<string> BuildAsync(NixExpressionSystem nix, string outLink, Action<string> onLog, CancellationToken cancellationToken)
+    /// <param name="confined">
+    /// For a caller other than root: the file is read with that user's rights into workDir and
+    /// evaluated from there in restricted mode, where it may read the store (and the daemon's own
+    /// NIX_PATH) and nothing else of the host — so `builtins.readFile /etc/shadow` is refused.
+    /// </param>
+    public async Task<string> BuildAsync(NixExpressionSystem nix, string outLink, Action<string> onLog, CancellationToken cancellationToken,
+        NixConfinement? confined = null)
     {
-        List<string> args = [nix.File, "--out-link", outLink];
+        if (confined is not null)
+        {
+            byte[] text = await Confinement.ReadAsUserAsync(confined.Uid, nix.File, MaxConfinedFile, cancellationToken).ConfigureAwait(false);
+            Directory.CreateDirectory(confined.WorkDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            string copy = Path.Combine(confined.WorkDir, "default.nix");
+            await File.WriteAllBytesAsync(copy, text, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                onLog($"evaluating {nix.File} as read by uid {confined.Uid}, in restricted mode: it may read {storeDir} and nothing else of the host");
+                return await BuildCoreAsync(nix with { File = copy }, outLink, onLog,
+                    ["--option", "restrict-eval", "true", "-I", confined.WorkDir, "-I", storeDir], nix.File, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ContainerDException e) when (e.Kind == ErrorKind.BuildFailed)
+            {
+                throw new ContainerDException(ErrorKind.BuildFailed, e.Message
+                    + $" (a Nix file from a caller other than root is evaluated alone, from a copy, in restricted mode: it may read {storeDir} but not the host's files, nor files beside it)");
+            }
+            finally
+            {
+                Directory.Delete(confined.WorkDir, recursive: true);
+            }
+        }
+        return await BuildCoreAsync(nix, outLink, onLog, [], nix.File, cancellationToken).ConfigureAwait(false);
+    }
+
+    private const int MaxConfinedFile = 1 << 20;
+
+    private async Task<string> BuildCoreAsync(NixExpressionSystem nix, string outLink, Action<string> onLog, IReadOnlyList<string> options,
+        string shownFile, CancellationToken cancellationToken)
+    {
+        List<string> args = [nix.File, .. options, "--out-link", outLink];
         if (nix.Attr is not null)
         {
             args.AddRange(["-A", nix.Attr]);
@@ -37,7 +76,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
         if (!output.Succeeded)
         {
             throw new ContainerDException(ErrorKind.BuildFailed,
-                $"nix-build {nix.File} failed (exit {output.ExitCode}): {output.StderrTail(8)}");
+                $"nix-build {shownFile} failed (exit {output.ExitCode}): {output.StderrTail(8)}");
         }
         string outPath = output.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
         return await CheckSystemAsync(outPath, cancellationToken).ConfigureAwait(false);

@@ -87,6 +87,16 @@ public class DaemonConfigParserTests
     }
 
     [Fact]
+    public void Bind_source_roots_default_to_srv_containers_and_refuse_the_whole_host()
+    {
+        Assert.Equal(new PathList(["/srv/containers"]), new DaemonConfig().BindSourceRoots);
+        Assert.Equal(new PathList(["/srv/a", "/data/b"]), DaemonConfigParser.Parse("bindSourceRoots: [ /srv/a, /data/b ]", "config.yaml").BindSourceRoots);
+        Assert.Equal(new PathList([]), DaemonConfigParser.Parse("bindSourceRoots: []", "config.yaml").BindSourceRoots);
+        Assert.Contains("would let group members bind any host path", Assert.Single(Errors("bindSourceRoots: [ / ]")));
+        Assert.Contains("is not an absolute path", Assert.Single(Errors("bindSourceRoots: [ srv ]")));
+    }
+
+    [Fact]
     public void The_shipped_example_config_holds_the_defaults()
     {
         string example = Path.Combine(RepoRoot(), "examples", "config.yaml");
@@ -156,7 +166,7 @@ public class DaemonConfigParserTests
     }
 
     [Theory]
-    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits)")]
+    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits, bindSourceRoots)")]
     [InlineData("idPool: { start: 100000 }\n", "config.yaml:1:11: unknown key 'start' in idPool (allowed keys: base, size)")]
     [InlineData("idPool: { base: 0 }\n", "config.yaml:1:17: idPool.base 0 would overlap the host's own users; start the pool at 65536 or above")]
     [InlineData("idPool: { base: 1000 }\n", "config.yaml:1:17: idPool.base 1000 would overlap the host's own users; start the pool at 65536 or above")]
