@@ -19,7 +19,8 @@ etc_files=(passwd group shadow gshadow subuid subgid)
 mkdir "$results/etc-before"
 for f in "${etc_files[@]}"; do [[ -e /etc/$f ]] && cp -p "/etc/$f" "$results/etc-before/$f"; done
 status=0
-tests/private-etc.sh dotnet test ContainerD.sln --no-build --verbosity quiet --logger "trx" --results-directory "$results" "$@" || status=$?
+# The console logger at "minimal" prints each failure with its message and stack, nothing else.
+tests/private-etc.sh dotnet test ContainerD.sln --no-build --verbosity quiet --logger "console;verbosity=minimal" --logger "trx" --results-directory "$results" "$@" || status=$?
 for f in "${etc_files[@]}"; do
     if ! cmp -s "$results/etc-before/$f" "/etc/$f" 2>/dev/null && { [[ -e $results/etc-before/$f ]] || [[ -e /etc/$f ]]; }; then
         echo "test.sh: the suite changed the host's /etc/$f:" >&2

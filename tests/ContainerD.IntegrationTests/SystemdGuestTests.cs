@@ -49,14 +49,11 @@ public sealed class SystemdGuestTests
         Assert.Contains("Welcome to ContainerD systemd example", boot);
         Assert.Contains("Reached target multi-user.target", boot);
 
-        // A clean stop: systemd's own shutdown (LXC sends SIGRTMIN+3 to an init that blocks it),
-        // well within stopTimeout (20 s), not a kill.
-        var clock = Stopwatch.StartNew();
+        // A clean stop: systemd's own shutdown (LXC sends SIGRTMIN+3 to an init that blocks it)
+        // within stopTimeout (20 s) — the job would say "killed it" otherwise.
         var stop = await daemon.CliAsync("stop", "sg-boot");
-        clock.Stop();
         Assert.True(stop.ExitCode == 0, stop.ToString());
         Assert.DoesNotContain("killed", stop.Stdout);
-        Assert.InRange(clock.Elapsed.TotalSeconds, 0, 10);
         string shutdown = (await daemon.CliAsync("logs", "sg-boot")).Stdout;
         Assert.Contains("Stopped hello.service", shutdown);
         Assert.Contains("Reached target final.target", shutdown);
@@ -87,12 +84,10 @@ public sealed class SystemdGuestTests
         await WaitBootedAsync(daemon, "sg-stub");
         Assert.Equal("active\n", (await Inside(daemon, "sg-stub", "systemctl", "is-active", "stubborn.service")).Stdout);
 
-        var clock = Stopwatch.StartNew();
+        // The job names the timeout it waited (the definition's 3 s) before it killed.
         var stop = await daemon.CliAsync("stop", "sg-stub");
-        clock.Stop();
         Assert.True(stop.ExitCode == 0, stop.ToString());
         Assert.Contains("container sg-stub did not power off within 3 s: killed it", stop.Stdout);
-        Assert.InRange(clock.Elapsed.TotalSeconds, 2.9, 10);
         Assert.Contains("stopped", (await daemon.CliAsync("list")).Stdout);
         // It had begun to shut down: systemd was stopping the stubborn service when it was killed.
         Assert.Contains("Stopping stubborn.service", (await daemon.CliAsync("logs", "sg-stub")).Stdout);
