@@ -62,6 +62,8 @@ if [[ -z $usr ]]; then
   echo "$usr" >"$cache/usr-$key"
   log "added $(du -sh "$usr" | cut -f1) of Debian files as $usr"
 fi
+# A GC root in the cache: a collection between two builds must not take the merged /usr away.
+nix-store --realise "$usr" --add-root "$cache/usr-$key.root" --indirect >/dev/null
 
 args=()
 for a in "$@"; do
@@ -69,5 +71,8 @@ for a in "$@"; do
   args+=(--argstr "${a%%=*}" "${a#*=}")
 done
 busybox=$(readlink -f "$(command -v busybox || echo /bin/busybox)")
-NIX_CONFIG="substituters =" nix-build "$here/system.nix" --no-out-link --quiet \
+# Each system built is a GC root in the cache too (keyed by its arguments), so the path printed
+# stays valid until it is in a container's profile, which roots it from then on.
+root="$cache/system-$(printf '%s\n' "$usr" "$@" | sha256sum | cut -c1-16)"
+NIX_CONFIG="substituters =" nix-build "$here/system.nix" --out-link "$root" --quiet \
   --argstr usr "$usr" --argstr busybox "$busybox" "${args[@]}"
