@@ -35,7 +35,9 @@ public sealed partial class LxcMonitor(string lxcPath)
             {
                 startInfo.ArgumentList.Add(arg);
             }
-            using var process = Process.Start(startInfo)!;
+            // Dies with the daemon (a new daemon starts its own): kill -9 must not pile them up.
+            using var process = new Process { StartInfo = startInfo };
+            ContainerD.Os.Processes.ChildProcesses.Start(process);
             using var registration = cancellationToken.Register(() => process.Kill());
             while (await process.StandardOutput.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
             {

@@ -26,7 +26,7 @@ public sealed class LxcTool(string lxcPath)
     {
         var output = await CommandRunner.RunAsync("lxc-start",
             ["-P", LxcPath, "-n", name, "-d", "-o", LogPath(name), "-l", "WARN"],
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken, outlivesDaemon: true).ConfigureAwait(false);
         if (!output.Succeeded)
         {
             throw new ContainerDException(ErrorKind.StartFailed,

@@ -41,6 +41,7 @@ public sealed record CommandLimits(int MaxStdout, int MaxStderr, int MaxLine, lo
 /// <summary>
 /// Runs a program with an argv array — never a shell string — and captures its output.
 /// stderr lines can be streamed as they arrive (Nix build logs). Cancellation kills the process tree.
+/// The command dies with the daemon (ChildProcesses) unless outlivesDaemon (lxc-start of a container).
 /// </summary>
 public static class CommandRunner
 {
@@ -54,7 +55,8 @@ public static class CommandRunner
         IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null,
         CancellationToken cancellationToken = default,
-        CommandLimits? limits = null)
+        CommandLimits? limits = null,
+        bool outlivesDaemon = false)
     {
         limits ??= CommandLimits.Default;
         var startInfo = new ProcessStartInfo(program)
@@ -75,14 +77,7 @@ public static class CommandRunner
         }
 
         using var process = new Process { StartInfo = startInfo };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot run {program}: {e.Message} — is it installed and on PATH?", e);
-        }
+        ChildProcesses.Start(process, outlivesDaemon);
         process.StandardInput.Close();
 
         using var tooMuch = new CancellationTokenSource();
