@@ -14,6 +14,7 @@ while [ "$i" -lt "$buildDelay" ]; do i=$((i + 1)); "$bb" echo "step $i of $build
 # PID 1 of the container. lxc-stop sends SIGPWR: exit cleanly on it. The trap comes first: PID 1
 # ignores a signal it has no handler for, so a stop right after start would wait for its timeout.
 trap 'echo "init: powering off"; exit 0' PWR TERM INT
+if [ -n "$powerOffLog" ]; then trap 'echo "init: ignoring SIGPWR"; echo SIGPWR >> "$powerOffLog"' PWR; fi
 export PATH=$out/sw/bin
 echo "init: system $hostName variant $variant up as uid \$(id -u)"
 hostname "$hostName"

@@ -5,6 +5,7 @@
 , buildDelay ? "0"         # seconds the build takes, printing a line each second (progress, cancel tests)
 , failSwitch ? "0"         # "1": switch-to-configuration fails (activation failure tests)
 , failBuild ? "0"          # "1": the build fails after printing a line (build failure tests)
+, powerOffLog ? ""         # a path inside: init ignores SIGPWR (lxc-stop's request) and notes each one there
 , busybox ? "/usr/bin/busybox" # a static busybox on the host, not behind a symlinked dir
 }:
 let
@@ -20,6 +21,6 @@ derivation {
   system = builtins.currentSystem;
   builder = "${bb}/${baseNameOf busybox}";
   args = [ "sh" "-e" ./build-busybox-system.sh ];
-  inherit hostName variant buildDelay failSwitch failBuild;
+  inherit hostName variant buildDelay failSwitch failBuild powerOffLog;
   busybox = "${bb}/${baseNameOf busybox}";
 }

@@ -37,6 +37,11 @@ public sealed partial class ContainerService
             {
                 throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' already exists; destroy it first or pick another name");
             }
+            if (_broken.TryGetValue(name, out string? reason))
+            {
+                throw new ContainerDException(ErrorKind.AlreadyExists,
+                    $"container '{name}' exists but could not be loaded at the daemon's start ({reason}); fix it and restart containerctld, or pick another name");
+            }
             if (jobs.ActiveFor(name) is { } running)
             {
                 throw new ContainerDException(ErrorKind.Busy,
@@ -274,13 +279,17 @@ public sealed partial class ContainerService
     /// Stops the container if LXC runs it, then removes its LXC dir, its profile and last its state
     /// dir, and frees its range. Safe to repeat: used by destroy, failed creates and recovery.
     /// </summary>
-    private async Task RemoveEverythingAsync(string name, CancellationToken cancellationToken, Job? job = null)
+    private async Task RemoveEverythingAsync(string name, CancellationToken cancellationToken, Job? job = null, bool forceStop = false)
     {
         if ((await lxc.GetStatusAsync(name, cancellationToken).ConfigureAwait(false)).State != ContainerState.Stopped)
         {
             job?.Log($"stopping container {name}");
+            if (forceStop)
+            {
+                log.LogWarning("killing container {Name}: its removal was already under way", name);
+            }
             var timeout = Find(name)?.Definition.StopTimeout ?? TimeSpan.FromSeconds(10);
-            await lxc.StopAsync(name, timeout, force: false, cancellationToken).ConfigureAwait(false);
+            await lxc.StopAsync(name, timeout, force: forceStop, cancellationToken).ConfigureAwait(false);
             if (Find(name) is { } running)
             {
                 await RefreshAsync(running, cancellationToken).ConfigureAwait(false);

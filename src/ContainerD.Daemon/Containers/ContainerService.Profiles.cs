@@ -170,10 +170,13 @@ public sealed partial class ContainerService
         await ActivateAsync(job, container, system).ConfigureAwait(false);
     }
 
-    /// <summary>Records the profile's current generation in state.json and tells watchers.</summary>
+    /// <summary>
+    /// Records the profile's current generation in state.json and tells watchers; its activation
+    /// is pending (persisted) until ActivateAsync is through with it.
+    /// </summary>
     private void CommitGeneration(Container container, int generation, string system, string? definitionHash)
     {
-        var state = container.State with { Generation = generation, SystemPath = system, DefinitionHash = definitionHash };
+        var state = container.State with { Generation = generation, SystemPath = system, DefinitionHash = definitionHash, ActivationPending = true };
         store.Write(state);
         container.SetState(state);
         WriteLxcConfig(container);
@@ -183,8 +186,31 @@ public sealed partial class ContainerService
     private const int ActivationLogLines = 500;
     private static readonly CommandLimits ActivationLimits = new(1 << 20, 1 << 20, 4096);
 
-    /// <summary>Brings a new system to a running container, as its definition's activation says.</summary>
+    private void ClearActivationPending(Container container)
+    {
+        if (!container.State.ActivationPending)
+        {
+            return;
+        }
+        var state = container.State with { ActivationPending = false };
+        store.Write(state);
+        container.SetState(state);
+    }
+
+    /// <summary>Brings a new system to a running container, as its definition's activation says; then it is no longer pending.</summary>
     private async Task ActivateAsync(Job job, Container container, string system)
+    {
+        try
+        {
+            await ActivateCoreAsync(job, container, system).ConfigureAwait(false);
+        }
+        finally
+        {
+            ClearActivationPending(container);
+        }
+    }
+
+    private async Task ActivateCoreAsync(Job job, Container container, string system)
     {
         await RefreshAsync(container).ConfigureAwait(false);
         if (container.RunState != ContainerState.Running)

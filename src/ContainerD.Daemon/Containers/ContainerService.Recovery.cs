@@ -2,6 +2,7 @@ using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Os.Nix;
+using ContainerD.Os.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace ContainerD.Daemon.Containers;
@@ -39,9 +40,24 @@ public sealed partial class ContainerService
         File.SetUnixFileMode(lxc.LxcPath, StateStore.DirMode);
         _allocator = new IdAllocator(config.IdPool, subIds.ReadForeign(RootOwner));
 
-        foreach (string name in store.Names())
+        // What a killed daemon left running (a nix-build would later write into a state dir that
+        // recovery rolls back; an lxc-monitor per crash): ours are those that name our paths.
+        var names = store.Names();
+        foreach (var orphan in OrphanReaper.Reap([config.StateDir, lxc.LxcPath, .. names.Select(Paths.ProfileDir)]))
         {
-            await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
+            log.LogWarning("killed pid {Pid} ({Command}), left running by a previous daemon", orphan.Pid, string.Join(' ', orphan.Argv.Take(4)));
+        }
+        foreach (string name in names)
+        {
+            try
+            {
+                await RecoverAsync(name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One container the daemon cannot load must not keep it from serving the others.
+                SkipBroken(name, e);
+            }
         }
         EnsureContainersIdsOwned();
         WarnIfUseraddIsCrowded();
@@ -113,11 +129,13 @@ public sealed partial class ContainerService
                 return;
             case Phase.Creating:
                 log.LogWarning("rolling back the interrupted create of container {Name}", name);
-                await RemoveEverythingAsync(name, cancellationToken).ConfigureAwait(false);
+                await RemoveEverythingAsync(name, cancellationToken, forceStop: true).ConfigureAwait(false);
                 return;
             case Phase.Destroying:
+                // The destroy had been asked for: its container is killed at once, not asked to power
+                // off (an init that ignores SIGPWR would hold up the start for its whole stop timeout).
                 log.LogWarning("finishing the interrupted destroy of container {Name}", name);
-                await RemoveEverythingAsync(name, cancellationToken).ConfigureAwait(false);
+                await RemoveEverythingAsync(name, cancellationToken, forceStop: true).ConfigureAwait(false);
                 return;
         }
 
@@ -143,6 +161,70 @@ public sealed partial class ContainerService
         await RefreshAsync(container, cancellationToken).ConfigureAwait(false);
         log.LogInformation("loaded container {Name}: {State}, pid {Pid}, ids {Ids}, generation {Generation}",
             name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
+    }
+
+    /// <summary>
+    /// A container recovery failed on: logged and left out, its name and (when state.json says) its
+    /// range kept reserved, so that neither is handed out again until a later start loads it.
+    /// </summary>
+    private void SkipBroken(string name, Exception error)
+    {
+        string reason = string.Join("; ", error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        log.LogError("container {Name} could not be loaded and is skipped (its name and ids stay reserved; fix it and restart the daemon): {Reason}",
+            name, reason);
+        lock (_lock)
+        {
+            if (_containers.ContainsKey(name))
+            {
+                return; // loaded, only its refresh failed: it stays, as it is
+            }
+            _broken[name] = reason;
+        }
+        try
+        {
+            if (store.Read(name) is { } state)
+            {
+                lock (_lock)
+                {
+                    _allocator.Reserve(name, new IdRange(state.UidBase, state.UidSize));
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError("container {Name}: its range is unknown ({Message}); new containers may get ids its files still own", name, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Generations committed before a crash but never brought to their running container (the
+    /// crash fell between nix-env and the end of activation): activated now, each as a job.
+    /// </summary>
+    public void ResumeInterruptedActivations()
+    {
+        foreach (var container in List().Where(c => c.State.ActivationPending))
+        {
+            if (container.RunState != ContainerState.Running)
+            {
+                log.LogInformation("container {Name} is not running: it boots generation {Generation} at its next start", container.Name, container.State.Generation);
+                ClearActivationPending(container);
+                continue;
+            }
+            try
+            {
+                StartJob(container.Name, "activate", async (job, c) =>
+                {
+                    job.Log($"generation {c.State.Generation} of {c.Name} was committed before the daemon stopped but not activated; activating it now");
+                    await ActivateAsync(job, c, c.State.SystemPath ?? "").ConfigureAwait(false);
+                });
+                log.LogWarning("container {Name}: activating generation {Generation}, committed before the daemon stopped but never activated",
+                    container.Name, container.State.Generation);
+            }
+            catch (ContainerDException e)
+            {
+                log.LogWarning("container {Name}: generation {Generation} is not activated yet ({Message})", container.Name, container.State.Generation, e.Message);
+            }
+        }
     }
 
     /// <summary>
@@ -177,6 +259,8 @@ public sealed partial class ContainerService
             Generation = generation,
             SystemPath = NixTool.CurrentSystem(Paths.ProfileDir(name)),
             DefinitionHash = yaml is null ? state.DefinitionHash : DefinitionHash.Of(yaml),
+            // The change never reached its activation: ResumeInterruptedActivations does it.
+            ActivationPending = true,
         };
         store.Write(state);
         return state;
@@ -193,9 +277,18 @@ public sealed partial class ContainerService
         lock (_declarativeLock)
         {
             var changes = new DeclarativeChanges();
-            var declared = Directory.Exists(config.DefinitionsDir)
-                ? Directory.EnumerateFiles(config.DefinitionsDir, "*.yaml").Order(StringComparer.Ordinal).ToList()
-                : [];
+            List<string> declared;
+            try
+            {
+                declared = Directory.Exists(config.DefinitionsDir)
+                    ? Directory.EnumerateFiles(config.DefinitionsDir, "*.yaml").Order(StringComparer.Ordinal).ToList()
+                    : [];
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log.LogError("declarative definitions not applied: cannot list {Dir}: {Message}", config.DefinitionsDir, e.Message);
+                return changes;
+            }
             foreach (string file in declared)
             {
                 ApplyDeclaredFile(file, changes);
@@ -234,7 +327,7 @@ public sealed partial class ContainerService
         string name = Path.GetFileNameWithoutExtension(file);
         try
         {
-            string yaml = File.ReadAllText(file);
+            string yaml = ReadDeclaration(file);
             var container = Find(name);
             if (container is { State.Declarative: false })
             {
@@ -316,6 +409,22 @@ public sealed partial class ContainerService
                 ApplyDeclarativeDefinitions();
             }
         });
+    }
+
+    /// <summary>A declared file's text; a dangling symlink or an unreadable file is a ContainerDException that says so.</summary>
+    private static string ReadDeclaration(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string why = e is FileNotFoundException or DirectoryNotFoundException && new FileInfo(file).LinkTarget is { } target
+                ? $"it is a symlink to {target}, which does not exist"
+                : $"cannot read it: {e.Message}";
+            throw new ContainerDException(ErrorKind.InvalidDefinition, why);
+        }
     }
 
     /// <summary>Starts every autostart container that is not running, once, at daemon start.</summary>

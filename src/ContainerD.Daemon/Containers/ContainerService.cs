@@ -34,6 +34,8 @@ public sealed partial class ContainerService(
     private const string RootOwner = "root";
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Container> _containers = new(StringComparer.Ordinal);
+    /// <summary>Containers recovery could not load, with why: their names and ranges stay reserved.</summary>
+    private readonly Dictionary<string, string> _broken = new(StringComparer.Ordinal);
     private IdAllocator _allocator = new(config.IdPool, []);
     /// <summary>What the host can do; loses IdmappedMounts if the kernel or filesystem turns out unable.</summary>
     private HostFeatures _host = host;

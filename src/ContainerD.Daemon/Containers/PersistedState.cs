@@ -30,6 +30,11 @@ public sealed record PersistedState
     /// again at each start. Set when a member's create or update begins, cleared when root's commits.
     /// </summary>
     public bool MemberDefinition { get; init; }
+    /// <summary>
+    /// The generation was committed and its activation (switch or restart of a running container)
+    /// has not finished yet: a crash in between leaves it set, and recovery activates it.
+    /// </summary>
+    public bool ActivationPending { get; init; }
 }
 
 /// <summary>state.json's format, generated at build time: the daemon is NativeAOT, without reflection.</summary>
