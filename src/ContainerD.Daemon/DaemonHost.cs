@@ -24,9 +24,9 @@ public static class DaemonHost
         {
             config = LoadConfig(args);
         }
-        catch (ContainerDException e)
+        catch (Exception e) when (e is ContainerDException or IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"containerctld: {e.Message}");
+            Console.Error.WriteLine($"containerctld: {OneLine(e.Message)}");
             return 2;
         }
 
@@ -45,23 +45,68 @@ public static class DaemonHost
         builder.Services.AddSingleton(HostProbe.Detect());
         builder.Services.AddSingleton<JobManager>();
         builder.Services.AddSingleton<ContainerService>();
-        // Before BusService: SIGHUP is caught from the first moment, and served once start-up is done.
-        builder.Services.AddHostedService<ReloadService>();
-        builder.Services.AddHostedService<BusService>();
+        builder.Services.AddSingleton<DaemonExit>();
+        // Before BusService: SIGHUP is caught from the first moment (RunAsync starts it before the
+        // start-up sequence), and served once start-up is done.
+        builder.Services.AddSingleton<ReloadService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ReloadService>());
+        builder.Services.AddSingleton<BusService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<BusService>());
         builder.Services.AddHostedService<LiveStateService>();
 
         using var host = builder.Build();
+        var exit = host.Services.GetRequiredService<DaemonExit>();
+        await host.Services.GetRequiredService<ReloadService>().StartAsync(CancellationToken.None).ConfigureAwait(false);
+        // The start-up sequence, in this order, before the host runs: one daemon per state dir (a
+        // second one must not roll back the first one's create), the bus name owned, and only then
+        // recovery. Whatever fails is one line and status 1 — never an unhandled exception.
+        StateDirLock stateLock;
         try
         {
-            await host.RunAsync().ConfigureAwait(false);
-            return 0;
+            stateLock = StateDirLock.Acquire(config.StateDir);
         }
         catch (ContainerDException e)
         {
-            Console.Error.WriteLine($"containerctld: {e.Message}");
-            return 1;
+            return CannotStart(e);
+        }
+        using (stateLock)
+        {
+            try
+            {
+                await host.Services.GetRequiredService<BusService>().ClaimAsync().ConfigureAwait(false);
+                await host.Services.GetRequiredService<ContainerService>().LoadAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return CannotStart(e);
+            }
+            if (exit.Failed)
+            {
+                return exit.Code;
+            }
+            try
+            {
+                await host.RunAsync().ConfigureAwait(false);
+                return exit.Code;
+            }
+            catch (ContainerDException e)
+            {
+                Console.Error.WriteLine($"containerctld: {OneLine(e.Message)}");
+                return 1;
+            }
         }
     }
+
+    private static int CannotStart(Exception e)
+    {
+        // Our own errors and the OS's (a read-only or full state dir) say what is wrong as they are;
+        // anything else is named by its type, still on one line.
+        string what = e is ContainerDException or IOException or UnauthorizedAccessException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        Console.Error.WriteLine($"containerctld: cannot start: {OneLine(what)}");
+        return 1;
+    }
+
+    private static string OneLine(string text) => string.Join("; ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static DaemonConfig LoadConfig(string[] args)
     {

@@ -29,6 +29,11 @@ public sealed class ReloadService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // DaemonHost starts it before recovery, then the host starts it again: once is enough.
+        if (_registration is not null)
+        {
+            return Task.CompletedTask;
+        }
         // Registered first thing, so an early SIGHUP is queued rather than ending the process.
         _registration = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {

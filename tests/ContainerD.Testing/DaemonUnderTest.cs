@@ -25,7 +25,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     public string Output { get { lock (_output) { return _output.ToString(); } } }
     public int Pid => _process?.Id ?? 0;
 
-    private DaemonUnderTest(PrivateBus bus, string extraConfig)
+    private DaemonUnderTest(PrivateBus bus, string extraConfig, string? busAddress = null)
     {
         Prerequisites.Require();
         Bus = bus;
@@ -37,7 +37,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         File.SetUnixFileMode(Dir, (UnixFileMode)0b111_001_001);
         Directory.CreateDirectory(DefinitionsDir);
         File.WriteAllText(ConfigFile, $"""
-            bus: "{bus.Address}"
+            bus: "{busAddress ?? bus.Address}"
             stateDir: {StateDir}
             definitionsDir: {DefinitionsDir}
             profilesDir: {ProfilesDir}
@@ -63,9 +63,47 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         return daemon;
     }
 
+    /// <summary>
+    /// A daemon set up but not started (StartProcessAsync, or RunUntilExitAsync for one that must
+    /// refuse to start); busAddress puts another address than the private bus's in its config.
+    /// </summary>
+    public static DaemonUnderTest Prepare(string extraConfig = "", PrivateBus? bus = null, string? busAddress = null) =>
+        new(bus ?? PrivateBus.Start(), extraConfig, busAddress);
+
+    /// <summary>Runs the daemon expecting it to stop by itself (it cannot start); returns its exit status.</summary>
+    public async Task<int> RunUntilExitAsync(TimeSpan timeout)
+    {
+        StartProcess(null, null);
+        return await WaitForExitAsync(timeout);
+    }
+
     /// <summary>Starts the daemon process and waits until it answers on the bus.</summary>
     public async Task StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null, string? binary = null,
         IReadOnlyList<string>? wrapper = null)
+    {
+        var process = StartProcess(environment, binary, wrapper);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"containerctld exited with {process.ExitCode}:\n{Output}");
+            }
+            try
+            {
+                using var client = await ConnectAsync();
+                await client.ListContainersAsync();
+                return;
+            }
+            catch (DBusErrorReplyException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"containerctld did not answer on the bus within 60 s:\n{Output}");
+    }
+
+    private Process StartProcess(IReadOnlyDictionary<string, string>? environment, string? binary, IReadOnlyList<string>? wrapper = null)
     {
         string daemon = binary ?? Repo.PublishedDaemon;
         var startInfo = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : daemon)
@@ -96,26 +134,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"containerctld exited with {process.ExitCode}:\n{Output}");
-            }
-            try
-            {
-                using var client = await ConnectAsync();
-                await client.ListContainersAsync();
-                return;
-            }
-            catch (DBusErrorReplyException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new TimeoutException($"containerctld did not answer on the bus within 60 s:\n{Output}");
+        return process;
     }
 
     /// <summary>SIGKILL, as a crash would: no clean-up code of the daemon runs.</summary>
@@ -133,6 +152,8 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     {
         using var cts = new CancellationTokenSource(timeout);
         await _process!.WaitForExitAsync(cts.Token);
+        // WaitForExitAsync returns at the exit; the last lines of output may still be on their way.
+        _process.WaitForExit();
         return _process.ExitCode;
     }
 

@@ -8,6 +8,8 @@ public sealed class PrivateBus : IDisposable
     private readonly Process _process;
 
     public string Address { get; }
+    /// <summary>The dbus-daemon's pid (to stop or kill it: a daemon that loses its bus).</summary>
+    public int Pid => _process.Id;
 
     private PrivateBus(Process process, string address)
     {

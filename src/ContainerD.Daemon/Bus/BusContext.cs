@@ -7,11 +7,18 @@ using Tmds.DBus.Protocol;
 namespace ContainerD.Daemon.Bus;
 
 /// <summary>The daemon's connection and what all its bus objects share: signals, the caller check, callers leaving.</summary>
-public sealed class BusContext(DBusConnection connection, string adminGroup, ILogger log)
+public sealed class BusContext(DBusConnection connection, string adminGroup, ILogger log, Task? ready = null)
 {
     public DBusConnection Connection { get; } = connection;
     public ILogger Log { get; } = log;
     public string AdminGroup { get; } = adminGroup;
+
+    /// <summary>
+    /// Completes once recovery has loaded every container. The name is owned before that (a daemon
+    /// that cannot own it must stop before it touches anything): calls that arrive meanwhile, such
+    /// as the one that activated the daemon, wait for it instead of meeting an empty daemon.
+    /// </summary>
+    public Task Ready { get; } = ready ?? Task.CompletedTask;
 
     /// <summary>Sends a signal: to everyone, or to one peer when destination is given. The body writes its text with BusWriting.WriteText.</summary>
     public void Emit(string path, string @interface, string member, string? signature, BodyWriter? body = null, string? destination = null)

@@ -51,6 +51,7 @@ public abstract class BusObject(string path, InterfaceSpec spec, ReadOnlyMemory<
         {
             try
             {
+                await Bus.Ready.ConfigureAwait(false);
                 // Member and interface are names of at most 255 bytes (the bus checks): safe to read and echo.
                 string member = context.Request.MemberAsString ?? "";
                 string signature = context.Request.SignatureAsString ?? "";

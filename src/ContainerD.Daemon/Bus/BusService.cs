@@ -12,8 +12,10 @@ using Tmds.DBus.Protocol;
 namespace ContainerD.Daemon.Bus;
 
 /// <summary>
-/// Puts the daemon on the bus. Start: load and re-adopt containers, export the objects, own the
-/// name — only then does the host report READY=1 — and begin autostarts. Stop: leave the bus;
+/// Puts the daemon on the bus. ClaimAsync (before recovery touches anything): connect and own the
+/// name, or stop with one line saying why. StartAsync (after recovery): export the containers, let
+/// calls through, report READY=1, begin autostarts and the watchdog. A lost connection ends the
+/// daemon with status 1 at once (Restart=on-failure brings it back). Stop: leave the bus;
 /// containers keep running, they are not the daemon's children.
 /// </summary>
 public sealed class BusService(
@@ -21,29 +23,78 @@ public sealed class BusService(
     ContainerService containers,
     JobManager jobs,
     ISystemdNotifier notifier,
+    DaemonExit exit,
+    IHostApplicationLifetime lifetime,
     ILogger<BusService> log) : IHostedService, IDisposable
 {
+    private static readonly TimeSpan BusAnswerTimeout = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, ContainerObject> _containerObjects = new(StringComparer.Ordinal);
     private readonly BusRouter _router = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DBusConnection? _connection;
     private BusContext? _bus;
+    private volatile bool _leaving;
+    private Timer? _startupKeepAlive;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects and owns the bus name, serving the Manager (its calls wait until StartAsync). Throws
+    /// a one-line ContainerDException when the bus is unreachable, the name is owned, or the policy
+    /// refuses it.
+    /// </summary>
+    public async Task ClaimAsync()
     {
-        await containers.LoadAsync(cancellationToken).ConfigureAwait(false);
-
+        // systemd's watchdog runs from the daemon's start: until READY, a timer keeps it quiet
+        // (recovery may stop containers for minutes; TimeoutStartSec bounds the start instead).
+        if (notifier.IsEnabled && Watchdog.IntervalFromEnvironment() is { } interval)
+        {
+            _startupKeepAlive = new Timer(_ => notifier.Notify(new ServiceState("WATCHDOG=1")), null, TimeSpan.Zero, interval / 2);
+        }
+        string bus = BusAddress.Describe(config.Bus);
         _connection = new DBusConnection(BusAddress.Resolve(config.Bus));
         try
         {
-            await _connection.ConnectAsync().ConfigureAwait(false);
+            // A bus that takes the connection but never answers (a stopped dbus-daemon) is as unreachable.
+            await _connection.ConnectAsync().AsTask().WaitAsync(BusAnswerTimeout).ConfigureAwait(false);
         }
-        catch (DBusConnectFailedException e)
+        catch (DBusConnectionException e)
         {
-            throw new ContainerDException(ErrorKind.Failed, $"cannot connect to {BusAddress.Describe(config.Bus)}: {e.Message}", e);
+            throw new ContainerDException(ErrorKind.Failed, $"cannot connect to {bus}: {e.Message}", e);
         }
-        _bus = new BusContext(_connection, config.AdminGroup, log);
+        catch (TimeoutException)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot connect to {bus}: it did not answer within {BusAnswerTimeout.TotalSeconds} s");
+        }
+        _bus = new BusContext(_connection, config.AdminGroup, log, _ready.Task);
         _connection.AddMethodHandler(_router);
         _router.Add(new ManagerObject(_bus, containers, jobs));
+        bool owned;
+        try
+        {
+            owned = await _connection.TryRequestNameAsync(config.BusName, RequestNameOptions.None).WaitAsync(BusAnswerTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"{bus} did not answer the request for {config.BusName} within {BusAnswerTimeout.TotalSeconds} s");
+        }
+        catch (DBusErrorReplyException e)
+        {
+            throw new ContainerDException(ErrorKind.Failed,
+                $"{bus} does not let containerctld own {config.BusName} ({e.ErrorName}: {e.ErrorMessage}); its policy must allow root to own it (io.containerctl.ContainerD1.conf)", e);
+        }
+        if (!owned)
+        {
+            throw new ContainerDException(ErrorKind.Failed,
+                $"the bus name {config.BusName} is owned by another process on {bus}: is containerctld already running?");
+        }
+        _ = ExitWhenDisconnectedAsync(_connection, bus);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is null || _bus is null)
+        {
+            throw new InvalidOperationException("ClaimAsync must come before the host starts");
+        }
         foreach (var container in containers.List())
         {
             AddContainerObject(container);
@@ -54,31 +105,69 @@ public sealed class BusService(
         jobs.JobNew += OnJobNew;
         jobs.JobLog += OnJobLog;
         jobs.JobRemoved += OnJobRemoved;
+        _ready.TrySetResult();
 
-        if (!await _connection.TryRequestNameAsync(config.BusName, RequestNameOptions.None).ConfigureAwait(false))
-        {
-            throw new ContainerDException(ErrorKind.Failed,
-                $"the bus name {config.BusName} is owned by another process on {BusAddress.Describe(config.Bus)}: is containerctld already running?");
-        }
         log.LogInformation("containerctld is on {Bus} as {Name} with {Count} containers", BusAddress.Describe(config.Bus), config.BusName, containers.List().Count);
         // READY=1 only now: the name is owned and every container is re-adopted. Sent whenever
         // NOTIFY_SOCKET is set, not only when systemd is our parent (which UseSystemd requires).
+        _startupKeepAlive?.Dispose();
         if (notifier.IsEnabled)
         {
             notifier.Notify(ServiceState.Ready);
+            if (Watchdog.IntervalFromEnvironment() is { } interval)
+            {
+                _ = new Watchdog(interval, HealthCheckAsync, () => notifier.Notify(new ServiceState("WATCHDOG=1")), log)
+                    .RunAsync(lifetime.ApplicationStopping);
+            }
         }
         containers.ApplyDeclarativeDefinitions();
         containers.StartAutostartContainers();
+        containers.ResumeInterruptedActivations();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Healthy means the bus loop answers: a call to our own Manager goes out through the bus, is
+    /// dispatched like any client's (off the read loop, through the jobs' lock) and its reply comes back.
+    /// </summary>
+    private Task HealthCheckAsync(CancellationToken cancellationToken)
+    {
+        var connection = _connection!;
+        MessageBuffer Create()
+        {
+            using var writer = connection.GetMessageWriter();
+            writer.WriteMethodCallHeader(connection.UniqueName, Names.ManagerPath, Names.ManagerInterface, "ListJobs", null, MessageFlags.None);
+            return writer.CreateMessage();
+        }
+        return connection.CallMethodAsync(Create()).WaitAsync(cancellationToken);
+    }
+
+    private async Task ExitWhenDisconnectedAsync(DBusConnection connection, string bus)
+    {
+        Exception? reason = await connection.DisconnectedAsync().ConfigureAwait(false);
+        if (_leaving)
+        {
+            return;
+        }
+        log.LogCritical("containerctld lost its connection to {Bus}: {Reason}; exiting with status 1 so that systemd restarts it (containers keep running)",
+            bus, reason?.Message ?? "closed");
+        exit.Fail(1);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         log.LogInformation("containerctld stopping; containers keep running");
+        _leaving = true;
         _connection?.Dispose();
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _connection?.Dispose();
+    public void Dispose()
+    {
+        _startupKeepAlive?.Dispose();
+        _leaving = true;
+        _connection?.Dispose();
+    }
 
     private void AddContainerObject(Container container)
     {
