@@ -329,13 +329,15 @@ public static class Commands
                 progress.Line(line);
             }
         });
-        string jobPath = await start(client);
+        // Subscribed before the job starts: a daemon that dies while it runs ends the wait (exit 5).
+        Task gone = await client.WatchDaemonAsync();
+        string jobPath = await start(client).OrGoneAsync(gone, $"{what} was being started");
         lock (early)
         {
             jobId = ContainerDClient.JobId(jobPath);
             early.Where(e => e.Id == jobId).ToList().ForEach(e => progress.Line(e.Line));
         }
-        var end = await client.WaitForJobAsync(jobPath);
+        var end = await client.WaitForJobAsync(jobPath).OrGoneAsync(gone, $"job {jobId} ({what}) ran");
         progress.Dispose();
         if (end.Succeeded)
         {

@@ -17,8 +17,10 @@ public static class Inside
             throw args.Usage("no command given after --");
         }
         using var client = await ContainerDClient.ConnectAsync(bus);
+        Task gone = await client.WatchDaemonAsync();
         string path = await client.GetContainerAsync(name);
-        var result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>());
+        var result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>())
+            .OrGoneAsync(gone, $"'{argv[0]}' ran in {name}");
         using (var stdout = Console.OpenStandardOutput())
         {
             stdout.Write(result.Stdout);
@@ -36,6 +38,7 @@ public static class Inside
         string name = args.Positional("container name");
         args.End();
         using var client = await ContainerDClient.ConnectAsync(bus);
+        Task gone = await client.WatchDaemonAsync();
         string path = await client.GetContainerAsync(name);
         using var pty = await client.OpenShellAsync(path);
         Terminal.CopyWindowSize(pty);
@@ -48,8 +51,19 @@ public static class Inside
             using var stdout = Console.OpenStandardOutput();
             // The session ends when the shell does: reading the master then fails (EIO) or ends.
             var output = Task.Factory.StartNew(() => Copy(session, stdout), TaskCreationOptions.LongRunning);
-            _ = Task.Factory.StartNew(() => Copy(stdin, session), TaskCreationOptions.LongRunning);
-            await output;
+            var input = Task.Factory.StartNew(() => Copy(stdin, session), TaskCreationOptions.LongRunning);
+            var first = await Task.WhenAny(output, input, gone);
+            if (first == input && !output.IsCompleted)
+            {
+                // stdin is at its end (</dev/null, a finished pipe): the shell gets an end of file
+                // (^D) and may still print what it was doing; then the session ends either way.
+                TryWrite(session, [Eof]);
+                first = await Task.WhenAny(output, gone, Task.Delay(TimeSpan.FromSeconds(3)));
+            }
+            if (first == gone && !output.IsCompleted)
+            {
+                throw DaemonWatch.Gone($"the shell in {name} was open");
+            }
         }
         Console.Error.WriteLine($"Disconnected from {name}.");
         return ExitCodes.Ok;
@@ -69,9 +83,16 @@ public static class Inside
         {
             log.CopyTo(stdout);
             stdout.Flush();
+            Task gone = follow ? await client.WatchDaemonAsync() : Task.CompletedTask;
             while (follow)
             {
-                await Task.Delay(200);
+                await Task.WhenAny(Task.Delay(200), gone);
+                if (gone.IsCompleted)
+                {
+                    log.CopyTo(stdout);
+                    stdout.Flush();
+                    throw DaemonWatch.Gone($"following the console log of {name}");
+                }
                 log.CopyTo(stdout);
                 if (!IsStillConsoleLog(log.SafeFileHandle))
                 {
@@ -88,6 +109,22 @@ public static class Inside
             await log.DisposeAsync();
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>VEOF: what Ctrl-D sends; a shell reading its terminal takes it as the end of its input.</summary>
+    private const byte Eof = 0x04;
+
+    private static void TryWrite(Stream to, byte[] bytes)
+    {
+        try
+        {
+            to.Write(bytes);
+            to.Flush();
+        }
+        catch (IOException)
+        {
+            // The shell is gone already.
+        }
     }
 
     private static void Copy(Stream from, Stream to)

@@ -14,6 +14,8 @@ public sealed class ContainerDClient : IDisposable
     private readonly string _busName;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JobEnd>> _jobEnds = new();
     private IDisposable? _jobRemovedWatch;
+    private Task<Task>? _daemonGone;
+    private IDisposable? _daemonWatch;
 
     private ContainerDClient(DBusConnection connection, string busName)
     {
@@ -41,6 +43,7 @@ public sealed class ContainerDClient : IDisposable
 
     public void Dispose()
     {
+        _daemonWatch?.Dispose();
         _jobRemovedWatch?.Dispose();
         _connection.Dispose();
     }
@@ -210,6 +213,50 @@ public sealed class ContainerDClient : IDisposable
 
     private TaskCompletionSource<JobEnd> JobCompletion(string jobPath) =>
         _jobEnds.GetOrAdd(jobPath, static _ => new TaskCompletionSource<JobEnd>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    // ---- The daemon itself ----
+
+    /// <summary>
+    /// A task that completes when the daemon goes away: its bus name loses the owner this client
+    /// talked to (a crash, kill -9, a stop), or this client's own connection to the bus closes.
+    /// Await this before the call whose end you wait for: a change after it is never missed. The
+    /// bus sends NameOwnerChanged the moment the daemon's connection drops.
+    /// </summary>
+    public Task<Task> WatchDaemonAsync() => _daemonGone ??= SubscribeDaemonGoneAsync();
+
+    private async Task<Task> SubscribeDaemonGoneAsync()
+    {
+        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var rule = new MatchRule
+        {
+            Type = MessageType.Signal,
+            Sender = "org.freedesktop.DBus",
+            Path = "/org/freedesktop/DBus",
+            Interface = "org.freedesktop.DBus",
+            Member = "NameOwnerChanged",
+            Arg0 = _busName,
+        };
+        _daemonWatch = await _connection.AddMatchAsync(rule,
+            static (Message m, object? _) =>
+            {
+                var reader = m.GetBodyReader();
+                reader.ReadString();
+                return (Old: reader.ReadString(), New: reader.ReadString());
+            },
+            (Notification<(string Old, string New)> n) =>
+            {
+                // An old owner that is not empty is the daemon we talked to (or one we could have):
+                // it is gone. An empty old owner is a daemon being activated by our call.
+                if (n.IsCompletion || (n.HasValue && n.Value.Old.Length > 0))
+                {
+                    gone.TrySetResult();
+                }
+            },
+            emitOnCapturedContext: false, ObserverFlags.EmitOnConnectionClosed | ObserverFlags.EmitOnConnectionFailed, null).ConfigureAwait(false);
+        _ = _connection.DisconnectedAsync().ContinueWith(_ => gone.TrySetResult(), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return gone.Task;
+    }
 
     // ---- Plumbing ----
 

@@ -1,0 +1,43 @@
+using Tmds.DBus.Protocol;
+
+namespace ContainerD.Cli;
+
+/// <summary>
+/// Every wait on the daemon also ends when the daemon goes away: containerctl then says so in one
+/// line and exits 5 (unreachable) within a second, instead of waiting for a reply that never comes.
+/// </summary>
+public static class DaemonWatch
+{
+    private const string NoReply = "org.freedesktop.DBus.Error.NoReply";
+
+    /// <summary>what: "job 7 (create web) ran", "the shell in web was open"…</summary>
+    public static CliException Gone(string what) => new(ExitCodes.Unreachable,
+        $"containerctld went away while {what}; containers keep running. Check with 'containerctl jobs' and 'systemctl status containerctld'.");
+
+    /// <summary>The work's result, or Gone(what) when the daemon goes away first.</summary>
+    public static async Task<T> OrGoneAsync<T>(this Task<T> work, Task gone, string what)
+    {
+        try
+        {
+            if (await Task.WhenAny(work, gone).ConfigureAwait(false) != work)
+            {
+                throw Gone(what);
+            }
+            return await work.ConfigureAwait(false);
+        }
+        catch (DBusConnectionClosedException)
+        {
+            throw Gone(what);
+        }
+        catch (DBusErrorReplyException e) when (e.ErrorName == NoReply)
+        {
+            // The bus answers NoReply for a peer that disconnected — and for a call that took longer
+            // than its reply timeout: only the first is the daemon going away.
+            if (await Task.WhenAny(gone, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false) == gone)
+            {
+                throw Gone(what);
+            }
+            throw;
+        }
+    }
+}
