@@ -112,4 +112,49 @@ public sealed class CrashSafetyTests
             Assert.Contains($"variant: \"{row.Generation}\"", properties["Definition"].GetString());
         }
     }
+
+    [Fact]
+    public async Task A_crash_at_update_step_3_of_a_running_container_is_activated_at_the_next_start()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("live", DaemonUnderTest.NixDefinition("live", "1")))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("live"))).Succeeded);
+        }
+        // nix-env has made generation 2 current; the daemon dies before it records or activates it.
+        await CrashAndRestartAsync(daemon, "update", 3, c => c.UpdateContainerAsync("live", DaemonUnderTest.NixDefinition("live", "2")));
+
+        // The next start finishes the change: generation 2 is recorded and switched to inside.
+        await Eventually.TrueAsync(async () => (await daemon.CliAsync("run", "live", "--", "cat", "/var/lib/activation/log")).Stdout.Contains("-busybox-system-live-2"),
+            "the activation of generation 2 inside", TimeSpan.FromSeconds(60));
+        Assert.Contains("committed before the daemon stopped but never activated", daemon.Output);
+        using var after = await daemon.ConnectAsync();
+        await Eventually.TrueAsync(async () => (await after.ListJobsAsync()).Length == 0, "the activation job's end");
+        Assert.Equal(2u, Assert.Single(await after.ListContainersAsync()).Generation);
+        await Invariants.AssertHoldAsync(daemon, after);
+    }
+
+    [Fact]
+    public async Task An_interrupted_destroy_kills_its_container_instead_of_asking_an_init_that_ignores_SIGPWR()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string shared = Path.Combine(daemon.Dir, "shared");
+        string yaml = DaemonUnderTest.NixDefinition("stubborn", args: new Dictionary<string, string> { ["powerOffLog"] = "/shared/sigpwr" },
+            extra: $"bindMounts: [ {{ host: {shared}, container: /shared, readOnly: false, create: true }} ]");
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("stubborn", yaml))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("stubborn"))).Succeeded);
+        }
+        // Destroy's intent is persisted, then the daemon dies before it stops the container.
+        await CrashAndRestartAsync(daemon, "destroy", 2, c => c.DestroyContainerAsync("stubborn"));
+
+        using var after = await daemon.ConnectAsync();
+        Assert.Empty(await after.ListContainersAsync());
+        await Invariants.AssertHoldAsync(daemon, after);
+        // Killed at once: its init was never sent the SIGPWR it would have sat out for the stop timeout.
+        Assert.False(File.Exists(Path.Combine(shared, "sigpwr")), "recovery asked the container to power off and waited");
+        Assert.Contains("killing container stubborn: its removal was already under way", daemon.Output);
+    }
 }
