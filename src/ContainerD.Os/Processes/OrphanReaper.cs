@@ -9,10 +9,10 @@ namespace ContainerD.Os.Processes;
 /// </summary>
 public static class OrphanReaper
 {
-    /// <summary>Tools the daemon runs that must not outlive it.</summary>
+    /// <summary>Tools the daemon runs that must not outlive it (nix: flake builds).</summary>
     public static readonly IReadOnlySet<string> Tools = new HashSet<string>(StringComparer.Ordinal)
     {
-        "nix-build", "nix-env", "nix-store", "nix-instantiate", "lxc-monitor", "lxc-info", "lxc-stop",
+        "nix", "nix-build", "nix-env", "nix-store", "nix-instantiate", "lxc-monitor", "lxc-info", "lxc-stop",
     };
 
     /// <summary>One process: its pid and argv.</summary>
