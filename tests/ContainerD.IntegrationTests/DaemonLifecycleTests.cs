@@ -78,7 +78,7 @@ public sealed class DaemonLifecycleTests
         var end = await client.WaitForJobAsync(job).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(end.Succeeded, end.Message);
         var row = Assert.Single(await client.ListContainersAsync());
-        Assert.Equal(100_000u, row.UidBase);
+        Assert.Equal((uint)ContainerD.Domain.Configuration.DaemonConfig.DefaultIdPool.Start, row.UidBase);
         await Invariants.AssertHoldAsync(daemon, client);
     }
 
