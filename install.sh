@@ -113,6 +113,17 @@ put 644 systemd/io.containerctl.ContainerD1.service /usr/share/dbus-1/system-ser
 put 644 systemd/containerctld.tmpfiles /usr/lib/tmpfiles.d/containerctld.conf
 put 644 systemd/containerctld.sysusers /usr/lib/sysusers.d/containerctld.conf
 put 644 contrib/containerctl.bash /usr/share/bash-completion/completions/containerctl
+# The Cockpit page: Cockpit finds it in /usr/share/cockpit/containerctl/ ("Containers" in its menu).
+# Built with npm from cockpit/ (package-lock.json) when it is missing or older than its sources.
+if command -v npm >/dev/null && { [[ ! -f cockpit/dist/index.js ]] || [[ -n $(find cockpit/src cockpit/package-lock.json -newer cockpit/dist/index.js) ]]; }; then
+  echo "==> building the Cockpit page"
+  (cd cockpit && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+fi
+if [[ -f cockpit/dist/index.js ]]; then
+  while IFS= read -r -d '' file; do put 644 "$file" "/usr/share/cockpit/containerctl/${file#cockpit/dist/}"; done < <(find cockpit/dist -type f -print0 | sort -z)
+else
+  echo "install.sh: npm is missing, so the Cockpit page (cockpit/) is not built and not installed" >&2
+fi
 # The admin's config is theirs: installed once, never overwritten, never uninstalled.
 if [[ ! -e $destdir/etc/containerctld/config.yaml ]]; then
   install -D -m 644 examples/config.yaml "$destdir/etc/containerctld/config.yaml"

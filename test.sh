@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh
+echo "==> building the Cockpit page"
+(cd cockpit && npm run --silent build)
 echo "==> building"
 dotnet build ContainerD.sln --no-restore --verbosity quiet -clp:ErrorsOnly
 # Both binaries as install.sh publishes them: the tests run this CLI (NativeAOT) and install both.

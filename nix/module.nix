@@ -126,6 +126,8 @@ let
   toAssertions = map (check: { assertion = check.ok; inherit (check) message; });
 in
 {
+  imports = [ ./cockpit.nix ]; # the Cockpit page, where services.cockpit is on
+
   options.services.containerctld = {
     enable = mkEnableOption "containerctld, unprivileged LXC containers whose systems come from the Nix store";
     package = mkOption {

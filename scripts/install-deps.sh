@@ -7,6 +7,9 @@
 # specified in 'build-users-group' does not exist".
 set -euo pipefail
 packages=(lxc uidmap nix-bin nix-setup-systemd dbus busybox-static nftables iproute2 zlib1g-dev tmux)
+# The Cockpit page's tests: Debian's Cockpit (cockpit-system is its shell, with the menu) and the
+# Chromium that playwright-core drives (its own browser download is not used).
+packages+=(cockpit-ws cockpit-bridge cockpit-system chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,3 +23,10 @@ fi
 command -v dotnet >/dev/null || { echo "install-deps: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }
 echo "==> restoring .NET packages"
 dotnet restore "$(dirname "$0")/../ContainerD.sln" --verbosity quiet
+# The Cockpit page's npm packages, as cockpit/package-lock.json pins them (again only when the lock changed).
+command -v npm >/dev/null || { echo "install-deps: npm (node 20) is not on PATH: the Cockpit page cannot be built" >&2; exit 1; }
+cockpit=$(dirname "$0")/../cockpit
+if [[ ! $cockpit/node_modules/.package-lock.json -nt $cockpit/package-lock.json ]]; then
+  echo "==> installing the Cockpit page's npm packages"
+  (cd "$cockpit" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -21,6 +21,8 @@ function daemonSays(name, property) {
     return JSON.parse(out.trim().replace(/^\S+ /, "")); // 's "running"' → "running"
 }
 
+/** A screenshot for the test's artifacts, with PatternFly's transitions finished (a button just enabled fades in). */
+const shot = (page, name) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, animations: "disabled" });
 const row = (frame, name) => frame.locator(`tr[data-container="${name}"]`);
 const state = (frame, name, text) => row(frame, name).locator(".ctd-state").filter({ hasText: new RegExp(`^${text}$`) });
 
@@ -37,18 +39,18 @@ const scenarios = {
         assert.equal(await frame.locator("th", { hasText: "CPU" }).count(), hasUsage ? 1 : 0, `GetUsage offered: ${hasUsage}`);
         assert.equal(await frame.locator("th", { hasText: "Memory" }).count(), hasUsage ? 1 : 0);
         await row(frame, "db").locator(".ctd-start:enabled").waitFor();
-        await page.screenshot({ path: `${ARTIFACTS}/list.png` });
+        await shot(page, "list");
 
         const dark = await open("/containerctl", { colorScheme: "dark" });
         await state(dark.frame, "web", "running").waitFor();
         assert.ok(await dark.frame.locator("html.pf-v6-theme-dark").count(), "dark mode follows the browser's preference");
         await row(dark.frame, "db").locator(".ctd-start:enabled").waitFor();
-        await dark.page.screenshot({ path: `${ARTIFACTS}/list-dark.png` });
+        await shot(dark.page, "list-dark");
 
         const narrow = await open("/containerctl", { viewport: { width: 420, height: 900 } });
         await row(narrow.frame, "db").locator(".ctd-start:enabled").waitFor();
         assert.ok(await row(narrow.frame, "db").locator(".ctd-start").isVisible(), "Start is reachable at 420 px");
-        await narrow.page.screenshot({ path: `${ARTIFACTS}/list-narrow.png` });
+        await shot(narrow.page, "list-narrow");
     },
 
     /** Start a stopped container, see it run (and the daemon agree), then stop it. */
@@ -74,7 +76,7 @@ const scenarios = {
         await frame.locator("#job-log", { hasText: `using the prebuilt system ${SYSTEM_PATH}` }).waitFor();
         await frame.locator("#job-result", { hasText: "Done" }).waitFor();
         await frame.locator("#job-log", { hasText: "created container fresh" }).waitFor();
-        await page.screenshot({ path: `${ARTIFACTS}/create-job.png` });
+        await shot(page, "create-job");
         await frame.locator("#job-close").click();
         await state(frame, "fresh", "running").waitFor();
         assert.equal(daemonSays("fresh", "SystemPath"), SYSTEM_PATH);
@@ -96,7 +98,7 @@ const scenarios = {
         // Daemons since the bus rework name the error in JobRemoved; older ones send none.
         const name = result.locator(".ctd-error-name");
         if (await name.count()) assert.equal(await name.innerText(), "io.containerctl.ContainerD1.Error.BuildFailed");
-        await page.screenshot({ path: `${ARTIFACTS}/failed-job.png` });
+        await shot(page, "failed-job");
         await frame.locator("#job-close").click();
         assert.equal(await row(frame, "broken").count(), 0);
     },
@@ -110,7 +112,7 @@ const scenarios = {
         await frame.locator("#generations tr[data-generation='1']", { hasText: "current" }).waitFor();
         await frame.locator("#definition", { hasText: "busybox-system-web-1" }).waitFor();
         await frame.locator("#container-actions .ctd-stop:enabled").waitFor();
-        await page.screenshot({ path: `${ARTIFACTS}/container.png` });
+        await shot(page, "container");
         // A line the guest writes to its console now shows up without a reload.
         execFileSync("busctl", [`--address=${BUS}`, "call", "io.containerctl.ContainerD1", "/io/containerctl/ContainerD1/container/web",
             "io.containerctl.ContainerD1.Container", "RunCommand", "--", "asa{ss}", "3", "sh", "-c", "echo hello from the console >/dev/console", "0"]);
@@ -150,7 +152,7 @@ const scenarios = {
         assert.ok(await row(frame, "db").locator(".ctd-start").isDisabled());
         assert.ok(await row(frame, "web").locator(".ctd-stop").isDisabled());
         assert.ok(await row(frame, "web").locator(".ctd-more").isDisabled());
-        await page.screenshot({ path: `${ARTIFACTS}/read-only.png` });
+        await shot(page, "read-only");
         await frame.locator("tr[data-container='db'] button", { hasText: "db" }).click();
         await frame.locator("#container-name", { hasText: "db" }).waitFor();
         assert.equal(await frame.getByRole("button", { name: "Roll back" }).first().isDisabled(), true);

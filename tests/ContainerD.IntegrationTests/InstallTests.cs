@@ -93,6 +93,7 @@ public sealed class InstallTests : IDisposable
             "etc/systemd/system/containerctld.service", "usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf",
             "usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service", "usr/lib/tmpfiles.d/containerctld.conf",
             "usr/lib/sysusers.d/containerctld.conf", "usr/share/bash-completion/completions/containerctl", "etc/containerctld/config.yaml",
+            "usr/share/cockpit/containerctl/manifest.json", "usr/share/cockpit/containerctl/index.html", "usr/share/cockpit/containerctl/index.js",
         ];
         foreach (string file in expected)
         {
