@@ -74,7 +74,7 @@ export class Daemon extends EventTarget {
     async start(method, ...args) {
         const [path] = await this.call(method, ...args);
         const id = Number(path.split("/").pop());
-        return this.job(id, args[0], method).id;
+        return this.job(id, args[0], "").id; // its operation ("create", "start"…) comes with JobNew or JobRemoved
     }
 
     /** Whether changes are allowed is the daemon's call (root, its admin group, the bus policy):
