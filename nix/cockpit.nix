@@ -1,5 +1,5 @@
 # ContainerD's Cockpit page ("Containers" in Cockpit's menu), installed where services.cockpit is on.
-# Imported by module.nix; Cockpit finds packages in the system profile's share/cockpit.
+# Imported by module.nix.
 { config, lib, pkgs, ... }:
 
 let
@@ -20,8 +20,8 @@ in
     };
   };
 
+  # NixOS's cockpit module links /share/cockpit of the system packages, where Cockpit looks.
   config = lib.mkIf (cfg.enable && cfg.cockpit.enable) {
     environment.systemPackages = [ cfg.cockpit.package ];
-    environment.pathsToLink = [ "/share/cockpit" ];
   };
 }
