@@ -1,3 +1,4 @@
+/* global cockpit */
 import "@patternfly/react-core/dist/styles/base.css";
 import "./app.css";
 import { createRoot } from "react-dom/client";
@@ -13,5 +14,9 @@ window.addEventListener("storage", event => event.key === "shell:style" && apply
 window.addEventListener("cockpit-style", event => applyStyle(event.detail?.style));
 window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => applyStyle());
 applyStyle();
+
+// A channel opened with superuser "try" keeps the bridge it began with: cockpit.permission reloads
+// the page when administrative access is turned on or off, so the page asks the daemon again.
+cockpit.permission({ admin: true });
 
 createRoot(document.getElementById("app")).render(<App daemon={new Daemon()} />);
