@@ -35,7 +35,7 @@ public sealed class CockpitTests(CockpitTests.Host host) : IClassFixture<Cockpit
     }
 
     [Fact]
-    public async Task A_failed_build_shows_its_log_and_the_daemons_message()
+    public async Task A_failed_build_shows_its_log_the_daemons_message_and_the_errors_name()
     {
         await host.RunAsync("failedJob");
         Assert.DoesNotContain(await host.Client.ListContainersAsync(), c => c.Name == "broken");
