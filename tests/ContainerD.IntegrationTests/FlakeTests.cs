@@ -61,13 +61,15 @@ public sealed class FlakeTests
                     busybox = "${self}/busybox";
                     inherit hostName variant;
                     buildDelay = "0"; failSwitch = "0"; failBuild = "0";
+                    # Unique per test run: Nix really builds (and logs) it even where a run before built this flake.
+                    run = "@RUN@";
                   };
                 in {
                   nixosConfigurations.sg-flake.config.system.build.toplevel = system "sg-flake" "1";
                   packages.x86_64-linux.second = system "sg-flake" "2";
                 };
             }
-            """);
+            """.Replace("@RUN@", Guid.NewGuid().ToString("N"), StringComparison.Ordinal));
         return flake;
     }
 }
