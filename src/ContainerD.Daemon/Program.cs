@@ -1,3 +1,4 @@
 using ContainerD.Daemon;
 
-return await DaemonHost.RunAsync(args);
+// LXC runs the same binary as its mount hook (see LxcHookCommand).
+return args is [LxcHookCommand.Verb, ..] ? LxcHookCommand.Run(args) : await DaemonHost.RunAsync(args);

@@ -180,6 +180,26 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         {extra}
         """;
 
+    /// <summary>
+    /// What a killed daemon left mounted on the host below dir (the mounts it makes for lxc-start):
+    /// gone before anything is deleted, or the delete would go down into the store and bind sources.
+    /// </summary>
+    public static async Task UnmountBelowAsync(string dir)
+    {
+        for (int pass = 0; pass < 100; pass++)
+        {
+            string? point = File.ReadLines("/proc/self/mountinfo")
+                .Select(line => line.Split(' ')[4].Replace("\\040", " ", StringComparison.Ordinal))
+                .Where(p => p == dir || p.StartsWith(dir + "/", StringComparison.Ordinal))
+                .MinBy(p => p.Length);
+            if (point is null)
+            {
+                return;
+            }
+            await Programs.RunChecked("umount", "--lazy", point);
+        }
+    }
+
     private void Append(string? line)
     {
         if (line is not null)
@@ -218,11 +238,13 @@ public sealed class DaemonUnderTest : IAsyncDisposable
                 // It ended meanwhile.
             }
         }
+        await UnmountBelowAsync(Dir);
         foreach (string dir in new[] { Dir, ProfilesDir })
         {
             if (Directory.Exists(dir))
             {
-                Directory.Delete(dir, recursive: true);
+                // rm, not Directory.Delete: a container's files may have names that are not UTF-8.
+                await Programs.RunChecked("rm", "-rf", "--one-file-system", dir);
             }
         }
         Bus.Dispose();

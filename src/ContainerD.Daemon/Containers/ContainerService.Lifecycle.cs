@@ -2,6 +2,7 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
+using ContainerD.Domain.Lxc;
 using ContainerD.Os;
 using ContainerD.Os.Filesystem;
 using ContainerD.Os.Nix;
@@ -138,11 +139,11 @@ public sealed partial class ContainerService
             job.Log($"container {container.Name} is already running (pid {container.LeaderPid})");
             return;
         }
-        PrepareBindMounts(container);
         if (container.State.MemberDefinition)
         {
-            // Again now that every source exists: what a member's definition binds must still be
-            // reached through directories only root can change.
+            // Again at each start: what a member's definition binds must still be reached through
+            // directories only root can change. What does not exist yet, the pre-start hook makes
+            // as root, 0755, following no symlink.
             RequireConfinedMounts(container.Definition, ErrorKind.StartFailed);
         }
         SetRunState(container, ContainerState.Starting);
@@ -150,19 +151,18 @@ public sealed partial class ContainerService
         WriteLxcConfig(container);
         try
         {
+            // LXC's pre-start hook makes the mounts (MountPlan), its start-host hook drops the host's copies.
             await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
         }
-        catch (ContainerDException e) when (e.Kind == ErrorKind.StartFailed && _host.IdmappedMounts
-            && (e.Message.Contains("idmap", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("mount_setattr", StringComparison.Ordinal)))
+        catch (ContainerDException e) when (e.Kind == ErrorKind.StartFailed && File.Exists(LxcHookCommand.ErrorFile(MountPlanFile(container.Name))))
         {
-            // Warned once: from now on every container gets the plain read-only bind.
-            log.LogWarning("idmapped mounts fail on this host ({Message}); falling back to a plain read-only bind of the store, owned by nobody inside", e.Message);
-            _host = _host with { IdmappedMounts = false };
-            WriteLxcConfig(container);
-            await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
+            throw new ContainerDException(ErrorKind.StartFailed,
+                $"container '{container.Name}' did not start: {File.ReadAllText(LxcHookCommand.ErrorFile(MountPlanFile(container.Name))).Trim()}");
         }
         finally
         {
+            // Only a failed start leaves host-side copies; the container keeps its own, in its namespace.
+            UnmountHostSide(container.Name);
             await RefreshAsync(container).ConfigureAwait(false);
         }
         if (container.RunState != ContainerState.Running)
@@ -212,21 +212,19 @@ public sealed partial class ContainerService
     private NixConfinement? NixConfinementFor(Caller caller, string name) =>
         caller.IsRoot ? null : new NixConfinement(caller.Uid, Path.Combine(config.StateDir, "eval", $"{name}-{Guid.NewGuid():N}"));
 
-    /// <summary>Bind-mount sources must exist before lxc-start: made when create: true, else a clear error.</summary>
-    private static void PrepareBindMounts(Container container)
+    /// <summary>Whatever is mounted on the host below a rootfs: a crashed start's leftovers; never what a running container uses.</summary>
+    private void UnmountHostSide(string name)
     {
-        foreach (var mount in container.Definition.BindMounts)
+        try
         {
-            if (Directory.Exists(mount.Host) || File.Exists(mount.Host))
+            if (HostMounts.Unmount(Paths.Rootfs(name)) is > 0 and var count)
             {
-                continue;
+                log.LogDebug("unmounted {Count} host-side mounts below the rootfs of {Name}", count, name);
             }
-            if (!mount.Create)
-            {
-                throw new ContainerDException(ErrorKind.StartFailed,
-                    $"bind mount source {mount.Host} of container '{container.Name}' does not exist; create it, or set create: true in the definition");
-            }
-            Rootfs.CreateBindSource(mount.Host, mount.ReadOnly ? null : container.Ids.Start);
+        }
+        catch (IOException e)
+        {
+            log.LogWarning("cannot unmount what is mounted below the rootfs of {Name}: {Message}", name, e.Message);
         }
     }
 
@@ -296,6 +294,8 @@ public sealed partial class ContainerService
             }
         }
         await TearDownNetworkAsync(name).ConfigureAwait(false);
+        // Never delete through a mount: a failure here stops the destroy (FileTree would refuse too).
+        HostMounts.Unmount(Paths.Rootfs(name));
         FaultInjection.Step("destroy", 3);
         DeleteDirectory(lxc.ContainerDir(name));
         FaultInjection.Step("destroy", 4);

@@ -120,6 +120,9 @@ public sealed partial class ContainerService
 
     private async Task RecoverAsync(string name, CancellationToken cancellationToken)
     {
+        // A start the crash interrupted may have left the host's copies of the mounts; a running
+        // container has its own, in its namespace, so this is safe whatever state it is in.
+        UnmountHostSide(name);
         PersistedState? state = store.Read(name);
         switch (state?.Phase)
         {

@@ -168,20 +168,30 @@ public sealed partial class ContainerService(
         }
     }
 
+    private string MountPlanFile(string name) => Path.Combine(lxc.ContainerDir(name), "mounts");
+
+    private LxcContainerSpec Spec(Container container) => new(WithDefaultLimits(container.Definition), container.Ids, Paths.Rootfs(container.Name),
+        Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name), Hook: new LxcHook(LxcHookCommand.Program, MountPlanFile(container.Name)));
+
+    /// <summary>The LXC config and the mount plan its hook reads.</summary>
     private void WriteLxcConfig(Container container)
     {
-        var spec = new LxcContainerSpec(WithDefaultLimits(container.Definition), container.Ids, Paths.Rootfs(container.Name),
-            Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name));
-        string text = LxcConfigRenderer.Render(spec, _host);
-        string path = lxc.ConfigPath(container.Name);
-        // Rendered on every start, written only when it changed: an fsync'd write costs milliseconds.
-        if (File.Exists(path) && File.ReadAllText(path) == text)
-        {
-            return;
-        }
+        var spec = Spec(container);
+        string config = LxcConfigRenderer.Render(spec, _host);
+        string plan = MountPlan.Serialize(spec.RootfsPath, spec.Ids, MountPlan.For(spec, _host));
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
-        AtomicFile.Write(path, text, StateStore.FileMode);
+        WriteIfChanged(MountPlanFile(container.Name), plan);
+        WriteIfChanged(lxc.ConfigPath(container.Name), config);
+    }
+
+    /// <summary>Rendered on every start, written only when it changed: an fsync'd write costs milliseconds.</summary>
+    private static void WriteIfChanged(string path, string text)
+    {
+        if (!File.Exists(path) || File.ReadAllText(path) != text)
+        {
+            AtomicFile.Write(path, text, StateStore.FileMode);
+        }
     }
 
     /// <summary>

@@ -32,12 +32,17 @@ public static partial class DefinitionParser
                 mount.Error("container", $"{mount.PathOf("container")} {YamlText.Quote(container)} {problem}");
             else if (container is not null && !targets.TryAdd(container, mount.Path))
                 mount.Error("container", $"{mount.PathOf("container")} {YamlText.Quote(container)} is already the target of {targets[container]}");
-            mounts.Add(new BindMount(
+            var bind = new BindMount(
                 host ?? "",
                 container ?? "",
                 ReadOnly: mount.Bool("readOnly", true),
                 Create: mount.Bool("create", false),
-                Idmapped: mount.Bool("idmapped", false)));
+                Idmapped: mount.Bool("idmapped", false));
+            // Through an idmapped mount the container's root writes as host root (uid 0) and its
+            // uid N as host uid N: a writable one would hand it the host's files and setuid-root binaries.
+            if (bind.Idmapped && !bind.ReadOnly)
+                mount.Error("idmapped", $"{mount.PathOf("idmapped")}: an idmapped bind mount must be read-only: through a writable one the container's root would write files as host root; drop readOnly: false, or idmapped: true and give the source to the container's uids");
+            mounts.Add(bind);
         }
         return mounts;
     }

@@ -13,7 +13,14 @@ public sealed record LxcContainerSpec(
     string RootfsPath,
     string ProfileDir,
     string ConsoleLogPath,
-    string StoreDir = "/nix/store");
+    string StoreDir = "/nix/store",
+    LxcHook? Hook = null);
+
+/// <summary>
+/// The program LXC runs as its pre-start and start-host hooks (containerctld itself) and the mount
+/// plan it reads: whoever runs lxc-start, the daemon or a person, the container gets locked mounts.
+/// </summary>
+public sealed record LxcHook(string Program, string PlanFile);
 
 /// <summary>
 /// The container's LXC config, rendered from its definition — never edited by hand. The parts that
@@ -35,18 +42,24 @@ public static class LxcConfigRenderer
         c.Add("lxc.idmap", $"u 0 {N(spec.Ids.Start)} {N(spec.Ids.Count)}");
         c.Add("lxc.idmap", $"g 0 {N(spec.Ids.Start)} {N(spec.Ids.Count)}");
 
-        c.Comment("The host's store, read-only; idmapped so that it is owned by root inside, not nobody");
-        c.Add("lxc.mount.entry", $"{spec.StoreDir} nix/store none bind,ro,create=dir{(host.IdmappedMounts ? ",idmap=container" : "")} 0 0");
-        c.Add("lxc.mount.entry", $"{spec.ProfileDir} nix/var/nix/profiles none bind,ro,create=dir 0 0");
-        foreach (var mount in d.BindMounts)
+        // The store, the profile and the bind mounts are not LXC's to make: inside the container's own
+        // mount namespace its root could remount them writable. The daemon mounts them on the host side
+        // (MountPlan); checked here too, so that a definition this host cannot serve fails before start.
+        MountPlan.For(spec, host);
+        if (spec.Hook is { } hook)
         {
-            if (mount.Idmapped && !host.IdmappedMounts)
+            // LXC runs hooks through sh -c: nothing but a plain path goes into the line.
+            foreach (string path in new[] { hook.Program, hook.PlanFile })
             {
-                throw new ContainerDException(ErrorKind.InvalidDefinition,
-                    $"bind mount {mount.Host} asks for idmapped: true, but this host cannot make idmapped mounts");
+                if (!System.Text.RegularExpressions.Regex.IsMatch(path, "^/[A-Za-z0-9/._+-]+$"))
+                {
+                    throw new ContainerDException(ErrorKind.Failed, $"cannot use {path} in an LXC hook: only letters, digits and /._+- may be in it");
+                }
             }
-            string options = "bind,create=dir" + (mount.ReadOnly ? ",ro" : "") + (mount.Idmapped ? ",idmap=container" : "");
-            c.Add("lxc.mount.entry", $"{mount.Host} {mount.Container.TrimStart('/')} none {options} 0 0");
+            c.Comment("/nix/store, the profile and bind mounts: made by containerctld on the host side before the container's");
+            c.Comment("namespaces (pre-start), so that they are locked inside; the host's copies go once it is set up (start-host)");
+            c.Add("lxc.hook.pre-start", $"{hook.Program} lxc-hook mount {hook.PlanFile}");
+            c.Add("lxc.hook.start-host", $"{hook.Program} lxc-hook unmount {hook.PlanFile}");
         }
         c.Add("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed");
         c.Add("lxc.autodev", "1");

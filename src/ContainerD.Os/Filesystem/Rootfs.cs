@@ -25,24 +25,6 @@ public static class Rootfs
         }
     }
 
-    /// <summary>
-    /// Makes a missing bind-mount source (create: true): owned by the container's root when the
-    /// container may write it, so that its files do not show up as nobody's inside; else by host root.
-    /// </summary>
-    public static void CreateBindSource(string path, long? ownerId)
-    {
-        if (Directory.Exists(path))
-        {
-            return;
-        }
-        Directory.CreateDirectory(path);
-        File.SetUnixFileMode(path, Dir755);
-        if (ownerId is { } owner)
-        {
-            Chown(path, owner);
-        }
-    }
-
     private static void CreateOwned(string path, long ownerId, UnixFileMode mode)
     {
         Directory.CreateDirectory(path);

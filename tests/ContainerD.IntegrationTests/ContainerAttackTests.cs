@@ -1,0 +1,143 @@
+using System.Globalization;
+using ContainerD.IntegrationTests.Harness;
+
+namespace ContainerD.IntegrationTests;
+
+/// <summary>
+/// Attacks from inside a real container, as its root, on what must stay read-only: the store, the
+/// profile directory, a read-only bind mount and an idmapped one. Each attack must fail, and the
+/// host's files must be as they were — checked on the host, not through the container's eyes.
+/// </summary>
+public sealed class ContainerAttackTests
+{
+    /// <summary>
+    /// One technique against every read-only mount; mount-attack.c says what each does. The two
+    /// that busybox can do are also tried with busybox, as an attacker would type them.
+    /// </summary>
+    [Theory]
+    [InlineData("remount")]
+    [InlineData("umount")]
+    [InlineData("umount-lazy")]
+    [InlineData("over")]
+    [InlineData("bind")]
+    [InlineData("setattr")]
+    [InlineData("clone")]
+    public async Task Container_root_cannot_write_through_a_read_only_mount(string technique)
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await using var victims = await Victims.MakeAsync(daemon);
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("target", DaemonUnderTest.NixDefinition("target", hostName: "attack", extra: victims.BindMounts)))).Succeeded);
+        await victims.GiveToContainerRootAsync((await client.ListContainersAsync()).Single().UidBase);
+        var start = await client.RunJobAsync(c => c.StartContainerAsync("target"));
+        Assert.True(start.Succeeded, start.Message);
+        // The container has its copies of the mounts; the host keeps none below the rootfs.
+        Assert.DoesNotContain(daemon.Dir + "/", await File.ReadAllTextAsync("/proc/self/mountinfo"));
+
+        string tag = technique + "-" + Guid.NewGuid().ToString("N")[..8];
+        // The helper lives in the read-only bind mount: attack that one last, or it hides its own binary.
+        foreach (var (dir, victim) in victims.Targets)
+        {
+            if (technique == "remount")
+            {
+                var busybox = await daemon.CliAsync("run", "target", "--", "mount", "-o", "remount,bind,rw", dir);
+                Assert.True(busybox.ExitCode != 0, $"busybox remounted {dir} read-write: {busybox}");
+            }
+            if (technique == "umount")
+            {
+                var busybox = await daemon.CliAsync("run", "target", "--", "umount", dir);
+                Assert.True(busybox.ExitCode != 0, $"busybox unmounted {dir}: {busybox}");
+            }
+            var attack = await daemon.CliAsync("run", "target", "--", Victims.InsideHelper, technique, dir, victim, tag);
+            Assert.True(attack.ExitCode == 0 && !attack.Stdout.Contains(" ok", StringComparison.Ordinal),
+                $"{technique} against {dir} got somewhere:\n{attack}");
+        }
+        victims.AssertUnchanged(tag);
+    }
+
+    /// <summary>What the attacks aim at, made and checked on the host.</summary>
+    private sealed class Victims : IAsyncDisposable
+    {
+        public const string InsideHelper = "/attack/ro/mount-attack";
+        private const string Original = "as the host wrote it\n";
+        private readonly DaemonUnderTest _daemon;
+        private readonly string _storeCanary;
+        private readonly string _readOnly;
+        private readonly string _mapped;
+
+        private Victims(DaemonUnderTest daemon, string storeCanary)
+        {
+            _daemon = daemon;
+            _storeCanary = storeCanary;
+            _readOnly = Path.Combine(daemon.Dir, "ro");
+            _mapped = Path.Combine(daemon.Dir, "mapped");
+        }
+
+        private string ProfileDir => Path.Combine(_daemon.ProfilesDir, "target");
+
+        public string BindMounts => $"""
+            bindMounts:
+              - {"{"} host: {_readOnly}, container: /attack/ro {"}"}
+              - {"{"} host: {_mapped}, container: /attack/mapped, idmapped: true {"}"}
+            """;
+
+        /// <summary>Each mount under attack and the file in it the attack tries to overwrite and unlink.</summary>
+        public IEnumerable<(string Dir, string Victim)> Targets =>
+        [
+            ("/nix/store", Path.GetFileName(_storeCanary) + "/file"),
+            ("/nix/var/nix/profiles", "system"),
+            ("/attack/mapped", "sentinel"),
+            ("/attack/ro", "sentinel"),
+        ];
+
+        public static async Task<Victims> MakeAsync(DaemonUnderTest daemon)
+        {
+            // A store path of the test's own: if an attack gets through, it damages nothing else.
+            string source = Path.Combine(daemon.Dir, "canary-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(source);
+            await File.WriteAllTextAsync(Path.Combine(source, "file"), Original);
+            string canary = (await Programs.RunChecked("nix-store", "--add", source)).Trim();
+            var victims = new Victims(daemon, canary);
+            foreach (string dir in new[] { victims._readOnly, victims._mapped })
+            {
+                Directory.CreateDirectory(dir);
+                await File.WriteAllTextAsync(Path.Combine(dir, "sentinel"), Original);
+            }
+            await Programs.RunChecked("gcc", "-static", "-O2", "-o", Path.Combine(victims._readOnly, "mount-attack"), Repo.Fixture("mount-attack.c"));
+            return victims;
+        }
+
+        /// <summary>
+        /// The read-only bind's files belong to the container's root, so that only the mount's
+        /// read-only flag stands between it and them; the idmapped one's stay host root's (shown as 0 inside).
+        /// </summary>
+        public async Task GiveToContainerRootAsync(uint uidBase)
+        {
+            string owner = uidBase.ToString(CultureInfo.InvariantCulture);
+            await Programs.RunChecked("chown", $"{owner}:{owner}", _readOnly, Path.Combine(_readOnly, "sentinel"));
+        }
+
+        public void AssertUnchanged(string tag)
+        {
+            Assert.Equal(Original, File.ReadAllText(Path.Combine(_storeCanary, "file")));
+            Assert.False(File.Exists(Path.Combine("/nix/store", "pwned-" + tag)), "a file was created in the host's /nix/store");
+            Assert.Equal(["system", "system-1-link"], Directory.EnumerateFileSystemEntries(ProfileDir).Select(Path.GetFileName).Order());
+            Assert.Equal("system-1-link", new FileInfo(Path.Combine(ProfileDir, "system")).LinkTarget);
+            foreach (string dir in new[] { _readOnly, _mapped })
+            {
+                Assert.Equal(Original, File.ReadAllText(Path.Combine(dir, "sentinel")));
+                Assert.False(File.Exists(Path.Combine(dir, "pwned-" + tag)), $"a file was created in {dir}");
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // Only an attack that got through leaves these; the test has failed already then.
+            foreach (string stray in Directory.EnumerateFiles("/nix/store", "pwned-*"))
+            {
+                File.Delete(stray);
+            }
+            await Programs.Run("nix-store", "--delete", _storeCanary);
+        }
+    }
+}

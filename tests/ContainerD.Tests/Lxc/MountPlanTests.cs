@@ -1,0 +1,63 @@
+using ContainerD.Domain;
+using ContainerD.Domain.Definitions;
+using ContainerD.Domain.IdMapping;
+using ContainerD.Domain.Lxc;
+
+namespace ContainerD.Tests.Lxc;
+
+public sealed class MountPlanTests
+{
+    private static readonly HostFeatures Host = new(IdmappedMounts: true, AppArmor: false, SeccompProfile: null,
+        CgroupV2Controllers: new HashSet<string>(), CgroupV1Controllers: new HashSet<string>());
+
+    private static IReadOnlyList<HostMount> Plan(string extraYaml = "", HostFeatures? host = null) =>
+        MountPlan.For(new LxcContainerSpec(
+            DefinitionParser.Parse("name: web\nsystem: { path: /nix/store/0123456789abcdfghijklmnpqrsvwxyz-system }\n" + extraYaml, "web.yaml", "web"),
+            new IdRange(300_000, 65536), "/var/lib/containerctld/containers/web/rootfs", "/nix/var/nix/profiles/per-container/web",
+            "/var/lib/containerctld/lxc/web/console.log"), host ?? Host);
+
+    [Fact]
+    public void The_store_and_profile_come_first_read_only_the_store_idmapped_where_the_host_can()
+    {
+        var plan = Plan();
+        Assert.Equal([
+            new HostMount("/nix/store", "/nix/store", ReadOnly: true, MountIdmap.Preferred),
+            new HostMount("/nix/var/nix/profiles/per-container/web", "/nix/var/nix/profiles", ReadOnly: true, MountIdmap.None),
+        ], plan);
+        Assert.Equal(MountIdmap.None, Plan(host: Host with { IdmappedMounts = false })[0].Idmap);
+    }
+
+    [Fact]
+    public void Bind_mounts_are_read_only_writable_or_idmapped_as_asked_parents_before_what_lies_under_them()
+    {
+        var plan = Plan("""
+            bindMounts:
+              - { host: /srv/sub, container: /data/sub }
+              - { host: /srv/rw, container: /data, readOnly: false, create: true }
+              - { host: /srv/mapped, container: /mapped, idmapped: true }
+              - { host: /srv/made, container: /made, create: true }
+            """).Skip(2).ToList();
+        Assert.Equal([
+            new HostMount("/srv/rw", "/data", ReadOnly: false, MountIdmap.None, CreateSource: true, SourceOwner: 300_000),
+            new HostMount("/srv/sub", "/data/sub", ReadOnly: true, MountIdmap.None),
+            new HostMount("/srv/made", "/made", ReadOnly: true, MountIdmap.None, CreateSource: true, SourceOwner: null),
+            new HostMount("/srv/mapped", "/mapped", ReadOnly: true, MountIdmap.Required),
+        ], plan);
+    }
+
+    [Fact]
+    public void An_idmapped_bind_mount_needs_a_host_that_can_make_one()
+    {
+        var e = Assert.Throws<ContainerDException>(() => Plan("bindMounts: [{ host: /srv/m, container: /m, idmapped: true }]\n", Host with { IdmappedMounts = false }));
+        Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
+    }
+
+    [Fact]
+    public void A_writable_idmapped_bind_mount_is_refused_its_root_would_write_as_host_root()
+    {
+        var e = Assert.ThrowsAny<ContainerDException>(() => Plan("bindMounts: [{ host: /srv/m, container: /m, readOnly: false, idmapped: true }]\n"));
+        Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
+        Assert.Contains("bindMounts[0].idmapped", e.Message);
+        Assert.Contains("must be read-only", e.Message);
+    }
+}
