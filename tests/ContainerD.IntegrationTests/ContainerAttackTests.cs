@@ -55,6 +55,54 @@ public sealed class ContainerAttackTests
         victims.AssertUnchanged(tag);
     }
 
+    [Fact]
+    public async Task A_container_cannot_make_itself_undestroyable_with_a_name_that_is_not_UTF8_or_a_tree_deeper_than_PATH_MAX()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("sticky", DaemonUnderTest.NixDefinition("sticky", hostName: "attack")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("sticky"))).Succeeded);
+        uint range = Assert.Single(await client.ListContainersAsync()).UidBase;
+        // Two chains of 200 levels of 17 bytes, one moved to the bottom of the other: 6800 bytes of
+        // path, more than PATH_MAX (4096), which no single path can reach; and a link out to the host's /.
+        var made = await daemon.CliAsync("run", "sticky", "--", "sh", "-c", """
+            mkdir "/root/$(printf 'dir\377')" && touch "/root/$(printf 'dir\377')/$(printf 'f\376\200')" && ln -s / /root/host &&
+            p= && i=0 && while [ $i -lt 200 ]; do p="${p}deep-directory-x/"; i=$((i+1)); done &&
+            cd /root && mkdir -p "A/$p" "B/$p" && touch "B/${p}bottom" && mv B "A/$p"
+            """);
+        Assert.True(made.ExitCode == 0, made.ToString());
+
+        var destroyed = await client.RunJobAsync(c => c.DestroyContainerAsync("sticky"));
+        Assert.True(destroyed.Succeeded, destroyed.Message);
+        Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "sticky")));
+        Assert.Empty(await client.ListContainersAsync());
+        Assert.True(Directory.Exists("/etc") && File.Exists("/etc/passwd"), "the link out was followed");
+        // The range is free again: the next container gets it.
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("next", DaemonUnderTest.NixDefinition("next", hostName: "attack")))).Succeeded);
+        Assert.Equal(range, Assert.Single(await client.ListContainersAsync()).UidBase);
+    }
+
+    [Fact]
+    public async Task A_container_that_fills_the_disk_can_still_be_destroyed()
+    {
+        // The state dir (and the rootfs in it) on a small file system of its own.
+        await using var daemon = await DaemonUnderTest.StartAsync(prepare: async d =>
+        {
+            Directory.CreateDirectory(d.StateDir);
+            await Programs.RunChecked("mount", "-t", "tmpfs", "-o", "size=32m,mode=0711", "containerctld-test-full", d.StateDir);
+        });
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("filler", DaemonUnderTest.NixDefinition("filler", hostName: "attack")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("filler"))).Succeeded);
+        var fill = await daemon.CliAsync("run", "filler", "--", "sh", "-c", "dd if=/dev/zero of=/root/fill bs=1M; df /root");
+        Assert.Contains("No space left on device", fill.Stderr);
+
+        var destroyed = await client.RunJobAsync(c => c.DestroyContainerAsync("filler"));
+        Assert.True(destroyed.Succeeded, destroyed.Message);
+        Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "filler")));
+        Assert.Empty(await client.ListContainersAsync());
+    }
+
     /// <summary>What the attacks aim at, made and checked on the host.</summary>
     private sealed class Victims : IAsyncDisposable
     {

@@ -48,11 +48,17 @@ public sealed class DaemonUnderTest : IAsyncDisposable
 
     /// <summary>Starts the daemon as users get it: NativeAOT-published (test.sh publishes it before the tests run).</summary>
     /// <param name="wrapper">An argv the daemon runs under, e.g. tests/private-etc.sh --upper DIR -- (it must exec the daemon).</param>
-    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null, IReadOnlyList<string>? wrapper = null)
+    /// <param name="prepare">Runs before the daemon starts (e.g. to mount a small file system as its state dir).</param>
+    public static async Task<DaemonUnderTest> StartAsync(string extraConfig = "", PrivateBus? bus = null, IReadOnlyList<string>? wrapper = null,
+        Func<DaemonUnderTest, Task>? prepare = null)
     {
         var daemon = new DaemonUnderTest(bus ?? PrivateBus.Start(), extraConfig);
         try
         {
+            if (prepare is not null)
+            {
+                await prepare(daemon);
+            }
             await daemon.StartProcessAsync(wrapper: wrapper);
         }
         catch

@@ -8,6 +8,8 @@ public sealed class ContainerPaths(DaemonConfig config)
     public string ContainersDir { get; } = config.ContainersDir;
     public string StateDir(string name) => Path.Combine(ContainersDir, name);
     public string StateFile(string name) => Path.Combine(StateDir(name), "state.json");
+    /// <summary>Destroy began (an empty file: it needs no free block).</summary>
+    public string DestroyMarker(string name) => Path.Combine(StateDir(name), "destroying");
     /// <summary>The definition of an imperatively created container (declarative ones stay in DefinitionsDir).</summary>
     public string DefinitionFile(string name) => Path.Combine(StateDir(name), "container.yaml");
     /// <summary>An update's new definition, until its generation is committed (crash safety).</summary>

@@ -261,7 +261,7 @@ public sealed partial class ContainerService
     {
         string name = container.Name;
         FaultInjection.Step("destroy", 1);
-        store.Write(container.State with { Phase = Phase.Destroying });
+        store.MarkDestroying(name);
         container.SetState(container.State with { Phase = Phase.Destroying });
         FaultInjection.Step("destroy", 2);
         await RemoveEverythingAsync(name, CancellationToken.None, job).ConfigureAwait(false);

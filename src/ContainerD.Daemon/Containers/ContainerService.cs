@@ -218,11 +218,5 @@ public sealed partial class ContainerService(
     private string DefinitionSource(string name, bool declarative) =>
         declarative ? Paths.DeclarativeFile(name) : $"definition of '{name}'";
 
-    private static void DeleteDirectory(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-    }
+    private static void DeleteDirectory(string path) => FileTree.Delete(path);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ContainerD.Os;
+using ContainerD.Os.Filesystem;
 
 namespace ContainerD.Daemon.Containers;
 
@@ -108,11 +109,23 @@ public sealed class StateStore(ContainerPaths paths)
 
     public void DiscardPendingDefinition(string name) => File.Delete(Paths.PendingDefinitionFile(name));
 
+    /// <summary>
+    /// The intent to destroy, written so that a full disk cannot refuse it — a container may have
+    /// filled the disk on purpose: an empty file takes an inode and no data block, where a new
+    /// state.json needs blocks. Read turns it into Phase.Destroying.
+    /// </summary>
+    public void MarkDestroying(string name)
+    {
+        File.OpenHandle(Paths.DestroyMarker(name), System.IO.FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+        AtomicFile.SyncDirectory(Paths.StateDir(name));
+    }
+
     /// <summary>The state of a container dir, or null when state.json is missing (a create that never got going).</summary>
     public PersistedState? Read(string name)
     {
         string file = Paths.StateFile(name);
-        return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), PersistedStateJson.Default.PersistedState) : null;
+        var state = File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), PersistedStateJson.Default.PersistedState) : null;
+        return state is not null && File.Exists(Paths.DestroyMarker(name)) ? state with { Phase = Phase.Destroying } : state;
     }
 
     /// <summary>The definition last applied to the container (for declarative ones too: their file may have moved on).</summary>
@@ -131,9 +144,7 @@ public sealed class StateStore(ContainerPaths paths)
     /// <summary>Removes the state dir (and the rootfs in it). The last step of destroy: the range stays taken until then.</summary>
     public void DeleteStateDir(string name)
     {
-        if (Directory.Exists(Paths.StateDir(name)))
-        {
-            Directory.Delete(Paths.StateDir(name), recursive: true);
-        }
+        // By descriptor: the rootfs in it is the container's, with any names and any depth it likes.
+        FileTree.Delete(Paths.StateDir(name));
     }
 }
