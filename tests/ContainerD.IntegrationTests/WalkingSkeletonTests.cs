@@ -37,7 +37,10 @@ public sealed class WalkingSkeletonTests
             Assert.Equal((UnixFileMode)0b110_000_000, File.GetUnixFileMode(file));
             Assert.Equal(0, HostFacts.OwnerOf(file));
         }
-        Assert.Equal((UnixFileMode)0b111_001_001, File.GetUnixFileMode(stateDir));
+        // Only the container's root (by group) gets through to its rootfs; other host users do not.
+        Assert.Equal((UnixFileMode)0b111_001_000, File.GetUnixFileMode(stateDir));
+        Assert.Equal(0, HostFacts.OwnerOf(stateDir));
+        Assert.Equal(row.UidBase, HostFacts.GroupOf(stateDir));
         string rootfs = Path.Combine(stateDir, "rootfs");
         Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(rootfs));
         Assert.Equal(row.UidBase, HostFacts.OwnerOf(rootfs));

@@ -110,6 +110,7 @@ public sealed partial class ContainerService
             store.WriteGenerationDefinition(name, generation, yaml);
             FaultInjection.Step("create", 5);
             Rootfs.Create(Paths.Rootfs(name), ids.Start);
+            Rootfs.Enclose(Paths.StateDir(name), ids.Start);
             state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };
             var container = new Container(state, definition, yaml);
             FaultInjection.Step("create", 6);
@@ -149,6 +150,7 @@ public sealed partial class ContainerService
         SetRunState(container, ContainerState.Starting);
         // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
         WriteLxcConfig(container);
+        Rootfs.Enclose(Paths.StateDir(container.Name), container.Ids.Start);
         try
         {
             // LXC's pre-start hook makes the mounts (MountPlan), its start-host hook drops the host's copies.

@@ -25,6 +25,20 @@ public static class Rootfs
         }
     }
 
+    /// <summary>
+    /// The state dir around the rootfs: root's, group the container's root, 0710. LXC enters the
+    /// rootfs as the container's root, which gets through by its group; every other host user is
+    /// stopped here, so no one reads the container's files (its /, /root included, stays 0755 inside).
+    /// </summary>
+    public static void Enclose(string stateDir, long containerRoot)
+    {
+        if (Syscall.lchown(stateDir, 0, checked((int)containerRoot)) != 0)
+        {
+            throw new IOException($"cannot give {stateDir} to group {containerRoot}: {Stdlib.GetLastError()}");
+        }
+        File.SetUnixFileMode(stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute);
+    }
+
     private static void CreateOwned(string path, long ownerId, UnixFileMode mode)
     {
         Directory.CreateDirectory(path);

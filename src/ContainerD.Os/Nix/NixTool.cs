@@ -128,8 +128,18 @@ public sealed class NixTool(string storeDir = "/nix/store")
     /// <summary>nix-env -p PROFILEDIR/system --set STOREPATH; returns the new generation's number.</summary>
     public async Task<int> SetProfileAsync(string profileDir, string storePath, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(profileDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        // 0755 set explicitly, never through the umask (the unit's is 0077): the container's root
+        // must read the profile, the dir it sees as /nix/var/nix/profiles.
+        const UnixFileMode dir755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        string parent = Path.GetDirectoryName(Path.GetFullPath(profileDir))!;
+        if (!Directory.Exists(parent))
+        {
+            Directory.CreateDirectory(parent);
+            File.SetUnixFileMode(parent, dir755);
+        }
+        Directory.CreateDirectory(profileDir);
+        File.SetUnixFileMode(profileDir, dir755);
         string profile = Path.Combine(profileDir, ProfileName);
         var output = await CommandRunner.RunAsync("nix-env", ["-p", profile, "--set", storePath],
             cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -11,9 +11,14 @@ public static class HostFacts
     }
 
     /// <summary>The uid that owns a file (stat), read with the stat tool to keep the harness free of native code.</summary>
-    public static long OwnerOf(string path)
+    public static long OwnerOf(string path) => Stat("%u", path);
+
+    /// <summary>The gid that owns a file.</summary>
+    public static long GroupOf(string path) => Stat("%g", path);
+
+    private static long Stat(string format, string path)
     {
-        var startInfo = new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true };
+        var startInfo = new System.Diagnostics.ProcessStartInfo("stat", ["-c", format, path]) { RedirectStandardOutput = true };
         using var process = System.Diagnostics.Process.Start(startInfo)!;
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
