@@ -68,6 +68,8 @@ public sealed class Bench : IAsyncDisposable
         config = config.Replace($"lxc.uts.name = {ours}\n", $"lxc.uts.name = {raw}\n", StringComparison.Ordinal)
             .Replace(Path.Combine(Daemon.LxcPath, ours), dir, StringComparison.Ordinal);
         await File.WriteAllTextAsync(Path.Combine(dir, "config"), config);
+        // The mount plan its pre-start hook reads (the config names it in the twin's dir).
+        File.Copy(Path.Combine(Daemon.LxcPath, ours, "mounts"), Path.Combine(dir, "mounts"));
         return raw;
     }
 
