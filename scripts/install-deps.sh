@@ -10,6 +10,8 @@ packages=(lxc uidmap nix-bin nix-setup-systemd dbus busybox-static nftables ipro
 # The Cockpit page's tests: Debian's Cockpit (cockpit-system is its shell, with the menu) and the
 # Chromium that playwright-core drives (its own browser download is not used).
 packages+=(cockpit-ws cockpit-bridge cockpit-system chromium)
+# ContainerAttackTests compile their mount-attack helper statically (gcc -static needs libc6-dev).
+packages+=(gcc libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
