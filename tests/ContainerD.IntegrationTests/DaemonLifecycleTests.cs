@@ -158,25 +158,7 @@ public sealed class DaemonLifecycleTests
         }
     }
 
-    private static string RefusingPolicy(string dir)
-    {
-        string file = Path.Combine(dir, "refusing.conf");
-        File.WriteAllText(file, $"""
-            <busconfig>
-              <type>custom</type>
-              <listen>unix:path={dir}/bus</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow user="*"/>
-                <allow own="*"/>
-                <deny own="io.containerctl.ContainerD1"/>
-                <allow send_destination="*" eavesdrop="true"/>
-                <allow eavesdrop="true"/>
-              </policy>
-            </busconfig>
-            """);
-        return file;
-    }
+    private static string RefusingPolicy(string dir) => BusConfigs.Open(dir, """<deny own="io.containerctl.ContainerD1"/>""");
 
     private static async Task<DBusConnection> OwnNameAsync(string address)
     {

@@ -12,8 +12,11 @@ public static class BusConfigs
         return dir;
     }
 
-    /// <summary>A bus with no policy at all: every user may call anything — only the daemon's own check stands.</summary>
-    public static string Open(string dir) => Write(dir, "open.conf", $"""
+    /// <summary>
+    /// A bus with no policy at all: every user may call anything — only the daemon's own check stands.
+    /// extraRules go into its default policy (e.g. a deny own= to test a name the policy refuses).
+    /// </summary>
+    public static string Open(string dir, string extraRules = "") => Write(dir, "open.conf", $"""
         <busconfig>
           <type>custom</type>
           <listen>unix:path={dir}/bus</listen>
@@ -21,6 +24,7 @@ public static class BusConfigs
           <policy context="default">
             <allow user="*"/>
             <allow own="*"/>
+            {extraRules}
             <allow send_destination="*" eavesdrop="true"/>
             <allow eavesdrop="true"/>
           </policy>
