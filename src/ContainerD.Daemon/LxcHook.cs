@@ -31,12 +31,12 @@ public static class LxcHookCommand
         }
         try
         {
-            var (rootfs, ids, mounts) = MountPlan.Parse(File.ReadAllText(planFile));
+            var (rootfs, ids, mounts, ephemeral) = MountPlan.Parse(File.ReadAllText(planFile));
             if (args[1] == "mount")
             {
                 File.Delete(ErrorFile(planFile));
                 HostMounts.Unmount(rootfs); // what a crashed start left
-                if (!HostMounts.Mount(rootfs, mounts, ids))
+                if (!HostMounts.Mount(rootfs, mounts, ids, ephemeral))
                 {
                     Console.WriteLine("the store cannot be idmapped here: mounted plain and read-only, owned by nobody inside");
                 }

@@ -178,7 +178,7 @@ public sealed partial class ContainerService(
     {
         var spec = Spec(container);
         string config = LxcConfigRenderer.Render(spec, _host);
-        string plan = MountPlan.Serialize(spec.RootfsPath, spec.Ids, MountPlan.For(spec, _host));
+        string plan = MountPlan.Serialize(spec.RootfsPath, spec.Ids, MountPlan.For(spec, _host), spec.Definition.Ephemeral);
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
         WriteIfChanged(MountPlanFile(container.Name), plan);

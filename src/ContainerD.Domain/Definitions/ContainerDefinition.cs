@@ -1,6 +1,10 @@
 namespace ContainerD.Domain.Definitions;
 
-/// <summary>A container definition after validation: every value here is known to be good.</summary>
+/// <summary>
+/// A container definition after validation: every value here is known to be good. Ephemeral: the
+/// root is a fresh tmpfs at each start, its writes gone at stop. NixDaemon: the host's nix-daemon
+/// socket and a GC-root directory of its own are bound in (nix: { daemon: true }).
+/// </summary>
 public sealed record ContainerDefinition(
     string Name,
     SystemSource System,
@@ -10,7 +14,9 @@ public sealed record ContainerDefinition(
     NetworkSettings Network,
     ResourceLimits Limits,
     TimeSpan StopTimeout,
-    Activation Activation);
+    Activation Activation,
+    bool Ephemeral = false,
+    bool NixDaemon = false);
 
 /// <summary>Where the container's system comes from: exactly one of a Nix expression, a flake or a store path.</summary>
 public abstract record SystemSource;

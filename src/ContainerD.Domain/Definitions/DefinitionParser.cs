@@ -11,7 +11,7 @@ namespace ContainerD.Domain.Definitions;
 public static partial class DefinitionParser
 {
     private static readonly string[] Keys =
-        ["name", "system", "autostart", "idmap", "bindMounts", "network", "limits", "stopTimeout", "activation"];
+        ["name", "system", "autostart", "idmap", "bindMounts", "network", "limits", "stopTimeout", "activation", "ephemeral", "nix"];
 
     /// <param name="yaml">The definition's text.</param>
     /// <param name="source">What to call it in messages, usually the file name.</param>
@@ -39,10 +39,13 @@ public static partial class DefinitionParser
         var limits = ReadLimits(map);
         var stopTimeout = ReadStopTimeout(map);
         var activation = ReadActivation(map);
+        var ephemeral = map.Bool("ephemeral", false);
+        var nixDaemon = ReadNixDaemon(map);
         errors.ThrowIfAny();
 
         // Each null above came with an error, so none is left here.
-        return new ContainerDefinition(name!, system!, autostart, idMap!, bindMounts, network!, limits!, stopTimeout!.Value, activation!.Value);
+        return new ContainerDefinition(name!, system!, autostart, idMap!, bindMounts, network!, limits!, stopTimeout!.Value, activation!.Value,
+            ephemeral, nixDaemon);
     }
 
     private static string? ReadName(YamlMap map, string? expectedName)
@@ -219,6 +222,13 @@ public static partial class DefinitionParser
     // Ids are 32 bits and (uid_t)-1 is reserved: every mapped id must lie below it.
     private const long IdLimit = (1L << 32) - 1;
     private const long MaxIdMapSize = IdLimit / IdMapRequest.Granularity * IdMapRequest.Granularity;
+
+    /// <summary>nix: { daemon: true }: the host's Nix through its daemon socket (the only key so far).</summary>
+    private static bool ReadNixDaemon(YamlMap map)
+    {
+        var nix = map.Section("nix", ["daemon"]);
+        return nix is not null && nix.Bool("daemon", false);
+    }
 
     private static Activation? ReadActivation(YamlMap map) => map.Word("activation", "auto", "auto", "switch", "restart", "none") switch
     {

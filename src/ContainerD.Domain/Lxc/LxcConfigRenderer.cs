@@ -66,6 +66,11 @@ public static class LxcConfigRenderer
         c.Add("lxc.pty.max", "16");
         c.Add("lxc.tty.max", "0");
         c.Add("lxc.init.cmd", "/nix/var/nix/profiles/system/init");
+        if (d.NixDaemon)
+        {
+            // Nix inside uses the host's daemon: with the rootfs writable, "auto" would pick a local store.
+            c.Add("lxc.environment", "NIX_REMOTE=daemon");
+        }
         c.Add("lxc.console.logfile", spec.ConsoleLogPath);
         c.Add("lxc.console.size", "1MB");
         c.Add("lxc.console.rotate", "1");

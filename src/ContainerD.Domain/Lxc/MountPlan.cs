@@ -31,6 +31,12 @@ public static class MountPlan
 {
     public const string StoreTarget = "/nix/store";
     public const string ProfileTarget = "/nix/var/nix/profiles";
+    /// <summary>The host nix-daemon's socket directory (a directory, so a daemon that starts later or restarts is reached too).</summary>
+    public const string DaemonSocketDir = "/nix/var/nix/daemon-socket";
+    public const string PerContainerGcRoots = "/nix/var/nix/gcroots/per-container";
+
+    /// <summary>The host directory of a container's GC roots, bound at the same path inside (as nixos-container does).</summary>
+    public static string GcRootsDir(string name) => $"{PerContainerGcRoots}/{name}";
 
     /// <summary>Store, profile, then the bind mounts, each after any mount its target lies under.</summary>
     public static IReadOnlyList<HostMount> For(LxcContainerSpec spec, HostFeatures host)
@@ -41,6 +47,17 @@ public static class MountPlan
             new(spec.StoreDir, StoreTarget, ReadOnly: true, host.IdmappedMounts ? MountIdmap.Preferred : MountIdmap.None),
             new(spec.ProfileDir, ProfileTarget, ReadOnly: true, MountIdmap.None),
         };
+        if (spec.Definition.NixDaemon)
+        {
+            // The host's daemon, reached through its socket: connecting needs no write to the mount,
+            // so the directory is read-only and the container cannot plant a socket of its own there.
+            // The database and the store are not bound writable: every change goes through the daemon,
+            // which treats the container's root (a uid of its range) as an untrusted user.
+            mounts.Add(new HostMount(DaemonSocketDir, DaemonSocketDir, ReadOnly: true, MountIdmap.None, CreateSource: true));
+            // The container's GC roots: writable by its root, read by the host's GC.
+            mounts.Add(new HostMount(GcRootsDir(spec.Definition.Name), GcRootsDir(spec.Definition.Name), ReadOnly: false, MountIdmap.None,
+                CreateSource: true, SourceOwner: spec.Ids.Start));
+        }
         foreach (var bind in spec.Definition.BindMounts.OrderBy(b => b.Container, StringComparer.Ordinal))
         {
             if (bind.Idmapped && !host.IdmappedMounts)
@@ -61,12 +78,17 @@ public static class MountPlan
 
     /// <summary>
     /// The plan as the LXC pre-start hook reads it (a file beside the LXC config): the rootfs, the
-    /// range, then one tab-separated line per mount. Paths never hold tabs or line breaks (PathRules).
+    /// range, what the root is (the rootfs directory, or a fresh tmpfs for an ephemeral container),
+    /// then one tab-separated line per mount. Paths never hold tabs or line breaks (PathRules).
     /// </summary>
-    public static string Serialize(string rootfs, IdRange ids, IReadOnlyList<HostMount> mounts)
+    public static string Serialize(string rootfs, IdRange ids, IReadOnlyList<HostMount> mounts, bool ephemeral = false)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"rootfs\t{rootfs}\nids\t{ids.Start}\t{ids.Count}\n");
+        if (ephemeral)
+        {
+            text.Append("root\ttmpfs\n");
+        }
         foreach (var m in mounts)
         {
             text.Append(CultureInfo.InvariantCulture,
@@ -80,9 +102,10 @@ public static class MountPlan
     }
 
     /// <summary>What Serialize wrote; anything else is an error (the file is the daemon's, read by root).</summary>
-    public static (string Rootfs, IdRange Ids, IReadOnlyList<HostMount> Mounts) Parse(string text)
+    public static (string Rootfs, IdRange Ids, IReadOnlyList<HostMount> Mounts, bool Ephemeral) Parse(string text)
     {
         string? rootfs = null;
+        bool ephemeral = false;
         IdRange? ids = null;
         var mounts = new List<HostMount>();
         foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -92,6 +115,9 @@ public static class MountPlan
             {
                 case ["rootfs", var path]:
                     rootfs = path;
+                    break;
+                case ["root", "tmpfs"]:
+                    ephemeral = true;
                     break;
                 case ["ids", var start, var count]:
                     ids = new IdRange(long.Parse(start, CultureInfo.InvariantCulture), long.Parse(count, CultureInfo.InvariantCulture));
@@ -105,6 +131,6 @@ public static class MountPlan
             }
         }
         return (rootfs ?? throw new ContainerDException(ErrorKind.Failed, "mount plan: no rootfs line"),
-            ids ?? throw new ContainerDException(ErrorKind.Failed, "mount plan: no ids line"), mounts);
+            ids ?? throw new ContainerDException(ErrorKind.Failed, "mount plan: no ids line"), mounts, ephemeral);
     }
 }

@@ -18,17 +18,27 @@ namespace ContainerD.Os.Filesystem;
 /// attached (move_mount) onto a target opened without following symlinks: nothing the container
 /// planted in its rootfs can redirect it. The rootfs first becomes a private mount of its own, so
 /// nothing below it propagates to the host's other namespaces. Once the container runs, the host's
-/// copies go again (Unmount): the container's stay, in its namespace.
+/// copies go again (Unmount): the container's stay, in its namespace. An ephemeral container's root
+/// is a fresh tmpfs mounted onto the rootfs instead of the self-bind, the skeleton made in it: once
+/// the host's copy is gone, the container's namespace holds the only reference, and its writes go
+/// with it at stop; the rootfs directory on disk is never written.
 /// </summary>
 public static class HostMounts
 {
     /// <summary>Makes every mount of the plan below rootfs; false when the store could not be idmapped (it is then plain, read-only all the same).</summary>
-    public static bool Mount(string rootfs, IReadOnlyList<HostMount> plan, IdRange ids)
+    public static bool Mount(string rootfs, IReadOnlyList<HostMount> plan, IdRange ids, bool ephemeral = false)
     {
         bool idmapped = true;
         try
         {
-            MakePrivateMount(rootfs);
+            if (ephemeral)
+            {
+                MountEphemeralRoot(rootfs, ids);
+            }
+            else
+            {
+                MakePrivateMount(rootfs);
+            }
             using var top = Openat(null, Z(rootfs), ORdonly | ODirectory | ONofollow);
             SafeFileHandle? userns = null;
             try
@@ -113,6 +123,30 @@ public static class HostMounts
         using var self = OpenTree(below, Z(""), AtEmptyPath);
         Check(TryMountSetattr(self, 0, MsPrivate, null), "make private", rootfs);
         MoveMount(self, below, rootfs);
+    }
+
+    /// <summary>
+    /// A fresh tmpfs onto rootfs, private, owned by the container's root, with the skeleton a fresh
+    /// rootfs has. Its pages are charged to the cgroup of whoever writes them: limits.memory bounds it.
+    /// </summary>
+    private static void MountEphemeralRoot(string rootfs, IdRange ids)
+    {
+        string owner = ids.Start.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var below = Openat(null, Z(rootfs), ORdonly | ODirectory | ONofollow);
+        using (var tmpfs = NewMount("tmpfs", [("source", "containerctld-ephemeral"), ("mode", "0755"), ("uid", owner), ("gid", owner)], MountAttrNodev))
+        {
+            Check(TryMountSetattr(tmpfs, MountAttrNodev, MsPrivate, null), "make private", rootfs);
+            MoveMount(tmpfs, below, rootfs);
+        }
+        using var top = Openat(null, Z(rootfs), ORdonly | ODirectory | ONofollow);
+        foreach (string dir in Rootfs.Skeleton)
+        {
+            using var made = Beneath.OpenDirectory(top, dir, create: true, ids.Start, ids.Start, $"{dir} in the ephemeral root");
+            if (dir == "tmp")
+            {
+                SetModeAndOwner(made, 0b1_111_111_111, ids.Start, "/tmp in the ephemeral root");
+            }
+        }
     }
 
     /// <summary>One mount: a detached copy of its source, its flags set, attached onto its target. False when an idmap was preferred but impossible.</summary>

@@ -30,7 +30,8 @@ internal static unsafe partial class Native
 
     // The syscalls glibc 2.36 has no wrapper for (openat2) or only newer ones (the mount API); their
     // numbers are the same on every architecture (≥ 424 are shared).
-    private const long SysOpenTree = 428, SysMoveMount = 429, SysOpenat2 = 437, SysMountSetattr = 442;
+    private const long SysOpenTree = 428, SysMoveMount = 429, SysFsopen = 430, SysFsconfig = 431, SysFsmount = 432, SysOpenat2 = 437, SysMountSetattr = 442;
+    private const int FsopenCloexec = 1, FsmountCloexec = 1, FsconfigSetString = 1, FsconfigCmdCreate = 6;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct OpenHow
@@ -112,6 +113,37 @@ internal static unsafe partial class Native
             fd = syscall(SysOpenTree, dir is null ? AtFdcwd : Fd(dir), (long)p, (uint)(flags | OpenTreeClone | OCloexec), 0, 0);
         }
         return fd >= 0 ? new SafeFileHandle((IntPtr)fd, ownsHandle: true) : throw Error(Marshal.GetLastPInvokeError(), "open_tree", path);
+    }
+
+    /// <summary>A new, detached filesystem of that type (fsopen, fsconfig, fsmount) with the given string options and mount attributes.</summary>
+    public static SafeFileHandle NewMount(string type, IReadOnlyList<(string Key, string Value)> options, ulong attributes)
+    {
+        long fs;
+        fixed (byte* t = Z(type))
+        {
+            fs = syscall(SysFsopen, (long)t, FsopenCloexec, 0, 0, 0);
+        }
+        if (fs < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "fsopen", type);
+        }
+        using var context = new SafeFileHandle((IntPtr)fs, ownsHandle: true);
+        foreach (var (key, value) in options)
+        {
+            fixed (byte* k = Z(key), v = Z(value))
+            {
+                if (syscall(SysFsconfig, fs, FsconfigSetString, (long)k, (long)v, 0) < 0)
+                {
+                    throw Error(Marshal.GetLastPInvokeError(), "fsconfig", $"{type} {key}={value}");
+                }
+            }
+        }
+        if (syscall(SysFsconfig, fs, FsconfigCmdCreate, 0, 0, 0) < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "fsconfig create", type);
+        }
+        long mount = syscall(SysFsmount, fs, FsmountCloexec, (long)attributes, 0, 0);
+        return mount >= 0 ? new SafeFileHandle((IntPtr)mount, ownsHandle: true) : throw Error(Marshal.GetLastPInvokeError(), "fsmount", type);
     }
 
     /// <summary>mount_setattr on a (detached) mount fd; the errno, or 0.</summary>

@@ -12,7 +12,7 @@ public static class Rootfs
         | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
     /// <summary>Mount points and the directories a system expects to be able to write.</summary>
-    private static readonly string[] Skeleton =
+    internal static readonly string[] Skeleton =
         ["nix", "nix/store", "nix/var", "nix/var/nix", "nix/var/nix/profiles", "proc", "sys", "dev", "etc", "var", "run", "root", "home", "tmp"];
 
     public static void Create(string rootfs, long ownerId)

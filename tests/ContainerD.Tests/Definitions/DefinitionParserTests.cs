@@ -105,6 +105,27 @@ public class DefinitionParserTests
         Assert.Equal(ResourceLimits.None, d.Limits);
         Assert.Equal(TimeSpan.FromSeconds(30), d.StopTimeout);
         Assert.Equal(Activation.Auto, d.Activation);
+        Assert.False(d.Ephemeral);
+        Assert.False(d.NixDaemon);
+    }
+
+    [Fact]
+    public void Ephemeral_and_the_nix_daemon_are_asked_for_by_name()
+    {
+        var d = DefinitionParser.Parse(Head + "ephemeral: true\nnix: { daemon: true }\n", "web.yaml");
+
+        Assert.True(d.Ephemeral);
+        Assert.True(d.NixDaemon);
+    }
+
+    [Fact]
+    public void Nix_takes_only_a_boolean_daemon()
+    {
+        string[] errors = Errors(Head + "ephemeral: yes\nnix: { daemon: \"true\", db: rw }\n");
+
+        Assert.Contains(errors, e => e.Contains("ephemeral must be true or false", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("nix.daemon must be true or false", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("db", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -188,7 +209,7 @@ public class DefinitionParserTests
     [InlineData(Head + "name: db\n", "web.yaml:3:1: duplicate key 'name'; it is already set on line 1")]
     [InlineData(Head + "? [a, b]\n: c\n", "web.yaml:3:3: a key must be a plain value, not a mapping, a list or an alias")]
     // Keys and types
-    [InlineData(Head + "color: blue\n", "web.yaml:3:1: unknown key 'color' (allowed keys: name, system, autostart, idmap, bindMounts, network, limits, stopTimeout, activation)")]
+    [InlineData(Head + "color: blue\n", "web.yaml:3:1: unknown key 'color' (allowed keys: name, system, autostart, idmap, bindMounts, network, limits, stopTimeout, activation, ephemeral, nix)")]
     [InlineData(Head + "idmap: { size: 65536, bsae: 131072 }\n", "web.yaml:3:23: unknown key 'bsae' in idmap (allowed keys: size, base)")]
     [InlineData(Head + "autostart: yes\n", "web.yaml:3:12: autostart must be true or false, not 'yes'")]
     [InlineData(Head + "autostart: \"true\"\n", "web.yaml:3:12: autostart must be true or false, not the string \"true\"")]

@@ -36,6 +36,13 @@ public sealed class LxcConfigRendererTests
     }
 
     [Fact]
+    public void Nix_inside_uses_the_hosts_daemon_when_the_definition_asks_for_it()
+    {
+        Assert.Equal(["NIX_REMOTE=daemon"], Values(Render("nix: { daemon: true }\n"), "lxc.environment"));
+        Assert.Empty(Values(Render(), "lxc.environment"));
+    }
+
+    [Fact]
     public void LXC_makes_no_mount_of_the_store_profile_or_binds_its_root_could_undo()
     {
         // Made by the daemon on the host side instead (MountPlan): see MountPlanTests.

@@ -60,4 +60,34 @@ public sealed class MountPlanTests
         Assert.Contains("bindMounts[0].idmapped", e.Message);
         Assert.Contains("must be read-only", e.Message);
     }
+
+    [Fact]
+    public void The_nix_daemon_brings_its_socket_directory_read_only_and_a_gc_root_directory_of_the_containers_own()
+    {
+        var plan = Plan("nix: { daemon: true }\n").Skip(2).ToList();
+        Assert.Equal([
+            new HostMount("/nix/var/nix/daemon-socket", "/nix/var/nix/daemon-socket", ReadOnly: true, MountIdmap.None, CreateSource: true),
+            new HostMount("/nix/var/nix/gcroots/per-container/web", "/nix/var/nix/gcroots/per-container/web", ReadOnly: false, MountIdmap.None,
+                CreateSource: true, SourceOwner: 300_000),
+        ], plan);
+        // Never the database, never the store writable.
+        Assert.DoesNotContain(Plan("nix: { daemon: true }\n"), m => m.Target.StartsWith("/nix/var/nix/db", StringComparison.Ordinal) || (m.Target == "/nix/store" && !m.ReadOnly));
+        Assert.Equal(2, Plan().Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_plan_file_says_whether_the_root_is_ephemeral(bool ephemeral)
+    {
+        var mounts = Plan("nix: { daemon: true }\n");
+        string text = MountPlan.Serialize("/var/lib/containerctld/containers/web/rootfs", new IdRange(300_000, 65536), mounts, ephemeral);
+
+        var (rootfs, ids, parsed, readEphemeral) = MountPlan.Parse(text);
+        Assert.Equal("/var/lib/containerctld/containers/web/rootfs", rootfs);
+        Assert.Equal(new IdRange(300_000, 65536), ids);
+        Assert.Equal(mounts, parsed);
+        Assert.Equal(ephemeral, readEphemeral);
+        Assert.Equal(ephemeral, text.Contains("root\ttmpfs\n", StringComparison.Ordinal));
+    }
 }
