@@ -24,4 +24,6 @@ public sealed class ContainerPaths(DaemonConfig config)
         Path.Combine(StateDir(name), "generations", generation.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".yaml");
     public string Rootfs(string name) => Path.Combine(StateDir(name), "rootfs");
     public string ProfileDir(string name) => Path.Combine(config.ProfilesDir, name);
+    /// <summary>The GC roots a container with nix.daemon makes (bound in at /nix/var/nix/gcroots/per-container/NAME).</summary>
+    public string GcRootsDir(string name) => Path.Combine(config.GcRootsDir, name);
 }

@@ -302,6 +302,9 @@ public sealed partial class ContainerService
         DeleteDirectory(lxc.ContainerDir(name));
         FaultInjection.Step("destroy", 4);
         DeleteDirectory(Paths.ProfileDir(name));
+        // The GC roots it made inside (nix.daemon), and the daemon's indirect roots that led to them.
+        DeleteDirectory(Paths.GcRootsDir(name));
+        GcRoots.RemoveStaleIndirectRoots(MountPlan.GcRootsDir(name));
         FaultInjection.Step("destroy", 5);
         store.DeleteStateDir(name);
         lock (_lock)

@@ -171,7 +171,8 @@ public sealed partial class ContainerService(
     private string MountPlanFile(string name) => Path.Combine(lxc.ContainerDir(name), "mounts");
 
     private LxcContainerSpec Spec(Container container) => new(WithDefaultLimits(container.Definition), container.Ids, Paths.Rootfs(container.Name),
-        Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name), Hook: new LxcHook(LxcHookCommand.Program, MountPlanFile(container.Name)));
+        Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name), Hook: new LxcHook(LxcHookCommand.Program, MountPlanFile(container.Name)),
+        GcRootsDir: Paths.GcRootsDir(container.Name));
 
     /// <summary>The LXC config and the mount plan its hook reads.</summary>
     private void WriteLxcConfig(Container container)

@@ -15,6 +15,8 @@ public sealed record DaemonConfig
     public string StateDir { get; init; } = "/var/lib/containerctld";
     public string DefinitionsDir { get; init; } = "/etc/containerctld/containers";
     public string ProfilesDir { get; init; } = "/nix/var/nix/profiles/per-container";
+    /// <summary>Where a container with nix.daemon keeps its GC roots (NAME below it; inside it is /nix/var/nix/gcroots/per-container/NAME). Under /nix/var/nix/gcroots, or the host's GC does not see them.</summary>
+    public string GcRootsDir { get; init; } = "/nix/var/nix/gcroots/per-container";
     /// <summary>The LXC lxcpath; null means StateDir/lxc.</summary>
     public string? LxcPath { get; init; }
     public string RuntimeDir { get; init; } = "/run/containerctld";

@@ -13,7 +13,7 @@ public static partial class DaemonConfigParser
 {
     private static readonly string[] Keys =
     [
-        "bus", "busName", "stateDir", "definitionsDir", "profilesDir", "lxcPath", "runtimeDir",
+        "bus", "busName", "stateDir", "definitionsDir", "profilesDir", "gcRootsDir", "lxcPath", "runtimeDir",
         "idPool", "manageSubIds", "adminGroup", "pruneDeclarative", "defaultLimits", "bindSourceRoots",
     ];
 
@@ -42,6 +42,7 @@ public static partial class DaemonConfigParser
             StateDir = AbsoluteDir(map, "stateDir") ?? defaults.StateDir,
             DefinitionsDir = AbsoluteDir(map, "definitionsDir") ?? defaults.DefinitionsDir,
             ProfilesDir = AbsoluteDir(map, "profilesDir") ?? defaults.ProfilesDir,
+            GcRootsDir = AbsoluteDir(map, "gcRootsDir") ?? defaults.GcRootsDir,
             LxcPath = AbsoluteDir(map, "lxcPath") ?? defaults.LxcPath,
             RuntimeDir = AbsoluteDir(map, "runtimeDir") ?? defaults.RuntimeDir,
             IdPool = IdPool(map) ?? defaults.IdPool,

@@ -14,7 +14,8 @@ public sealed record LxcContainerSpec(
     string ProfileDir,
     string ConsoleLogPath,
     string StoreDir = "/nix/store",
-    LxcHook? Hook = null);
+    LxcHook? Hook = null,
+    string? GcRootsDir = null);
 
 /// <summary>
 /// The program LXC runs as its pre-start and start-host hooks (containerctld itself) and the mount

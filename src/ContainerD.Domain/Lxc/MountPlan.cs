@@ -31,11 +31,11 @@ public static class MountPlan
 {
     public const string StoreTarget = "/nix/store";
     public const string ProfileTarget = "/nix/var/nix/profiles";
-    /// <summary>The host nix-daemon's socket directory (a directory, so a daemon that starts later or restarts is reached too).</summary>
-    public const string DaemonSocketDir = "/nix/var/nix/daemon-socket";
+    /// <summary>The host nix-daemon's socket: the socket itself, since Debian's directory is 0770 root:nix-users.</summary>
+    public const string DaemonSocket = "/nix/var/nix/daemon-socket/socket";
     public const string PerContainerGcRoots = "/nix/var/nix/gcroots/per-container";
 
-    /// <summary>The host directory of a container's GC roots, bound at the same path inside (as nixos-container does).</summary>
+    /// <summary>A container's GC-root directory inside; on the host the same path by default (as nixos-container binds it).</summary>
     public static string GcRootsDir(string name) => $"{PerContainerGcRoots}/{name}";
 
     /// <summary>Store, profile, then the bind mounts, each after any mount its target lies under.</summary>
@@ -49,13 +49,13 @@ public static class MountPlan
         };
         if (spec.Definition.NixDaemon)
         {
-            // The host's daemon, reached through its socket: connecting needs no write to the mount,
-            // so the directory is read-only and the container cannot plant a socket of its own there.
-            // The database and the store are not bound writable: every change goes through the daemon,
-            // which treats the container's root (a uid of its range) as an untrusted user.
-            mounts.Add(new HostMount(DaemonSocketDir, DaemonSocketDir, ReadOnly: true, MountIdmap.None, CreateSource: true));
+            // The host's daemon, reached through its socket (connecting writes nothing to the mount, so
+            // it is read-only). Neither the database nor the store is bound writable: every change goes
+            // through the daemon, which treats the container's root (a uid of its range) as an untrusted user.
+            mounts.Add(new HostMount(DaemonSocket, DaemonSocket, ReadOnly: true, MountIdmap.None));
             // The container's GC roots: writable by its root, read by the host's GC.
-            mounts.Add(new HostMount(GcRootsDir(spec.Definition.Name), GcRootsDir(spec.Definition.Name), ReadOnly: false, MountIdmap.None,
+            string name = spec.Definition.Name;
+            mounts.Add(new HostMount(spec.GcRootsDir ?? GcRootsDir(name), GcRootsDir(name), ReadOnly: false, MountIdmap.None,
                 CreateSource: true, SourceOwner: spec.Ids.Start));
         }
         foreach (var bind in spec.Definition.BindMounts.OrderBy(b => b.Container, StringComparer.Ordinal))

@@ -221,6 +221,11 @@ public static class HostMounts
         {
             return OpenTree(null, Z(mount.Source), 0);
         }
+        catch (Win32Exception e) when (e.NativeErrorCode == ENOENT && mount.Source == MountPlan.DaemonSocket)
+        {
+            throw new ContainerDException(ErrorKind.StartFailed,
+                $"nix.daemon: the host's nix-daemon does not listen on {mount.Source}; start it (systemctl enable --now nix-daemon.socket, or run nix-daemon) and start the container again");
+        }
         catch (Win32Exception e) when (e.NativeErrorCode == ENOENT)
         {
             throw new ContainerDException(ErrorKind.StartFailed,

@@ -166,7 +166,7 @@ public class DaemonConfigParserTests
     }
 
     [Theory]
-    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits, bindSourceRoots)")]
+    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, gcRootsDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits, bindSourceRoots)")]
     [InlineData("idPool: { start: 100000 }\n", "config.yaml:1:11: unknown key 'start' in idPool (allowed keys: base, size)")]
     [InlineData("idPool: { base: 0 }\n", "config.yaml:1:17: idPool.base 0 would overlap the host's own users; start the pool at 65536 or above")]
     [InlineData("idPool: { base: 1000 }\n", "config.yaml:1:17: idPool.base 1000 would overlap the host's own users; start the pool at 65536 or above")]

@@ -66,7 +66,7 @@ public sealed class MountPlanTests
     {
         var plan = Plan("nix: { daemon: true }\n").Skip(2).ToList();
         Assert.Equal([
-            new HostMount("/nix/var/nix/daemon-socket", "/nix/var/nix/daemon-socket", ReadOnly: true, MountIdmap.None, CreateSource: true),
+            new HostMount("/nix/var/nix/daemon-socket/socket", "/nix/var/nix/daemon-socket/socket", ReadOnly: true, MountIdmap.None),
             new HostMount("/nix/var/nix/gcroots/per-container/web", "/nix/var/nix/gcroots/per-container/web", ReadOnly: false, MountIdmap.None,
                 CreateSource: true, SourceOwner: 300_000),
         ], plan);
