@@ -36,6 +36,8 @@ rec {
     limits = c.limits or { };
     stopTimeout = c.stopTimeout or "30s";
     activation = c.activation or "auto";
+    ephemeral = c.ephemeral or false;
+    nix = { daemon = c.nix.daemon or false; };
   };
 
   # JSON is YAML: the definition file's text, exactly as written to /etc/containerctld/containers.

@@ -109,6 +109,8 @@ let
       };
       stopTimeout = mkOption { type = types.str; default = "30s"; description = "30s, 2m, 1500ms, 1h: more than 0, at most 1h."; };
       activation = mkOption { type = types.enum [ "auto" "switch" "restart" "none" ]; default = "auto"; };
+      ephemeral = mkOption { type = types.bool; default = false; description = "A fresh tmpfs root at each start: writes vanish at stop (the profile and console log stay)."; };
+      nix.daemon = mkOption { type = types.bool; default = false; description = "Nix inside through the host's nix-daemon socket, as an untrusted user; GC roots under /nix/var/nix/gcroots/per-container/NAME."; };
     };
   };
 

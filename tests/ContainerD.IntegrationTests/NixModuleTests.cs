@@ -151,6 +151,22 @@ public sealed partial class NixModuleTests
     }
 
     [Fact]
+    public async Task Ephemeral_and_nix_daemon_reach_the_definition_the_daemon_reads()
+    {
+        string configuration = Host("""containers.web = { config = { ... }: { }; ephemeral = true; nix.daemon = true; };""");
+        Assert.Equal(0, (await EvalAsync(configuration, "failedAssertions")).GetArrayLength());
+        var etc = await EvalAsync(configuration, "etc");
+        var definition = DefinitionParser.Parse(etc.GetProperty("containerctld/containers/web.yaml").GetString()!, "web.yaml", "web");
+        Assert.True(definition.Ephemeral);
+        Assert.True(definition.NixDaemon);
+
+        var plain = DefinitionParser.Parse((await EvalAsync(Host("""containers.web = { config = { ... }: { }; };"""), "etc"))
+            .GetProperty("containerctld/containers/web.yaml").GetString()!, "web.yaml", "web");
+        Assert.False(plain.Ephemeral);
+        Assert.False(plain.NixDaemon);
+    }
+
+    [Fact]
     public async Task The_pool_has_one_source_config_yaml_and_roots_subordinate_ids_follow_idPool()
     {
         string configuration = Host("""idPool = { base = 2000000000; size = 131072; }; settings.idPool = { base = 2000000000; size = 131072; };""");
