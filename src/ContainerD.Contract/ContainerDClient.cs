@@ -51,7 +51,7 @@ public sealed class ContainerDClient : IDisposable
     // ---- Manager methods ----
 
     public Task<ContainerSummary[]> ListContainersAsync() =>
-        Call(Names.ManagerPath, Names.ManagerInterface, "ListContainers", null, static (Message m, object? _) =>
+        Call(Names.ManagerPath, Wire.Of(Wire.Manager.ListContainers), null, static (Message m, object? _) =>
         {
             var reader = m.GetBodyReader();
             var rows = new List<ContainerSummary>();
@@ -66,7 +66,7 @@ public sealed class ContainerDClient : IDisposable
         });
 
     public Task<JobSummary[]> ListJobsAsync() =>
-        Call(Names.ManagerPath, Names.ManagerInterface, "ListJobs", null, static (Message m, object? _) =>
+        Call(Names.ManagerPath, Wire.Of(Wire.Manager.ListJobs), null, static (Message m, object? _) =>
         {
             var reader = m.GetBodyReader();
             var rows = new List<JobSummary>();
@@ -80,7 +80,7 @@ public sealed class ContainerDClient : IDisposable
         });
 
     public Task<GenerationInfo[]> ListGenerationsAsync(string name) =>
-        Call(Names.ManagerPath, Names.ManagerInterface, "ListGenerations", [name], static (Message m, object? _) =>
+        Call(Names.ManagerPath, Wire.Of(Wire.Manager.ListGenerations), [name], static (Message m, object? _) =>
         {
             var reader = m.GetBodyReader();
             var rows = new List<GenerationInfo>();
@@ -93,30 +93,30 @@ public sealed class ContainerDClient : IDisposable
             return rows.ToArray();
         });
 
-    public Task<string> GetContainerAsync(string name) => CallForPath("GetContainer", [name]);
-    public Task<string> CreateContainerAsync(string name, string yaml) => CallForPath("CreateContainer", [name, yaml]);
-    public Task<string> StartContainerAsync(string name) => CallForPath("StartContainer", [name]);
-    public Task<string> StopContainerAsync(string name, bool force) => CallForPath("StopContainer", [name, force]);
+    public Task<string> GetContainerAsync(string name) => CallForPath(Wire.Manager.GetContainer, [name]);
+    public Task<string> CreateContainerAsync(string name, string yaml) => CallForPath(Wire.Manager.CreateContainer, [name, yaml]);
+    public Task<string> StartContainerAsync(string name) => CallForPath(Wire.Manager.StartContainer, [name]);
+    public Task<string> StopContainerAsync(string name, bool force) => CallForPath(Wire.Manager.StopContainer, [name, force]);
     public Task<string> StopContainerAsync(string name, bool force, uint timeoutSeconds) =>
-        CallForPath("StopContainerWithTimeout", [name, force, timeoutSeconds]);
-    public Task<string> RestartContainerAsync(string name) => CallForPath("RestartContainer", [name]);
-    public Task<string> UpdateContainerAsync(string name, string yaml) => CallForPath("UpdateContainer", [name, yaml]);
-    public Task<string> RollbackContainerAsync(string name, uint generation) => CallForPath("RollbackContainer", [name, generation]);
-    public Task<string> DestroyContainerAsync(string name) => CallForPath("DestroyContainer", [name]);
+        CallForPath(Wire.Manager.StopContainerWithTimeout, [name, force, timeoutSeconds]);
+    public Task<string> RestartContainerAsync(string name) => CallForPath(Wire.Manager.RestartContainer, [name]);
+    public Task<string> UpdateContainerAsync(string name, string yaml) => CallForPath(Wire.Manager.UpdateContainer, [name, yaml]);
+    public Task<string> RollbackContainerAsync(string name, uint generation) => CallForPath(Wire.Manager.RollbackContainer, [name, generation]);
+    public Task<string> DestroyContainerAsync(string name) => CallForPath(Wire.Manager.DestroyContainer, [name]);
     /// <summary>which: "old" (all but the current), "30d" (older than 30 days), "+5" (all but the newest 5).</summary>
-    public Task<string> DeleteGenerationsAsync(string name, string which) => CallForPath("DeleteGenerations", [name, which]);
-    public Task CancelJobAsync(uint id) => Call<bool>(Names.ManagerPath, Names.ManagerInterface, "CancelJob", [id], static (_, _) => true);
+    public Task<string> DeleteGenerationsAsync(string name, string which) => CallForPath(Wire.Manager.DeleteGenerations, [name, which]);
+    public Task CancelJobAsync(uint id) => Call<bool>(Names.ManagerPath, Wire.Of(Wire.Manager.CancelJob), [id], static (_, _) => true);
 
     // ---- Objects ----
 
     /// <summary>All properties of an object's interface (org.freedesktop.DBus.Properties.GetAll).</summary>
     public Task<Dictionary<string, VariantValue>> GetAllPropertiesAsync(string path, string @interface) =>
-        Call(path, Names.PropertiesInterface, "GetAll", [@interface],
+        Call(path, Names.PropertiesInterface, "GetAll", "s", [@interface],
             static (Message m, object? _) => m.GetBodyReader().ReadDictionaryOfStringToVariantValue());
 
     /// <summary>One property (org.freedesktop.DBus.Properties.Get).</summary>
     public Task<VariantValue> GetPropertyAsync(string path, string @interface, string name) =>
-        Call(path, Names.PropertiesInterface, "Get", [@interface, name],
+        Call(path, Names.PropertiesInterface, "Get", "ss", [@interface, name],
             static (Message m, object? _) => m.GetBodyReader().ReadVariantValue());
 
     public Task<CommandResult> RunCommandAsync(string containerPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> env)
@@ -124,7 +124,8 @@ public sealed class ContainerDClient : IDisposable
         MessageBuffer Create()
         {
             using var writer = _connection.GetMessageWriter();
-            writer.WriteMethodCallHeader(_busName, containerPath, Names.ContainerInterface, "RunCommand", "asa{ss}", MessageFlags.None);
+            var member = Wire.Of(Names.ContainerInterface, Wire.Container.RunCommand);
+            writer.WriteMethodCallHeader(_busName, containerPath, member.Interface, member.Name, member.In, MessageFlags.None);
             writer.WriteArray(argv.ToArray());
             ArrayStart dict = writer.WriteDictionaryStart();
             foreach (var (key, value) in env)
@@ -144,13 +145,13 @@ public sealed class ContainerDClient : IDisposable
     }
 
     /// <summary>The master of a new pty with a login shell inside the container on its other side.</summary>
-    public Task<SafeFileHandle> OpenShellAsync(string containerPath) => CallForHandle(containerPath, "OpenShell");
+    public Task<SafeFileHandle> OpenShellAsync(string containerPath) => CallForHandle(containerPath, Wire.Container.OpenShell);
 
     /// <summary>The container's console log, open for reading from its start.</summary>
-    public Task<SafeFileHandle> OpenConsoleLogAsync(string containerPath) => CallForHandle(containerPath, "OpenConsoleLog");
+    public Task<SafeFileHandle> OpenConsoleLogAsync(string containerPath) => CallForHandle(containerPath, Wire.Container.OpenConsoleLog);
 
     private Task<SafeFileHandle> CallForHandle(string path, string member) =>
-        Call(path, Names.ContainerInterface, member, null,
+        Call(path, Wire.Of(Names.ContainerInterface, member), null,
             static (Message m, object? _) => m.GetBodyReader().ReadHandle<SafeFileHandle>()
                 ?? throw new InvalidOperationException($"{m.MemberAsString} returned no file descriptor"));
 
@@ -162,12 +163,12 @@ public sealed class ContainerDClient : IDisposable
     /// </summary>
     public async Task WatchJobsAsync(Action<uint, string>? onLog = null)
     {
-        _jobRemovedWatch ??= await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, "JobRemoved",
+        _jobRemovedWatch ??= await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.JobRemoved,
             static (Message m, object? _) =>
             {
                 var reader = m.GetBodyReader();
                 return new JobEnd(reader.ReadUInt32(), reader.ReadObjectPathAsString(), reader.ReadString(), reader.ReadString(),
-                    reader.ReadString(), reader.ReadString(), m.SignatureAsString == "uosssss" ? reader.ReadString() : "");
+                    reader.ReadString(), reader.ReadString(), m.SignatureAsString == Wire.Of(Wire.Manager.JobRemoved).Signature ? reader.ReadString() : "");
             },
             (Notification<JobEnd> n) =>
             {
@@ -179,7 +180,7 @@ public sealed class ContainerDClient : IDisposable
             ObserverFlags.None, emitOnCapturedContext: false).ConfigureAwait(false);
         if (onLog is not null)
         {
-            await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, "JobLog",
+            await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.JobLog,
                 static (Message m, object? _) =>
                 {
                     var reader = m.GetBodyReader();
@@ -261,22 +262,32 @@ public sealed class ContainerDClient : IDisposable
     // ---- Plumbing ----
 
     private Task<string> CallForPath(string member, object[] args) =>
-        Call(Names.ManagerPath, Names.ManagerInterface, member, args,
+        Call(Names.ManagerPath, Wire.Of(member), args,
             static (Message m, object? _) => m.GetBodyReader().ReadObjectPathAsString());
 
+    /// <summary>A call of one of the contract's methods: the arguments must spell its signature.</summary>
+    private Task<T> Call<T>(string path, WireMember member, object[]? args, MessageValueReader<T> reader)
+    {
+        string signature = Signature(args);
+        return signature == member.In
+            ? Call(path, member.Interface, member.Name, signature, args, reader)
+            : throw new ArgumentException($"{member.Name} takes '{member.In}', the client passed '{signature}'");
+    }
+
+    private static string Signature(object[]? args) => string.Concat((args ?? []).Select(static a => a switch
+    {
+        string => "s",
+        bool => "b",
+        uint => "u",
+        _ => throw new ArgumentException($"unsupported argument type {a.GetType()}"),
+    }));
+
     /// <summary>A method call whose arguments are strings, booleans and uint32s: all the API needs.</summary>
-    private Task<T> Call<T>(string path, string @interface, string member, object[]? args, MessageValueReader<T> reader)
+    private Task<T> Call<T>(string path, string @interface, string member, string signature, object[]? args, MessageValueReader<T> reader)
     {
         MessageBuffer Create()
         {
             using var writer = _connection.GetMessageWriter();
-            string signature = string.Concat((args ?? []).Select(static a => a switch
-            {
-                string => "s",
-                bool => "b",
-                uint => "u",
-                _ => throw new ArgumentException($"unsupported argument type {a.GetType()}"),
-            }));
             writer.WriteMethodCallHeader(_busName, path, @interface, member, signature.Length == 0 ? null : signature, MessageFlags.None);
             foreach (object arg in args ?? [])
             {

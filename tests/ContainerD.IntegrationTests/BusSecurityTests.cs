@@ -46,12 +46,12 @@ public sealed class BusSecurityTests
 
         // Huge input from the outsider: short named errors, the daemon stays.
         string huge = new('a', 100_000); // below the kernel's limit for one argument (128 KiB)
-        var name = await BusctlAs(TestUsers.Outsider, daemon.Bus.Address, "call", Service, Names.ManagerPath, Names.ManagerInterface, "GetContainer", "s", huge);
+        var name = await BusctlAs(TestUsers.Outsider, daemon.Bus.Address, "call", Service, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.GetContainer, "s", huge);
         Assert.Contains("invalid name", name.Stderr);
         Assert.True(name.Stderr.Length < 300, $"{name.Stderr.Length} chars");
         var property = await BusctlAs(TestUsers.Outsider, daemon.Bus.Address, "call", Service, path, Names.PropertiesInterface, "Get", "ss", huge, "State");
         Assert.True(property.Stderr.Length < 300, $"{property.Stderr.Length} chars");
-        var destroy = await BusctlAs(TestUsers.Outsider, daemon.Bus.Address, "call", Service, Names.ManagerPath, Names.ManagerInterface, "DestroyContainer", "s", "private");
+        var destroy = await BusctlAs(TestUsers.Outsider, daemon.Bus.Address, "call", Service, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.DestroyContainer, "s", "private");
         Assert.Contains("may not DestroyContainer", destroy.Stderr);
         Assert.Single(await client.ListContainersAsync());
         Directory.Delete(dir, recursive: true);

@@ -122,7 +122,7 @@ public sealed class HostileBusTests : IAsyncLifetime
         // A path with no object (a container or job that is gone, or none at all) is UnknownObject.
         foreach (string path in new[] { Names.ContainerPath("ghost"), Names.JobPath(999999), "/io/nope", Names.ManagerPath + "/container" })
         {
-            Assert.Equal(Errors.UnknownObject, (await Call(path, Names.ContainerInterface, "RunCommand", "asa{ss}", (ref MessageWriter w) =>
+            Assert.Equal(Errors.UnknownObject, (await Call(path, Names.ContainerInterface, Wire.Container.RunCommand, "asa{ss}", (ref MessageWriter w) =>
             {
                 w.WriteArray(new[] { "id" });
                 WriteEnv(ref w, []);
@@ -217,19 +217,19 @@ public sealed class HostileBusTests : IAsyncLifetime
         Assert.DoesNotContain("Arithmetic", rollback.Message);
         Assert.Equal(Errors.InvalidArgs, (await Call(Names.ManagerPath, Names.ManagerInterface, "DeleteGenerations", "ss", (ref MessageWriter w) =>
             { w.WriteString("target"); w.WriteString(new string('+', 1 << 20)); })).Name);
-        Assert.Equal(Errors.NameOf("NoSuchJob"), (await Call(Names.ManagerPath, Names.ManagerInterface, "CancelJob", "u", (ref MessageWriter w) => w.WriteUInt32(uint.MaxValue))).Name);
-        var hugeYaml = await Call(Names.ManagerPath, Names.ManagerInterface, "CreateContainer", "ss", (ref MessageWriter w) => { w.WriteString("big"); w.WriteString(new string('#', 20 << 20)); });
+        Assert.Equal(Errors.NameOf("NoSuchJob"), (await Call(Names.ManagerPath, Names.ManagerInterface, Wire.Manager.CancelJob, "u", (ref MessageWriter w) => w.WriteUInt32(uint.MaxValue))).Name);
+        var hugeYaml = await Call(Names.ManagerPath, Names.ManagerInterface, Wire.Manager.CreateContainer, "ss", (ref MessageWriter w) => { w.WriteString("big"); w.WriteString(new string('#', 20 << 20)); });
         Assert.Equal(Errors.NameOf("InvalidDefinition"), hugeYaml.Name);
         Assert.True(hugeYaml.Message!.Length < 200);
 
         // RunCommand: empty argv, a huge argv, a huge env.
         Body Command(string[] argv, Dictionary<string, string> env) => (ref MessageWriter w) => { w.WriteArray(argv); WriteEnv(ref w, env); };
-        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, "RunCommand", "asa{ss}", Command([], []))).Name);
-        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, "RunCommand", "asa{ss}",
+        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, Wire.Container.RunCommand, "asa{ss}", Command([], []))).Name);
+        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, Wire.Container.RunCommand, "asa{ss}",
             Command(Enumerable.Repeat("x", 100_000).ToArray(), []))).Name);
-        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, "RunCommand", "asa{ss}",
+        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, Wire.Container.RunCommand, "asa{ss}",
             Command(["true"], Enumerable.Range(0, 10_000).ToDictionary(i => $"K{i}", _ => "v")))).Name);
-        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, "RunCommand", "asa{ss}",
+        Assert.Equal(Errors.InvalidArgs, (await Call(_target, Names.ContainerInterface, Wire.Container.RunCommand, "asa{ss}",
             Command(["echo", new string('a', 2 << 20)], []))).Name);
         Assert.Empty(await _client.ListJobsAsync());
         await AssertStillOnTheBus();
@@ -242,7 +242,7 @@ public sealed class HostileBusTests : IAsyncLifetime
         {
             using var hostile = await _daemon.ConnectAsync();
             // A string argument written byte by byte: length, the bytes, the terminating NUL.
-            var result = Call(hostile.Connection, Names.ManagerPath, Names.ManagerInterface, "GetContainer", "s", (ref MessageWriter w) =>
+            var result = Call(hostile.Connection, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.GetContainer, "s", (ref MessageWriter w) =>
             {
                 w.WriteUInt32((uint)text.Length);
                 foreach (byte b in text)
@@ -282,7 +282,7 @@ public sealed class HostileBusTests : IAsyncLifetime
         string marker = "ctd-" + Guid.NewGuid().ToString("N")[..8];
         // busctl gives up after 2 s and closes its connection; the command inside would run 10 minutes.
         var (exit, _, _) = await Programs.Run("busctl", $"--address={_daemon.Bus.Address}", "--timeout=2", "--", "call", Service, _target,
-            Names.ContainerInterface, "RunCommand", "asa{ss}", "3", "sh", "-c", $"sleep 600; echo {marker}", "0");
+            Names.ContainerInterface, Wire.Container.RunCommand, "asa{ss}", "3", "sh", "-c", $"sleep 600; echo {marker}", "0");
         Assert.NotEqual(0, exit);
         Assert.NotEmpty(InsideProcesses(marker));
         await Eventually.TrueAsync(() => InsideProcesses(marker).Count == 0, "the command and its lxc-attach ended", TimeSpan.FromSeconds(15));

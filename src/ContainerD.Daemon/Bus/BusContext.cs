@@ -30,6 +30,10 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
         writer.Dispose();
     }
 
+    /// <summary>Sends one of the contract's signals, with the signature the contract gives it.</summary>
+    public void Emit(string path, WireMember signal, BodyWriter body, string? destination = null) =>
+        Emit(path, signal.Interface, signal.Name, signal.Signature, body, destination);
+
     /// <summary>
     /// Only root and members of the admin group may change containers. Checked here, per call,
     /// because a session or private bus applies no policy file (STYLE #15).

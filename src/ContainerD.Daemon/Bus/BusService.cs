@@ -181,7 +181,7 @@ public sealed class BusService(
     {
         AddContainerObject(container);
         string path = Names.ContainerPath(container.Name);
-        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "ContainerNew", "so", (ref MessageWriter w) =>
+        _bus!.Emit(Names.ManagerPath, Wire.Of(Wire.Manager.ContainerNew), (ref MessageWriter w) =>
         {
             w.WriteText(container.Name);
             w.WriteObjectPath(path);
@@ -193,7 +193,7 @@ public sealed class BusService(
         string path = Names.ContainerPath(container.Name);
         _containerObjects.TryRemove(container.Name, out _);
         _router.Remove(path);
-        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "ContainerRemoved", "so", (ref MessageWriter w) =>
+        _bus!.Emit(Names.ManagerPath, Wire.Of(Wire.Manager.ContainerRemoved), (ref MessageWriter w) =>
         {
             w.WriteText(container.Name);
             w.WriteObjectPath(path);
@@ -212,7 +212,7 @@ public sealed class BusService(
     {
         string path = Names.JobPath(job.Id);
         _router.Add(new JobObject(_bus!, job));
-        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobNew", "uoss", (ref MessageWriter w) =>
+        _bus!.Emit(Names.ManagerPath, Wire.Of(Wire.Manager.JobNew), (ref MessageWriter w) =>
         {
             w.WriteUInt32(job.Id);
             w.WriteObjectPath(path);
@@ -233,7 +233,7 @@ public sealed class BusService(
             log.LogDebug("job {Id}: {Line}", job.Id, line);
             return;
         }
-        _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobLog", "us", (ref MessageWriter w) =>
+        _bus!.Emit(Names.ManagerPath, Wire.Of(Wire.Manager.JobLog), (ref MessageWriter w) =>
         {
             w.WriteUInt32(job.Id);
             w.WriteText(line, BusText.MaxLineBytes);
@@ -250,7 +250,7 @@ public sealed class BusService(
         string path = Names.JobPath(job.Id);
         _router.Remove(path);
         void Send(string message, string? destination) =>
-            _bus!.Emit(Names.ManagerPath, Names.ManagerInterface, "JobRemoved", "uosssss", (ref MessageWriter w) =>
+            _bus!.Emit(Names.ManagerPath, Wire.Of(Wire.Manager.JobRemoved), (ref MessageWriter w) =>
             {
                 w.WriteUInt32(job.Id);
                 w.WriteObjectPath(path);

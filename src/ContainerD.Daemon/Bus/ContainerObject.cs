@@ -37,11 +37,14 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
             : [];
     }
 
+    /// <summary>The contract's members this object handles (a test holds them to the XML and to Wire).</summary>
+    public static IEnumerable<string> HandledMembers { get; } = [Wire.Container.RunCommand, Wire.Container.OpenShell, Wire.Container.OpenConsoleLog];
+
     protected override async Task HandleCallAsync(MethodContext context, string member)
     {
         switch (member)
         {
-            case "RunCommand":
+            case Wire.Container.RunCommand:
             {
                 var (argv, env) = ReadCommand(context.Request);
                 // A command inside runs as the container's root: as much a change as any other.
@@ -57,15 +60,17 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
                 context.Reply(writer.CreateMessage());
                 return;
             }
-            case "OpenShell":
+            case Wire.Container.OpenShell:
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 ReplyHandle(context, containers.OpenShell(container.Name));
                 return;
-            case "OpenConsoleLog":
+            case Wire.Container.OpenConsoleLog:
                 // The console may show what a service printed (keys, passwords): admins only.
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 ReplyHandle(context, containers.OpenConsoleLog(container.Name));
                 return;
+            default:
+                throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
         }
     }
 

@@ -16,9 +16,15 @@ public sealed class JobObject(BusContext bus, Job job)
         ["State"] = job.State,
     };
 
+    /// <summary>The contract's members this object handles (a test holds them to the XML and to Wire).</summary>
+    public static IEnumerable<string> HandledMembers { get; } = [Wire.Job.Cancel];
+
     protected override async Task HandleCallAsync(MethodContext context, string member)
     {
-        // Cancel is the interface's only method.
+        if (member != Wire.Job.Cancel)
+        {
+            throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
+        }
         await Bus.RequireAdminAsync(context).ConfigureAwait(false);
         job.Cancel();
         ReplyEmpty(context);

@@ -10,115 +10,127 @@ namespace ContainerD.Daemon.Bus;
 public sealed class ManagerObject(BusContext bus, ContainerService containers, JobManager jobs)
     : BusObject(Names.ManagerPath, Introspection.ManagerSpec, Introspection.Manager, bus)
 {
+    private readonly ContainerService _containers = containers;
+    private readonly JobManager _jobs = jobs;
+
+    /// <summary>The contract's members this object handles (a test holds them to the XML and to Wire).</summary>
+    public static IEnumerable<string> HandledMembers => Reads.Keys.Concat(Changes.Keys);
+
+    /// <summary>Reads by name, answered at once; CancelJob, which acts on a job rather than a container, with them.</summary>
+    private static readonly Dictionary<string, Func<ManagerObject, MethodContext, Task>> Reads = new(StringComparer.Ordinal)
+    {
+        [Wire.Manager.ListContainers] = static (self, context) => Done(() => self.ReplyContainers(context)),
+        [Wire.Manager.GetContainer] = static (self, context) => Done(() =>
+        {
+            var reader = context.Request.GetBodyReader();
+            ReplyObjectPath(context, Names.ContainerPath(self._containers.Get(ReadName(ref reader)).Name));
+        }),
+        [Wire.Manager.ListGenerations] = static (self, context) => Done(() =>
+        {
+            var reader = context.Request.GetBodyReader();
+            self.ReplyGenerations(context, ReadName(ref reader));
+        }),
+        [Wire.Manager.ListJobs] = static (self, context) => Done(() => self.ReplyJobs(context)),
+        [Wire.Manager.CancelJob] = static async (self, context) =>
+        {
+            uint id = context.Request.GetBodyReader().ReadUInt32();
+            await self.Bus.RequireAdminAsync(context).ConfigureAwait(false);
+            self._jobs.Get(id).Cancel();
+            ReplyEmpty(context);
+        },
+    };
+
+    /// <summary>Reads (and bounds) a change's arguments; the change itself runs as a job on behalf of its caller.</summary>
+    private delegate Func<Caller, Job> ChangeReader(ContainerService containers, ref Reader reader);
+
+    private static readonly Dictionary<string, ChangeReader> Changes = new(StringComparer.Ordinal)
+    {
+        [Wire.Manager.CreateContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
+            return caller => containers.Create(name, yaml, caller);
+        },
+        [Wire.Manager.StartContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            return _ => containers.Start(name);
+        },
+        [Wire.Manager.StopContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            bool force = reader.ReadBool();
+            return _ => containers.Stop(name, force);
+        },
+        [Wire.Manager.StopContainerWithTimeout] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            bool force = reader.ReadBool();
+            uint seconds = reader.ReadUInt32();
+            if (seconds > Limits.StopTimeoutSeconds)
+            {
+                throw new ContainerDException(ErrorKind.InvalidArgs,
+                    $"a stop timeout of {seconds} s is out of range: give 0 to {Limits.StopTimeoutSeconds} seconds (a day)");
+            }
+            return _ => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
+        },
+        [Wire.Manager.RestartContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            return _ => containers.Restart(name);
+        },
+        [Wire.Manager.UpdateContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
+            return caller => containers.Update(name, yaml, caller);
+        },
+        [Wire.Manager.RollbackContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            uint generation = reader.ReadUInt32();
+            return _ => containers.Rollback(name, generation);
+        },
+        [Wire.Manager.DeleteGenerations] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
+            return _ => containers.DeleteGenerations(name, which);
+        },
+        [Wire.Manager.DestroyContainer] = static (ContainerService containers, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            return _ => containers.Destroy(name);
+        },
+    };
+
     protected override async Task HandleCallAsync(MethodContext context, string member)
     {
-        switch (member)
+        if (Reads.TryGetValue(member, out var read))
         {
-            case "ListContainers":
-                ReplyContainers(context);
-                return;
-            case "GetContainer":
-            {
-                var reader = context.Request.GetBodyReader();
-                ReplyObjectPath(context, Names.ContainerPath(containers.Get(ReadName(ref reader)).Name));
-                return;
-            }
-            case "ListGenerations":
-            {
-                var reader = context.Request.GetBodyReader();
-                ReplyGenerations(context, ReadName(ref reader));
-                return;
-            }
-            case "ListJobs":
-                ReplyJobs(context);
-                return;
-            case "CancelJob":
-            {
-                uint id = context.Request.GetBodyReader().ReadUInt32();
-                await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-                jobs.Get(id).Cancel();
-                ReplyEmpty(context);
-                return;
-            }
+            await read(this, context).ConfigureAwait(false);
+            return;
         }
-
-        // Everything else changes something: read (and bound) the arguments, check the caller, then act.
-        Func<Caller, Job> change = ReadChange(context.Request, member);
+        if (!Changes.TryGetValue(member, out var readChange))
+        {
+            throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
+        }
+        // A change: read (and bound) the arguments, check the caller, then act.
+        var reader = context.Request.GetBodyReader();
+        Func<Caller, Job> change = readChange(_containers, ref reader);
         var caller = new Caller(await Bus.RequireAdminAsync(context).ConfigureAwait(false));
-        var job = jobs.OnBehalfOf(context.Request.SenderAsString, () => change(caller));
+        var job = _jobs.OnBehalfOf(context.Request.SenderAsString, () => change(caller));
         ReplyObjectPath(context, Names.JobPath(job.Id));
     }
 
-    /// <summary>The change a call asks for, with its arguments read and checked.</summary>
-    private Func<Caller, Job> ReadChange(Message request, string member)
+    private static Task Done(Action reply)
     {
-        var reader = request.GetBodyReader();
-        switch (member)
-        {
-            case "CreateContainer":
-            {
-                string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-                return caller => containers.Create(name, yaml, caller);
-            }
-            case "StartContainer":
-            {
-                string name = ReadName(ref reader);
-                return _ => containers.Start(name);
-            }
-            case "StopContainer":
-            {
-                string name = ReadName(ref reader);
-                bool force = reader.ReadBool();
-                return _ => containers.Stop(name, force);
-            }
-            case "StopContainerWithTimeout":
-            {
-                string name = ReadName(ref reader);
-                bool force = reader.ReadBool();
-                uint seconds = reader.ReadUInt32();
-                if (seconds > Limits.StopTimeoutSeconds)
-                {
-                    throw new ContainerDException(ErrorKind.InvalidArgs,
-                        $"a stop timeout of {seconds} s is out of range: give 0 to {Limits.StopTimeoutSeconds} seconds (a day)");
-                }
-                return _ => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
-            }
-            case "RestartContainer":
-            {
-                string name = ReadName(ref reader);
-                return _ => containers.Restart(name);
-            }
-            case "UpdateContainer":
-            {
-                string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-                return caller => containers.Update(name, yaml, caller);
-            }
-            case "RollbackContainer":
-            {
-                string name = ReadName(ref reader);
-                uint generation = reader.ReadUInt32();
-                return _ => containers.Rollback(name, generation);
-            }
-            case "DeleteGenerations":
-            {
-                string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
-                return _ => containers.DeleteGenerations(name, which);
-            }
-            case "DestroyContainer":
-            {
-                string name = ReadName(ref reader);
-                return _ => containers.Destroy(name);
-            }
-            default:
-                throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
-        }
+        reply();
+        return Task.CompletedTask;
     }
 
     private void ReplyContainers(MethodContext context)
     {
         var writer = context.CreateReplyWriter("a(ssuuuuo)");
         ArrayStart array = writer.WriteArrayStart(DBusType.Struct);
-        foreach (var c in containers.List())
+        foreach (var c in _containers.List())
         {
             writer.WriteStructureStart();
             writer.WriteText(c.Name);
@@ -137,7 +149,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
     {
         var writer = context.CreateReplyWriter("a(utsb)");
         ArrayStart array = writer.WriteArrayStart(DBusType.Struct);
-        foreach (var g in containers.Generations(name))
+        foreach (var g in _containers.Generations(name))
         {
             writer.WriteStructureStart();
             writer.WriteUInt32((uint)g.Number);
@@ -153,7 +165,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
     {
         var writer = context.CreateReplyWriter("a(ussso)");
         ArrayStart array = writer.WriteArrayStart(DBusType.Struct);
-        foreach (var job in jobs.List())
+        foreach (var job in _jobs.List())
         {
             writer.WriteStructureStart();
             writer.WriteUInt32(job.Id);
