@@ -1,22 +1,49 @@
 using ContainerD.Contract;
 using ContainerD.Domain.Configuration;
+using ContainerD.Domain.Operations;
 using ContainerD.IntegrationTests.Harness;
 
 namespace ContainerD.IntegrationTests;
 
 /// <summary>
-/// The daemon SIGKILLs itself before each step of each multi-step change
-/// (CONTAINERCTLD_CRASH_AT=operation:step); the next start must finish or roll back, and the
-/// invariants must hold.
+/// The daemon SIGKILLs itself before each step of each multi-step change, every row of
+/// CrashSteps (CONTAINERCTLD_CRASH_AT=operation:step); the next start must finish or roll back,
+/// as the row says, and the invariants must hold. A new row is a new case here.
 /// </summary>
 public sealed class CrashSafetyTests
 {
-    private static Dictionary<string, string> CrashAt(string operation, int step) => new() { ["CONTAINERCTLD_CRASH_AT"] = $"{operation}:{step}" };
+    public static TheoryData<string> Steps(string operation)
+    {
+        var data = new TheoryData<string>();
+        foreach (var step in CrashSteps.Of(operation))
+        {
+            data.Add(step.Name);
+        }
+        return data;
+    }
 
-    private static async Task CrashAndRestartAsync(DaemonUnderTest daemon, string operation, int step, Func<ContainerDClient, Task<string>> change)
+    public static TheoryData<string, string> ProfileSteps()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var step in CrashSteps.Of("update").Concat(CrashSteps.Of("rollback")))
+        {
+            data.Add(step.Operation, step.Name);
+        }
+        return data;
+    }
+
+    [Fact]
+    public void Every_operation_with_crash_steps_is_crashed_here()
+    {
+        Assert.Equal(["create", "destroy", "rollback", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
+    }
+
+    private static Dictionary<string, string> CrashAt(CrashStep step) => new() { ["CONTAINERCTLD_CRASH_AT"] = step.Id };
+
+    private static async Task CrashAndRestartAsync(DaemonUnderTest daemon, CrashStep step, Func<ContainerDClient, Task<string>> change)
     {
         await daemon.KillAsync();
-        await daemon.StartProcessAsync(CrashAt(operation, step));
+        await daemon.StartProcessAsync(CrashAt(step));
         using (var client = await daemon.ConnectAsync())
         {
             try
@@ -34,22 +61,16 @@ public sealed class CrashSafetyTests
         }
         int exitCode = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.True(exitCode is 137 or -1, $"the daemon exited with {exitCode} instead of being killed");
-        Assert.Contains($"fault injection: killing myself before {operation} step {step}", daemon.Output);
+        Assert.Contains($"fault injection: killing myself before {step.Operation} step {step.Name}", daemon.Output);
         await daemon.StartProcessAsync();
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    [InlineData(6)]
-    [InlineData(7)]
-    public async Task A_crash_during_create_is_rolled_back(int step)
+    [MemberData(nameof(Steps), "create")]
+    public async Task A_crash_during_create_is_rolled_back(string step)
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
-        await CrashAndRestartAsync(daemon, "create", step, c => c.CreateContainerAsync("crashy", DaemonUnderTest.NixDefinition("crashy")));
+        await CrashAndRestartAsync(daemon, CrashSteps.Find($"create:{step}")!, c => c.CreateContainerAsync("crashy", DaemonUnderTest.NixDefinition("crashy")));
         using var client = await daemon.ConnectAsync();
         await Invariants.AssertHoldAsync(daemon, client);
         Assert.Empty(await client.ListContainersAsync());
@@ -60,33 +81,26 @@ public sealed class CrashSafetyTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    public async Task A_crash_during_destroy_is_finished_or_leaves_the_container_whole(int step)
+    [MemberData(nameof(Steps), "destroy")]
+    public async Task A_crash_during_destroy_is_finished_or_leaves_the_container_whole(string name)
     {
+        var step = CrashSteps.Find($"destroy:{name}")!;
         await using var daemon = await DaemonUnderTest.StartAsync();
         using (var client = await daemon.ConnectAsync())
         {
             Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("doomed", DaemonUnderTest.NixDefinition("doomed")))).Succeeded);
             Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("doomed"))).Succeeded);
         }
-        await CrashAndRestartAsync(daemon, "destroy", step, c => c.DestroyContainerAsync("doomed"));
+        await CrashAndRestartAsync(daemon, step, c => c.DestroyContainerAsync("doomed"));
         using var after = await daemon.ConnectAsync();
         await Invariants.AssertHoldAsync(daemon, after);
-        // Step 1 dies before the intent is persisted: the container stays; later steps finish the destroy.
-        Assert.Equal(step == 1 ? 1 : 0, (await after.ListContainersAsync()).Length);
+        // A crash before the intent is persisted leaves the container; after it, recovery finishes the destroy.
+        Assert.Equal(step.Outcome == CrashOutcome.Untouched ? 1 : 0, (await after.ListContainersAsync()).Length);
     }
 
     [Theory]
-    [InlineData("update", 1)]
-    [InlineData("update", 2)]
-    [InlineData("update", 3)]
-    [InlineData("rollback", 1)]
-    [InlineData("rollback", 2)]
-    public async Task A_crash_during_update_or_rollback_leaves_state_and_profile_in_agreement(string operation, int step)
+    [MemberData(nameof(ProfileSteps))]
+    public async Task A_crash_during_update_or_rollback_leaves_state_and_profile_in_agreement(string operation, string step)
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
         using (var client = await daemon.ConnectAsync())
@@ -97,7 +111,7 @@ public sealed class CrashSafetyTests
                 Assert.True((await client.RunJobAsync(c => c.UpdateContainerAsync("upd", DaemonUnderTest.NixDefinition("upd", "2")))).Succeeded);
             }
         }
-        await CrashAndRestartAsync(daemon, operation, step, c => operation == "update"
+        await CrashAndRestartAsync(daemon, CrashSteps.Find($"{operation}:{step}")!, c => operation == "update"
             ? c.UpdateContainerAsync("upd", DaemonUnderTest.NixDefinition("upd", "2"))
             : c.RollbackContainerAsync("upd", 0));
         using var after = await daemon.ConnectAsync();
@@ -114,7 +128,7 @@ public sealed class CrashSafetyTests
     }
 
     [Fact]
-    public async Task A_crash_at_update_step_3_of_a_running_container_is_activated_at_the_next_start()
+    public async Task A_crash_before_an_update_records_its_generation_in_a_running_container_is_activated_at_the_next_start()
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
         using (var client = await daemon.ConnectAsync())
@@ -123,7 +137,7 @@ public sealed class CrashSafetyTests
             Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("live"))).Succeeded);
         }
         // nix-env has made generation 2 current; the daemon dies before it records or activates it.
-        await CrashAndRestartAsync(daemon, "update", 3, c => c.UpdateContainerAsync("live", DaemonUnderTest.NixDefinition("live", "2")));
+        await CrashAndRestartAsync(daemon, CrashSteps.UpdateRecordGeneration, c => c.UpdateContainerAsync("live", DaemonUnderTest.NixDefinition("live", "2")));
 
         // The next start finishes the change: generation 2 is recorded and switched to inside.
         await Eventually.TrueAsync(async () => (await daemon.CliAsync("run", "live", "--", "cat", "/var/lib/activation/log")).Stdout.Contains("-busybox-system-live-2"),
@@ -148,7 +162,7 @@ public sealed class CrashSafetyTests
             Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("stubborn"))).Succeeded);
         }
         // Destroy's intent is persisted, then the daemon dies before it stops the container.
-        await CrashAndRestartAsync(daemon, "destroy", 2, c => c.DestroyContainerAsync("stubborn"));
+        await CrashAndRestartAsync(daemon, CrashSteps.DestroyStop, c => c.DestroyContainerAsync("stubborn"));
 
         using var after = await daemon.ConnectAsync();
         Assert.Empty(await after.ListContainersAsync());

@@ -3,6 +3,7 @@ using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Lxc;
+using ContainerD.Domain.Operations;
 using ContainerD.Os;
 using ContainerD.Os.Filesystem;
 using ContainerD.Os.Nix;
@@ -96,26 +97,26 @@ public sealed partial class ContainerService
         };
         try
         {
-            FaultInjection.Step("create", 1);
+            FaultInjection.Before(CrashSteps.CreateWriteState);
             store.CreateStateDir(name);
             store.Write(state);
-            FaultInjection.Step("create", 2);
+            FaultInjection.Before(CrashSteps.CreateWriteDefinition);
             store.WriteDefinition(name, yaml);
-            FaultInjection.Step("create", 3);
+            FaultInjection.Before(CrashSteps.CreateBuild);
             string system = await BuildSystemAsync(job, definition, caller).ConfigureAwait(false);
-            FaultInjection.Step("create", 4);
+            FaultInjection.Before(CrashSteps.CreateSetProfile);
             int generation = await nix.SetProfileAsync(Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
             File.Delete(Paths.BuildLink(name));
             job.Log($"profile {Paths.ProfileDir(name)}/system is generation {generation}: {system}");
             store.WriteGenerationDefinition(name, generation, yaml);
-            FaultInjection.Step("create", 5);
+            FaultInjection.Before(CrashSteps.CreateMakeRootfs);
             Rootfs.Create(Paths.Rootfs(name), ids.Start);
             Rootfs.Enclose(Paths.StateDir(name), ids.Start);
             state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };
             var container = new Container(state, definition, yaml);
-            FaultInjection.Step("create", 6);
+            FaultInjection.Before(CrashSteps.CreateWriteLxcConfig);
             WriteLxcConfig(container);
-            FaultInjection.Step("create", 7);
+            FaultInjection.Before(CrashSteps.CreateMarkReady);
             store.Write(state);
             lock (_lock)
             {
@@ -262,11 +263,11 @@ public sealed partial class ContainerService
     private async Task DestroyStepsAsync(Job job, Container container)
     {
         string name = container.Name;
-        FaultInjection.Step("destroy", 1);
+        FaultInjection.Before(CrashSteps.DestroyMarkDestroying);
         store.MarkDestroying(name);
         container.SetState(container.State with { Phase = Phase.Destroying });
-        FaultInjection.Step("destroy", 2);
-        await RemoveEverythingAsync(name, CancellationToken.None, job).ConfigureAwait(false);
+        FaultInjection.Before(CrashSteps.DestroyStop);
+        await RemoveEverythingAsync(name, CancellationToken.None, job, destroying: true).ConfigureAwait(false);
         lock (_lock)
         {
             _containers.Remove(name);
@@ -278,8 +279,10 @@ public sealed partial class ContainerService
     /// <summary>
     /// Stops the container if LXC runs it, then removes its LXC dir, its profile and last its state
     /// dir, and frees its range. Safe to repeat: used by destroy, failed creates and recovery.
+    /// Destroy's crash steps are destroy's: they fire only when destroying, never in a failed
+    /// create's rollback or in recovery.
     /// </summary>
-    private async Task RemoveEverythingAsync(string name, CancellationToken cancellationToken, Job? job = null, bool forceStop = false)
+    private async Task RemoveEverythingAsync(string name, CancellationToken cancellationToken, Job? job = null, bool forceStop = false, bool destroying = false)
     {
         if ((await lxc.GetStatusAsync(name, cancellationToken).ConfigureAwait(false)).State != ContainerState.Stopped)
         {
@@ -298,14 +301,23 @@ public sealed partial class ContainerService
         await TearDownNetworkAsync(name).ConfigureAwait(false);
         // Never delete through a mount: a failure here stops the destroy (FileTree would refuse too).
         HostMounts.Unmount(Paths.Rootfs(name));
-        FaultInjection.Step("destroy", 3);
+        if (destroying)
+        {
+            FaultInjection.Before(CrashSteps.DestroyDeleteLxcDir);
+        }
         DeleteDirectory(lxc.ContainerDir(name));
-        FaultInjection.Step("destroy", 4);
+        if (destroying)
+        {
+            FaultInjection.Before(CrashSteps.DestroyDeleteProfile);
+        }
         DeleteDirectory(Paths.ProfileDir(name));
         // The GC roots it made inside (nix.daemon), and the daemon's indirect roots that led to them.
         DeleteDirectory(Paths.GcRootsDir(name));
         GcRoots.RemoveStaleIndirectRoots(MountPlan.GcRootsDir(name));
-        FaultInjection.Step("destroy", 5);
+        if (destroying)
+        {
+            FaultInjection.Before(CrashSteps.DestroyDeleteStateDir);
+        }
         store.DeleteStateDir(name);
         lock (_lock)
         {

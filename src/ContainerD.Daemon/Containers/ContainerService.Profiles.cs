@@ -1,6 +1,7 @@
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
+using ContainerD.Domain.Operations;
 using ContainerD.Os.Nix;
 using ContainerD.Os.Processes;
 
@@ -112,11 +113,11 @@ public sealed partial class ContainerService
         }
         // Build first: a failed build must leave the generation, the definition and the container as they were.
         string system = await BuildSystemAsync(job, definition, caller).ConfigureAwait(false);
-        FaultInjection.Step("update", 1);
+        FaultInjection.Before(CrashSteps.UpdateWritePending);
         // The new definition waits beside the old one until the generation is committed: a crash
         // before nix-env discards it at the next start, a crash after it commits it (ReconcileProfile).
         store.WritePendingDefinition(name, yaml);
-        FaultInjection.Step("update", 2);
+        FaultInjection.Before(CrashSteps.UpdateSetProfile);
         int generation;
         try
         {
@@ -131,7 +132,7 @@ public sealed partial class ContainerService
         {
             File.Delete(Paths.BuildLink(name));
         }
-        FaultInjection.Step("update", 3);
+        FaultInjection.Before(CrashSteps.UpdateRecordGeneration);
         store.WriteGenerationDefinition(name, generation, yaml);
         store.CommitPendingDefinition(name);
         container.SetDefinition(definition, yaml);
@@ -146,9 +147,9 @@ public sealed partial class ContainerService
 
     private async Task RollbackStepsAsync(Job job, Container container, int generation)
     {
-        FaultInjection.Step("rollback", 1);
+        FaultInjection.Before(CrashSteps.RollbackSwitchGeneration);
         await nix.SwitchGenerationAsync(Paths.ProfileDir(container.Name), generation, job.Canceled).ConfigureAwait(false);
-        FaultInjection.Step("rollback", 2);
+        FaultInjection.Before(CrashSteps.RollbackRecordGeneration);
         string system = NixTool.CurrentSystem(Paths.ProfileDir(container.Name))
             ?? throw new ContainerDException(ErrorKind.NoSuchGeneration, $"generation {generation} of '{container.Name}' points nowhere");
         // The definition follows the generation: a later update without a new definition rebuilds

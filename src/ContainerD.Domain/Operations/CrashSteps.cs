@@ -1,0 +1,92 @@
+namespace ContainerD.Domain.Operations;
+
+/// <summary>What the next daemon start makes of a crash right before a step.</summary>
+public enum CrashOutcome
+{
+    /// <summary>Nothing of the change was persisted: the container is as it was (or never was).</summary>
+    Untouched,
+
+    /// <summary>The change's intent is on disk and incomplete: recovery undoes it.</summary>
+    RolledBack,
+
+    /// <summary>The change had passed its point of no return: recovery completes it.</summary>
+    Finished,
+}
+
+/// <summary>
+/// A point inside a multi-step change where a crash is survivable: what is on disk by then, and
+/// what recovery (ContainerService.Recovery) does with it. CONTAINERCTLD_CRASH_AT=Id makes the
+/// daemon SIGKILL itself right before the step (FaultInjection), and the crash-safety tests run
+/// every row.
+/// </summary>
+public sealed record CrashStep(string Operation, string Name, string PersistedBefore, string Recovery, CrashOutcome Outcome)
+{
+    /// <summary>How CONTAINERCTLD_CRASH_AT names it, e.g. create:build.</summary>
+    public string Id => $"{Operation}:{Name}";
+
+    public override string ToString() => Id;
+}
+
+/// <summary>
+/// The one table of crash steps, per operation in the order they run. A new step in an operation
+/// is a new row here and a FaultInjection.Before(row) where it runs; its crash test comes with the row.
+/// </summary>
+public static class CrashSteps
+{
+    private const string CreateRollback = "phase: creating: everything of the name is removed, its name and range are free";
+
+    public static readonly CrashStep CreateWriteState = new("create", "write-state",
+        "nothing: the name and range are held in memory only", "nothing to find (an empty state dir is removed)", CrashOutcome.Untouched);
+    public static readonly CrashStep CreateWriteDefinition = new("create", "write-definition",
+        "the state dir, state.json with phase: creating", CreateRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep CreateBuild = new("create", "build",
+        "+ container.yaml", CreateRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep CreateSetProfile = new("create", "set-profile",
+        "+ the build-result link (the built system, a GC root)", CreateRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep CreateMakeRootfs = new("create", "make-rootfs",
+        "+ the profile's generation 1 and its definition", CreateRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep CreateWriteLxcConfig = new("create", "write-lxc-config",
+        "+ the rootfs", CreateRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep CreateMarkReady = new("create", "mark-ready",
+        "+ the LXC config and mount plan", CreateRollback, CrashOutcome.RolledBack);
+
+    public static readonly CrashStep DestroyMarkDestroying = new("destroy", "mark-destroying",
+        "nothing new: the container is whole", "loads it as it was", CrashOutcome.Untouched);
+    public static readonly CrashStep DestroyStop = new("destroy", "stop",
+        "state.json with phase: destroying", "phase: destroying: the container is killed (not asked to power off) and removed", CrashOutcome.Finished);
+    public static readonly CrashStep DestroyDeleteLxcDir = new("destroy", "delete-lxc-dir",
+        "+ stopped, its network and host-side mounts gone", "phase: destroying: the rest is removed", CrashOutcome.Finished);
+    public static readonly CrashStep DestroyDeleteProfile = new("destroy", "delete-profile",
+        "+ the LXC dir gone", "phase: destroying: the rest is removed", CrashOutcome.Finished);
+    public static readonly CrashStep DestroyDeleteStateDir = new("destroy", "delete-state-dir",
+        "+ the profile gone", "phase: destroying: the state dir is removed and the range freed", CrashOutcome.Finished);
+
+    public static readonly CrashStep UpdateWritePending = new("update", "write-pending",
+        "the new system built (the build-result link)", "the link is deleted; the generation and definition stay as they were", CrashOutcome.RolledBack);
+    public static readonly CrashStep UpdateSetProfile = new("update", "set-profile",
+        "+ container.yaml.pending", "the profile did not move: the pending definition is discarded", CrashOutcome.RolledBack);
+    public static readonly CrashStep UpdateRecordGeneration = new("update", "record-generation",
+        "+ the profile's new generation (nix-env committed it)",
+        "the profile moved: the pending definition is committed, the generation recorded and activated in a running container", CrashOutcome.Finished);
+
+    public static readonly CrashStep RollbackSwitchGeneration = new("rollback", "switch-generation",
+        "nothing", "nothing to do", CrashOutcome.Untouched);
+    public static readonly CrashStep RollbackRecordGeneration = new("rollback", "record-generation",
+        "the profile switched to the older generation",
+        "the profile moved: the definition follows the generation, which is recorded and activated in a running container", CrashOutcome.Finished);
+
+    /// <summary>Every row, per operation in the order its steps run.</summary>
+    public static IReadOnlyList<CrashStep> All { get; } =
+    [
+        CreateWriteState, CreateWriteDefinition, CreateBuild, CreateSetProfile, CreateMakeRootfs, CreateWriteLxcConfig, CreateMarkReady,
+        DestroyMarkDestroying, DestroyStop, DestroyDeleteLxcDir, DestroyDeleteProfile, DestroyDeleteStateDir,
+        UpdateWritePending, UpdateSetProfile, UpdateRecordGeneration,
+        RollbackSwitchGeneration, RollbackRecordGeneration,
+    ];
+
+    /// <summary>The rows of one operation, in order.</summary>
+    public static IEnumerable<CrashStep> Of(string operation) => All.Where(s => s.Operation == operation);
+
+    /// <summary>A row by its Id, or null.</summary>
+    public static CrashStep? Find(string id) => All.FirstOrDefault(s => s.Id == id);
+}
