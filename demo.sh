@@ -44,7 +44,6 @@ bus: "$bus"
 stateDir: $work/state
 definitionsDir: $work/definitions
 profilesDir: $profiles
-runtimeDir: $work/run
 CONFIG
 # The example system is built from local files only: no binary cache to ask (nor wait for offline).
 NIX_CONFIG="substituters =" "$daemon" --config "$work/config.yaml" >"$work/daemon.log" 2>&1 &

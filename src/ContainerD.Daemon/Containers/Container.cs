@@ -6,7 +6,8 @@ namespace ContainerD.Daemon.Containers;
 
 /// <summary>
 /// A container as the daemon knows it: what is persisted plus what LXC reports now.
-/// Mutated only by ContainerService; readers take a consistent Snapshot.
+/// Mutated only by ContainerService, each field under its lock; a reader sees each field whole
+/// (PersistedState is an immutable record), not several fields from one instant.
 /// </summary>
 public sealed class Container(PersistedState state, ContainerDefinition definition, string definitionYaml)
 {

@@ -8,8 +8,6 @@ namespace ContainerD.Daemon.Jobs;
 /// </summary>
 public sealed class Job(uint id, string container, string operation, string? caller = null)
 {
-    private const int KeptLogLines = 200;
-    private readonly Queue<string> _log = new();
     private readonly CancellationTokenSource _cancel = new();
 
     public uint Id { get; } = id;
@@ -23,31 +21,10 @@ public sealed class Job(uint id, string container, string operation, string? cal
     internal Action<Job, string>? OnLog { get; set; }
 
     /// <summary>
-    /// A progress line: sent as JobLog and kept for the failure message. Whatever a build printed,
-    /// the line is bus-safe and at most BusText.MaxLineBytes (a longer one is cut and says so);
-    /// only the last lines are kept.
+    /// A progress line, sent as JobLog. Whatever a build printed, the line is bus-safe and at most
+    /// BusText.MaxLineBytes (a longer one is cut and says so).
     /// </summary>
-    public void Log(string line)
-    {
-        line = BusText.Safe(line, BusText.MaxLineBytes);
-        lock (_log)
-        {
-            _log.Enqueue(line);
-            if (_log.Count > KeptLogLines)
-            {
-                _log.Dequeue();
-            }
-        }
-        OnLog?.Invoke(this, line);
-    }
-
-    public IReadOnlyList<string> RecentLog(int lines)
-    {
-        lock (_log)
-        {
-            return _log.TakeLast(lines).ToList();
-        }
-    }
+    public void Log(string line) => OnLog?.Invoke(this, BusText.Safe(line, BusText.MaxLineBytes));
 
     public void Cancel() => _cancel.Cancel();
 }

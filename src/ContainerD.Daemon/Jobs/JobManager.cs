@@ -74,14 +74,13 @@ public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
     }
 
     /// <summary>Starts work as a job for a container, or throws Busy when the container already has one.</summary>
-    public Job Start(string container, string operation, Func<Job, Task> work, Action? onBusy = null)
+    public Job Start(string container, string operation, Func<Job, Task> work)
     {
         Job job;
         lock (_lock)
         {
             if (_byContainer.TryGetValue(container, out var running))
             {
-                onBusy?.Invoke();
                 throw new ContainerDException(ErrorKind.Busy,
                     $"container '{container}' is busy: job {running.Id} ({running.Operation}) is running; wait for it or cancel it with 'containerctl cancel {running.Id}'");
             }

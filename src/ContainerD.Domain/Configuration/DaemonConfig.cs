@@ -19,7 +19,6 @@ public sealed record DaemonConfig
     public string GcRootsDir { get; init; } = "/nix/var/nix/gcroots/per-container";
     /// <summary>The LXC lxcpath; null means StateDir/lxc.</summary>
     public string? LxcPath { get; init; }
-    public string RuntimeDir { get; init; } = "/run/containerctld";
     /// <summary>Host ids handed out to containers; <see cref="DefaultIdPool"/> unless configured.</summary>
     public IdRange IdPool { get; init; } = DefaultIdPool;
     /// <summary>Add root's pool to /etc/subuid and /etc/subgid when missing.</summary>

@@ -35,6 +35,8 @@ public static partial class DaemonConfigParser
             return defaults;
 
         var map = YamlMap.Of(root, "", errors, Keys);
+        // runtimeDir: accepted (older config files name it) and checked, but nothing uses it.
+        _ = AbsoluteDir(map, "runtimeDir");
         var config = new DaemonConfig
         {
             Bus = Bus(map) ?? defaults.Bus,
@@ -44,7 +46,6 @@ public static partial class DaemonConfigParser
             ProfilesDir = AbsoluteDir(map, "profilesDir") ?? defaults.ProfilesDir,
             GcRootsDir = AbsoluteDir(map, "gcRootsDir") ?? defaults.GcRootsDir,
             LxcPath = AbsoluteDir(map, "lxcPath") ?? defaults.LxcPath,
-            RuntimeDir = AbsoluteDir(map, "runtimeDir") ?? defaults.RuntimeDir,
             IdPool = IdPool(map) ?? defaults.IdPool,
             ManageSubIds = map.Bool("manageSubIds", defaults.ManageSubIds),
             AdminGroup = Checked(map, "adminGroup", GroupNamePattern(), "is not a group name: a lower-case letter or '_', then up to 31 lower-case letters, digits, '_' or '-'") ?? defaults.AdminGroup,

@@ -14,10 +14,10 @@ internal sealed class YamlErrors(string source)
     // Bounds the message a hostile file can produce (a list of a million bad items).
     private const int Limit = 100;
 
-    private readonly List<DefinitionError> errors = [];
-    private int dropped;
+    private readonly List<DefinitionError> _errors = [];
+    private int _dropped;
 
-    public bool Any => errors.Count > 0;
+    public bool Any => _errors.Count > 0;
 
     public void Add(YamlNode at, string message) => Add(at.Start, message);
 
@@ -28,7 +28,7 @@ internal sealed class YamlErrors(string source)
 
     public void ThrowIfAny()
     {
-        if (errors.Count > 0)
+        if (_errors.Count > 0)
             Throw();
     }
 
@@ -36,17 +36,17 @@ internal sealed class YamlErrors(string source)
     [DoesNotReturn]
     public void Throw()
     {
-        var all = errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
-        if (dropped > 0)
-            all.Add(new DefinitionError(source, 0, 0, $"… and {dropped} more problems"));
+        var all = _errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
+        if (_dropped > 0)
+            all.Add(new DefinitionError(source, 0, 0, $"… and {_dropped} more problems"));
         throw new InvalidDefinitionException(all);
     }
 
     private void Add(int line, int column, string message)
     {
-        if (errors.Count < Limit)
-            errors.Add(new DefinitionError(source, line, column, message));
+        if (_errors.Count < Limit)
+            _errors.Add(new DefinitionError(source, line, column, message));
         else
-            dropped++;
+            _dropped++;
     }
 }

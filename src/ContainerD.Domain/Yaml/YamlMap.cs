@@ -13,7 +13,7 @@ namespace ContainerD.Domain.Yaml;
 /// </summary>
 internal sealed class YamlMap
 {
-    private readonly Dictionary<string, (YamlNode Key, YamlNode Value)> entries = [];
+    private readonly Dictionary<string, (YamlNode Key, YamlNode Value)> _entries = [];
 
     private YamlMap(YamlNode node, string path, YamlErrors errors)
     {
@@ -39,7 +39,7 @@ internal sealed class YamlMap
             // The loader lets only scalar keys through.
             var name = ((YamlScalarNode)key).Value ?? "";
             if (allowed.Contains(name))
-                map.entries[name] = (key, value);
+                map._entries[name] = (key, value);
             else
                 errors.Add(key, $"unknown key {YamlText.Quote(name)}{(path.Length > 0 ? $" in {path}" : "")} (allowed keys: {string.Join(", ", allowed)})");
         }
@@ -59,13 +59,13 @@ internal sealed class YamlMap
 
     /// <summary>The value of a key, or null when it is absent or YAML null.</summary>
     public YamlNode? Get(string key) =>
-        entries.TryGetValue(key, out var entry) && !YamlText.IsNull(entry.Value) ? entry.Value : null;
+        _entries.TryGetValue(key, out var entry) && !YamlText.IsNull(entry.Value) ? entry.Value : null;
 
     public bool Has(string key) => Get(key) is not null;
 
     /// <summary>Reports a problem at the key's value.</summary>
     public void Error(string key, string message) =>
-        Errors.Add(entries.TryGetValue(key, out var entry) ? entry.Value : Node, message);
+        Errors.Add(_entries.TryGetValue(key, out var entry) ? entry.Value : Node, message);
 
     /// <summary>Reports a problem of the mapping as a whole.</summary>
     public void Error(string message) => Errors.Add(Node, message);

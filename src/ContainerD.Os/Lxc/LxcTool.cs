@@ -125,14 +125,6 @@ public sealed class LxcTool(string lxcPath)
         return Pty.Spawn(args, new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, slave);
     }
 
-    /// <summary>Names of the containers defined on this lxcpath (those with a config file).</summary>
-    public IReadOnlyList<string> DefinedContainers() =>
-        Directory.Exists(LxcPath)
-            ? Directory.EnumerateDirectories(LxcPath)
-                .Where(dir => File.Exists(Path.Combine(dir, "config")))
-                .Select(Path.GetFileName).OfType<string>().ToList()
-            : [];
-
     private string Explain(CommandOutput output, string name)
     {
         string detail = output.StderrTail(5);

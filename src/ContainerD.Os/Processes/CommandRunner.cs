@@ -52,8 +52,6 @@ public static class CommandRunner
         string program,
         IEnumerable<string> args,
         Action<string>? onStderrLine = null,
-        IReadOnlyDictionary<string, string>? environment = null,
-        string? workingDirectory = null,
         CancellationToken cancellationToken = default,
         CommandLimits? limits = null,
         bool outlivesDaemon = false)
@@ -65,15 +63,11 @@ public static class CommandRunner
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? "/",
+            WorkingDirectory = "/",
         };
         foreach (string arg in args)
         {
             startInfo.ArgumentList.Add(arg);
-        }
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            startInfo.Environment[key] = value;
         }
 
         using var process = new Process { StartInfo = startInfo };

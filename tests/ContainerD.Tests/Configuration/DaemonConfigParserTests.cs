@@ -32,7 +32,6 @@ public class DaemonConfigParserTests
         Assert.Equal("/etc/containerctld/containers", config.DefinitionsDir);
         Assert.Equal("/nix/var/nix/profiles/per-container", config.ProfilesDir);
         Assert.Null(config.LxcPath);
-        Assert.Equal("/run/containerctld", config.RuntimeDir);
         Assert.Equal(new IdRange(1_073_741_824, 805_306_368), config.IdPool);
         Assert.True(config.ManageSubIds);
         Assert.Equal("containerctl", config.AdminGroup);
@@ -141,7 +140,6 @@ public class DaemonConfigParserTests
                 DefinitionsDir = "/tmp/test/definitions",
                 ProfilesDir = "/tmp/test/profiles",
                 LxcPath = "/tmp/test/lxc",
-                RuntimeDir = "/tmp/test/run",
                 IdPool = new IdRange(1_000_000, 655_360),
                 ManageSubIds = false,
                 AdminGroup = "wheel",
