@@ -11,10 +11,13 @@ public sealed record LxcStatus(ContainerState State, int Pid);
 
 /// <summary>
 /// Container lifecycle through LXC's tools, all on one lxcpath. lxc-start -d hands the
-/// container to its own monitor process, so containers outlive the daemon.
+/// container to its own monitor process, so containers outlive the daemon. The tools run through
+/// runner (real processes unless a test scripts them).
 /// </summary>
-public sealed class LxcTool(string lxcPath)
+public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
 {
+    private readonly ICommandRunner _run = runner ?? ProcessRunner.Instance;
+
     public string LxcPath { get; } = lxcPath;
 
     public string ContainerDir(string name) => Path.Combine(LxcPath, name);
@@ -24,7 +27,7 @@ public sealed class LxcTool(string lxcPath)
 
     public async Task StartAsync(string name, CancellationToken cancellationToken = default)
     {
-        var output = await CommandRunner.RunAsync("lxc-start",
+        var output = await _run.RunAsync("lxc-start",
             ["-P", LxcPath, "-n", name, "-d", "-o", LogPath(name), "-l", "WARN"],
             cancellationToken: cancellationToken, outlivesDaemon: true).ConfigureAwait(false);
         if (!output.Succeeded)
@@ -46,7 +49,7 @@ public sealed class LxcTool(string lxcPath)
         {
             // --nokill: lxc-stop exits 1 when the timeout passes with the container still up, so
             // that the kill that follows is ours to report, not a silent part of lxc-stop.
-            var clean = await CommandRunner.RunAsync("lxc-stop",
+            var clean = await _run.RunAsync("lxc-stop",
                 ["-P", LxcPath, "-n", name, "-t", seconds.ToString(CultureInfo.InvariantCulture), "--nokill"],
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             // Exit 2: it was not running; the goal is reached all the same.
@@ -56,7 +59,7 @@ public sealed class LxcTool(string lxcPath)
                 return false;
             }
         }
-        var output = await CommandRunner.RunAsync("lxc-stop", ["-P", LxcPath, "-n", name, "-k"], cancellationToken: cancellationToken).ConfigureAwait(false);
+        var output = await _run.RunAsync("lxc-stop", ["-P", LxcPath, "-n", name, "-k"], cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded && output.ExitCode != 2)
         {
             throw new ContainerDException(ErrorKind.StopFailed, $"container '{name}' did not stop: {Explain(output, name)}");
@@ -74,7 +77,7 @@ public sealed class LxcTool(string lxcPath)
         {
             return status;
         }
-        var output = await CommandRunner.RunAsync("lxc-info", ["-P", LxcPath, "-n", name, "-s", "-p", "-H"],
+        var output = await _run.RunAsync("lxc-info", ["-P", LxcPath, "-n", name, "-s", "-p", "-H"],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)
         {
@@ -106,7 +109,7 @@ public sealed class LxcTool(string lxcPath)
         }
         args.Add("--");
         args.AddRange(argv);
-        return CommandRunner.RunAsync("lxc-attach", args, cancellationToken: cancellationToken, limits: limits);
+        return _run.RunAsync("lxc-attach", args, cancellationToken: cancellationToken, limits: limits);
     }
 
     /// <summary>

@@ -15,8 +15,9 @@ public sealed record ProfileGeneration(int Number, DateTimeOffset CreatedAt, str
 /// Builds container systems and keeps them as Nix profiles with generations, the way
 /// nixos-container does: profiles under per-container/NAME/system are GC roots.
 /// </summary>
-public sealed class NixTool(string storeDir = "/nix/store")
+public sealed class NixTool(string storeDir = "/nix/store", ICommandRunner? runner = null)
 {
+    private readonly ICommandRunner _run = runner ?? ProcessRunner.Instance;
     public const string ProfileName = "system";
 
     /// <summary>
@@ -72,7 +73,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
             args.AddRange(["--argstr", key, value]);
         }
         onLog($"nix-build {string.Join(' ', args)}");
-        var output = await CommandRunner.RunAsync("nix-build", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var output = await _run.RunAsync("nix-build", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)
         {
             throw new ContainerDException(ErrorKind.BuildFailed,
@@ -92,7 +93,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
         List<string> args = ["--extra-experimental-features", "nix-command flakes", "build", "--print-build-logs",
             "--no-write-lock-file", "--out-link", outLink, flake.Reference];
         onLog($"nix {string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a))}");
-        var output = await CommandRunner.RunAsync("nix", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var output = await _run.RunAsync("nix", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)
         {
             throw new ContainerDException(ErrorKind.BuildFailed,
@@ -110,7 +111,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
         {
             throw new ContainerDException(ErrorKind.BuildFailed, $"'{storePath}' is not a path in {storeDir}");
         }
-        var valid = await CommandRunner.RunAsync("nix-store", ["--check-validity", storePath],
+        var valid = await _run.RunAsync("nix-store", ["--check-validity", storePath],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!valid.Succeeded)
         {
@@ -141,7 +142,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
         Directory.CreateDirectory(profileDir);
         File.SetUnixFileMode(profileDir, dir755);
         string profile = Path.Combine(profileDir, ProfileName);
-        var output = await CommandRunner.RunAsync("nix-env", ["-p", profile, "--set", storePath],
+        var output = await _run.RunAsync("nix-env", ["-p", profile, "--set", storePath],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)
         {
@@ -153,7 +154,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
     /// <summary>Makes generation N current again (rollback).</summary>
     public async Task SwitchGenerationAsync(string profileDir, int generation, CancellationToken cancellationToken)
     {
-        var output = await CommandRunner.RunAsync("nix-env",
+        var output = await _run.RunAsync("nix-env",
             ["-p", Path.Combine(profileDir, ProfileName), "--switch-generation", generation.ToString(CultureInfo.InvariantCulture)],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)
@@ -165,7 +166,7 @@ public sealed class NixTool(string storeDir = "/nix/store")
     /// <summary>nix-env --delete-generations: never deletes the current one; their closures become garbage.</summary>
     public async Task DeleteGenerationsAsync(string profileDir, string which, CancellationToken cancellationToken)
     {
-        var output = await CommandRunner.RunAsync("nix-env", ["-p", Path.Combine(profileDir, ProfileName), "--delete-generations", which],
+        var output = await _run.RunAsync("nix-env", ["-p", Path.Combine(profileDir, ProfileName), "--delete-generations", which],
             cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded)
         {
