@@ -12,6 +12,7 @@ public static class ExitCodes
     public const int Denied = ExitCode.Denied;
     public const int Unreachable = ExitCode.Unreachable;
     public const int Conflict = ExitCode.Conflict;
+    public const int Unsupported = ExitCode.Unsupported;
 
     public static int ForError(string? errorName) => Errors.ExitCodeOf(errorName);
 }

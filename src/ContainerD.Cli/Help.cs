@@ -27,7 +27,7 @@ public static class Help
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
         The bus is also taken from CONTAINERCTL_BUS. 'containerctl COMMAND --help' shows more.
         Exit codes: 0 ok, 1 failed, 2 invalid input, 3 not found, 4 permission denied,
-        5 daemon unreachable, 6 busy or already exists.
+        5 daemon unreachable, 6 busy or already exists, 7 not supported by this host.
 
         """;
 

@@ -10,6 +10,7 @@ public static class ExitCode
     public const int Denied = 4;
     public const int Unreachable = 5;
     public const int Conflict = 6;
+    public const int Unsupported = 7;
 }
 
 /// <summary>One kind of failure: its D-Bus error name, the exit code containerctl returns for it, what it means.</summary>
@@ -54,6 +55,7 @@ public static class Errors
         new("NotRunning", Prefix + "NotRunning", ExitCode.Failed, "the container must be running for that"),
         new("OutputTooLarge", Prefix + "OutputTooLarge", ExitCode.Failed, "RunCommand's output passed its cap (stdout and stderr together); the command was killed"),
         new("Canceled", Prefix + "Canceled", ExitCode.Failed, "the job was canceled"),
+        new("HostUnsupported", Prefix + "HostUnsupported", ExitCode.Unsupported, "the definition asks for what this host cannot do (a cgroup controller it lacks, idmapped mounts); refused before any build"),
         new("UnknownMethod", UnknownMethod, ExitCode.InvalidInput, "no such method on that interface"),
         new("UnknownObject", UnknownObject, ExitCode.NotFound, "no object at that path (a container or job that is gone)"),
         new("UnknownInterface", UnknownInterface, ExitCode.InvalidInput, "the object has no such interface"),

@@ -30,6 +30,8 @@ public enum ErrorKind
     ActivationFailed,
     /// <summary>RunCommand's output passed its cap; the command was killed.</summary>
     OutputTooLarge,
+    /// <summary>The definition asks for what this host cannot do (a cgroup controller it lacks, idmapped mounts): refused before any build.</summary>
+    HostUnsupported,
 }
 
 /// <summary>An error with a kind and a message a person can act on.</summary>

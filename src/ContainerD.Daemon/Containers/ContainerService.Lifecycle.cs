@@ -50,6 +50,15 @@ public sealed partial class ContainerService
                     $"container '{name}' is being created by job {running.Id}; wait for it or cancel it with 'containerctl cancel {running.Id}'");
             }
             IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
+            try
+            {
+                RequireHostFit(definition, ids);
+            }
+            catch
+            {
+                _allocator.Free(name);
+                throw;
+            }
             return jobs.Start(name, "create", async job =>
             {
                 await CreateStepsAsync(job, definition, yaml, ids, declarative, caller).ConfigureAwait(false);

@@ -36,6 +36,7 @@ public sealed partial class ContainerService
             throw new ContainerDException(ErrorKind.InvalidDefinition,
                 $"idmap of '{name}' cannot change: its ids {container.Ids} are its files' owners for its whole life; destroy and create it to change them");
         }
+        RequireHostFit(definition, container.Ids);
         return StartJob(name, "update", (job, c) => UpdateStepsAsync(job, c, definition, newYaml, caller, newDefinition));
     }
 

@@ -170,9 +170,22 @@ public sealed partial class ContainerService(
 
     private string MountPlanFile(string name) => Path.Combine(lxc.ContainerDir(name), "mounts");
 
-    private LxcContainerSpec Spec(Container container) => new(WithDefaultLimits(container.Definition), container.Ids, Paths.Rootfs(container.Name),
-        Paths.ProfileDir(container.Name), lxc.ConsoleLogPath(container.Name), Hook: new LxcHook(LxcHookCommand.Program, MountPlanFile(container.Name)),
-        GcRootsDir: Paths.GcRootsDir(container.Name));
+    private LxcContainerSpec Spec(Container container) => Spec(container.Definition, container.Ids);
+
+    private LxcContainerSpec Spec(ContainerDefinition definition, IdRange ids) => new(WithDefaultLimits(definition), ids, Paths.Rootfs(definition.Name),
+        Paths.ProfileDir(definition.Name), lxc.ConsoleLogPath(definition.Name), Hook: new LxcHook(LxcHookCommand.Program, MountPlanFile(definition.Name)),
+        GcRootsDir: Paths.GcRootsDir(definition.Name));
+
+    /// <summary>
+    /// Renders the LXC config and the mount plan in the pure domain and throws what they throw:
+    /// a definition this host cannot run (HostUnsupported) fails the call, before Nix builds anything.
+    /// </summary>
+    private void RequireHostFit(ContainerDefinition definition, IdRange ids)
+    {
+        var spec = Spec(definition, ids);
+        LxcConfigRenderer.Render(spec, _host);
+        MountPlan.For(spec, _host);
+    }
 
     /// <summary>The LXC config and the mount plan its hook reads.</summary>
     private void WriteLxcConfig(Container container)

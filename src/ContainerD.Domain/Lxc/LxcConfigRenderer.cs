@@ -166,7 +166,7 @@ public static class LxcConfigRenderer
         }
         else
         {
-            throw new ContainerDException(ErrorKind.InvalidDefinition,
+            throw new ContainerDException(ErrorKind.HostUnsupported,
                 $"limits: the {controller} limit cannot be applied: no {controller} cgroup controller is mounted on this host");
         }
     }

@@ -62,7 +62,7 @@ public static class MountPlan
         {
             if (bind.Idmapped && !host.IdmappedMounts)
             {
-                throw new ContainerDException(ErrorKind.InvalidDefinition,
+                throw new ContainerDException(ErrorKind.HostUnsupported,
                     $"bind mount {bind.Host} asks for idmapped: true, but this host cannot make idmapped mounts");
             }
             if (bind.Idmapped && !bind.ReadOnly)

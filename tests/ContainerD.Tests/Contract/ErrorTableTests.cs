@@ -28,6 +28,7 @@ public sealed class ErrorTableTests
         { "NotRunning", "io.containerctl.ContainerD1.Error.NotRunning", 1 },
         { "OutputTooLarge", "io.containerctl.ContainerD1.Error.OutputTooLarge", 1 },
         { "Canceled", "io.containerctl.ContainerD1.Error.Canceled", 1 },
+        { "HostUnsupported", "io.containerctl.ContainerD1.Error.HostUnsupported", 7 },
         { "UnknownMethod", "org.freedesktop.DBus.Error.UnknownMethod", 2 },
         { "UnknownObject", "org.freedesktop.DBus.Error.UnknownObject", 3 },
         { "UnknownInterface", "org.freedesktop.DBus.Error.UnknownInterface", 2 },

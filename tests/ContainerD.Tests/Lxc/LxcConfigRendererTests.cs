@@ -48,7 +48,7 @@ public sealed class LxcConfigRendererTests
         // Made by the daemon on the host side instead (MountPlan): see MountPlanTests.
         Assert.Empty(Values(Render("bindMounts: [{ host: /srv/ro, container: /data/ro }]\n"), "lxc.mount.entry"));
         var e = Assert.Throws<ContainerDException>(() => Render("bindMounts: [{ host: /srv/m, container: /m, idmapped: true }]\n", HybridHost with { IdmappedMounts = false }));
-        Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
+        Assert.Equal(ErrorKind.HostUnsupported, e.Kind);
     }
 
     [Theory]
@@ -112,7 +112,7 @@ public sealed class LxcConfigRendererTests
     public void A_limit_no_controller_can_apply_is_an_error_not_dropped()
     {
         var e = Assert.Throws<ContainerDException>(() => Render("limits: { pids: 100 }\n", HybridHost with { CgroupV1Controllers = new HashSet<string> { "memory" } }));
-        Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
+        Assert.Equal(ErrorKind.HostUnsupported, e.Kind);
         Assert.Contains("pids", e.Message);
     }
 

@@ -49,7 +49,7 @@ public sealed class MountPlanTests
     public void An_idmapped_bind_mount_needs_a_host_that_can_make_one()
     {
         var e = Assert.Throws<ContainerDException>(() => Plan("bindMounts: [{ host: /srv/m, container: /m, idmapped: true }]\n", Host with { IdmappedMounts = false }));
-        Assert.Equal(ErrorKind.InvalidDefinition, e.Kind);
+        Assert.Equal(ErrorKind.HostUnsupported, e.Kind);
     }
 
     [Fact]
