@@ -136,7 +136,7 @@ public sealed class BusService(
         MessageBuffer Create()
         {
             using var writer = connection.GetMessageWriter();
-            writer.WriteMethodCallHeader(connection.UniqueName, Names.ManagerPath, Names.ManagerInterface, "ListJobs", null, MessageFlags.None);
+            writer.WriteMethodCallHeader(connection.UniqueName, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.ListJobs, null, MessageFlags.None);
             return writer.CreateMessage();
         }
         return connection.CallMethodAsync(Create()).WaitAsync(cancellationToken);

@@ -15,19 +15,30 @@ public sealed class LiveStateService(LxcTool lxc, ContainerService containers, I
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var monitor = new LxcMonitor(lxc.LxcPath);
-        var running = monitor.RunAsync(OnChange, problem => log.LogWarning("{Problem}", problem), stoppingToken);
-        // Catch what changed between loading the containers and the monitor's start.
-        await Task.Delay(TimeSpan.FromMilliseconds(200), stoppingToken).ConfigureAwait(false);
-        foreach (var container in containers.List())
-        {
-            await containers.RefreshAsync(container, stoppingToken).ConfigureAwait(false);
-        }
+        // Once lxc-monitor listens, every container is read once: that catches what changed between
+        // loading the containers (or an lxc-monitor restart) and then; the events catch the rest.
         try
         {
-            await running.ConfigureAwait(false);
+            await monitor.RunAsync(OnChange, problem => log.LogWarning("{Problem}", problem), stoppingToken,
+                onListening: () => _ = RefreshAllAsync(stoppingToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task RefreshAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var container in containers.List())
+        {
+            try
+            {
+                await containers.RefreshAsync(container, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning(e, "could not refresh the state of {Name}", container.Name);
+            }
         }
     }
 
