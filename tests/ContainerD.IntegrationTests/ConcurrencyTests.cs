@@ -49,10 +49,9 @@ public sealed class ConcurrencyTests
         Assert.Equal("io.containerctl.ContainerD1.Error.Busy", busy.ErrorName);
         Assert.Contains($"job {ContainerDClient.JobId(job)} (update)", busy.ErrorMessage);
 
-        var clock = Stopwatch.StartNew();
+        // Answered while the job runs (it builds for 30 s unless canceled, which comes after): reads never wait for a job.
         var rows = await client.ListContainersAsync();
         var jobs = await client.ListJobsAsync();
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"reads took {clock.Elapsed} during a job");
         Assert.Equal(1u, Assert.Single(rows).Generation);
         Assert.Equal(("busy", "update", "running"), (Assert.Single(jobs).Container, jobs[0].Operation, jobs[0].State));
 

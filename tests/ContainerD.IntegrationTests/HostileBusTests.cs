@@ -261,11 +261,9 @@ public sealed class HostileBusTests : IAsyncLifetime
     public async Task RunCommand_output_past_its_cap_kills_the_command_with_OutputTooLarge_and_the_daemon_stays_small()
     {
         long before = RssMegabytes();
-        var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<DBusErrorReplyException>(() => _client.RunCommandAsync(_target, ["yes"], new Dictionary<string, string>()));
         Assert.Equal(Errors.NameOf("OutputTooLarge"), error.ErrorName);
         Assert.Contains("16 MiB", error.ErrorMessage);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
         Assert.Empty(InsideProcesses("yes"));
         Assert.True(RssMegabytes() < before + 200, $"the daemon grew from {before} MB to {RssMegabytes()} MB");
 
