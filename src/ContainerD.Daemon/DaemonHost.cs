@@ -44,6 +44,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(SubIdStore.ForHost());
         builder.Services.AddSingleton(HostProbe.Detect());
         builder.Services.AddSingleton<JobManager>();
+        builder.Services.AddSingleton<ContainerRegistry>();
         builder.Services.AddSingleton<ContainerService>();
         builder.Services.AddSingleton<DaemonExit>();
         // Before BusService: SIGHUP is caught from the first moment (RunAsync starts it before the

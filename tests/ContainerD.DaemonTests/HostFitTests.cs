@@ -38,7 +38,7 @@ public sealed class HostFitTests : IDisposable
         _jobs = new JobManager(config, NullLogger<JobManager>.Instance);
         _containers = new ContainerService(config, new StateStore(new ContainerPaths(config)), new LxcTool(config.EffectiveLxcPath, _runner),
             new NixTool(runner: _runner), new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid")),
-            new HostNetwork(), Host, _jobs, TimeProvider.System, NullLogger<ContainerService>.Instance);
+            new HostNetwork(), Host, _jobs, new ContainerRegistry(config), TimeProvider.System, NullLogger<ContainerService>.Instance);
     }
 
     public void Dispose() => _dir.Dispose();

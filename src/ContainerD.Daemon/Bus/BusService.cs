@@ -21,6 +21,7 @@ namespace ContainerD.Daemon.Bus;
 public sealed class BusService(
     DaemonConfig config,
     ContainerService containers,
+    ContainerRegistry registry,
     JobManager jobs,
     ISystemdNotifier notifier,
     DaemonExit exit,
@@ -99,9 +100,9 @@ public sealed class BusService(
         {
             AddContainerObject(container);
         }
-        containers.Added += OnContainerAdded;
-        containers.Removed += OnContainerRemoved;
-        containers.Changed += OnContainerChanged;
+        registry.Added += OnContainerAdded;
+        registry.Removed += OnContainerRemoved;
+        registry.Changed += OnContainerChanged;
         jobs.JobNew += OnJobNew;
         jobs.JobLog += OnJobLog;
         jobs.JobRemoved += OnJobRemoved;

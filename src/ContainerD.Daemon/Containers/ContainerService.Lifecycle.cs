@@ -33,30 +33,22 @@ public sealed partial class ContainerService
         var definition = DefinitionParser.Parse(yaml, DefinitionSource(name, declarative), name);
         RequireStorePathExists(definition);
         RequireConfined(definition, caller);
-        lock (_lock)
+        return registry.Atomically(() =>
         {
-            if (_containers.ContainsKey(name))
-            {
-                throw new ContainerDException(ErrorKind.AlreadyExists, $"container '{name}' already exists; destroy it first or pick another name");
-            }
-            if (_broken.TryGetValue(name, out string? reason))
-            {
-                throw new ContainerDException(ErrorKind.AlreadyExists,
-                    $"container '{name}' exists but could not be loaded at the daemon's start ({reason}); fix it and restart containerctld, or pick another name");
-            }
+            registry.RequireUnused(name);
             if (jobs.ActiveFor(name) is { } running)
             {
                 throw new ContainerDException(ErrorKind.Busy,
                     $"container '{name}' is being created by job {running.Id}; wait for it or cancel it with 'containerctl cancel {running.Id}'");
             }
-            IdRange ids = _allocator.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
+            IdRange ids = registry.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
             try
             {
                 RequireHostFit(definition, ids);
             }
             catch
             {
-                _allocator.Free(name);
+                registry.Free(name);
                 throw;
             }
             return jobs.Start(name, "create", async job =>
@@ -68,7 +60,7 @@ public sealed partial class ContainerService
                     await StartStepsAsync(job, Get(name)).ConfigureAwait(false);
                 }
             });
-        }
+        });
     }
 
     public Job Start(string name) => StartJob(name, "start", (job, container) => StartStepsAsync(job, container));
@@ -127,12 +119,8 @@ public sealed partial class ContainerService
             WriteLxcConfig(container);
             FaultInjection.Before(CrashSteps.CreateMarkReady);
             store.Write(state);
-            lock (_lock)
-            {
-                _containers[name] = container;
-            }
             job.Log($"created container {name} with uids and gids {ids}");
-            Added?.Invoke(container);
+            registry.Add(container);
         }
         catch
         {
@@ -277,12 +265,8 @@ public sealed partial class ContainerService
         container.SetState(container.State with { Phase = Phase.Destroying });
         FaultInjection.Before(CrashSteps.DestroyStop);
         await RemoveEverythingAsync(name, CancellationToken.None, job, destroying: true).ConfigureAwait(false);
-        lock (_lock)
-        {
-            _containers.Remove(name);
-        }
         job.Log($"destroyed container {name}; ids {container.Ids} are free again");
-        Removed?.Invoke(container);
+        registry.Remove(container);
     }
 
     /// <summary>
@@ -328,9 +312,6 @@ public sealed partial class ContainerService
             FaultInjection.Before(CrashSteps.DestroyDeleteStateDir);
         }
         store.DeleteStateDir(name);
-        lock (_lock)
-        {
-            _allocator.Free(name);
-        }
+        registry.Free(name);
     }
 }

@@ -182,7 +182,7 @@ public sealed partial class ContainerService
         store.Write(state);
         container.SetState(state);
         WriteLxcConfig(container);
-        Changed?.Invoke(container);
+        registry.NotifyChanged(container);
     }
 
     private const int ActivationLogLines = 500;

@@ -38,7 +38,7 @@ public sealed partial class ContainerService
         jobs.JobRemoved += OnJobRemoved;
         Directory.CreateDirectory(lxc.LxcPath);
         File.SetUnixFileMode(lxc.LxcPath, StateStore.DirMode);
-        _allocator = new IdAllocator(config.IdPool, subIds.ReadForeign(RootOwner));
+        registry.ResetAllocator(subIds.ReadForeign(RootOwner));
 
         // What a killed daemon left running (a nix-build would later write into a state dir that
         // recovery rolls back; an lxc-monitor per crash): ours are those that name our paths.
@@ -152,11 +152,7 @@ public sealed partial class ContainerService
         var definition = DefinitionParser.Parse(yaml, Paths.DefinitionFile(name), name);
         var container = new Container(state, definition, yaml);
         (container.LastJob, container.LastJobMessage) = store.ReadLastJob(name);
-        lock (_lock)
-        {
-            _allocator.Reserve(name, container.Ids);
-            _containers[name] = container;
-        }
+        registry.Load(container);
         if (!File.Exists(lxc.ConfigPath(name)))
         {
             WriteLxcConfig(container);
@@ -175,22 +171,15 @@ public sealed partial class ContainerService
         string reason = string.Join("; ", error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         log.LogError("container {Name} could not be loaded and is skipped (its name and ids stay reserved; fix it and restart the daemon): {Reason}",
             name, reason);
-        lock (_lock)
+        if (!registry.MarkBroken(name, reason))
         {
-            if (_containers.ContainsKey(name))
-            {
-                return; // loaded, only its refresh failed: it stays, as it is
-            }
-            _broken[name] = reason;
+            return; // loaded, only its refresh failed: it stays, as it is
         }
         try
         {
             if (store.Read(name) is { } state)
             {
-                lock (_lock)
-                {
-                    _allocator.Reserve(name, new IdRange(state.UidBase, state.UidSize));
-                }
+                registry.Reserve(name, new IdRange(state.UidBase, state.UidSize));
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -28,45 +28,25 @@ public sealed partial class ContainerService(
     HostNetwork network,
     HostFeatures host,
     JobManager jobs,
+    ContainerRegistry registry,
     TimeProvider clock,
     ILogger<ContainerService> log)
 {
     private const string RootOwner = "root";
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, Container> _containers = new(StringComparer.Ordinal);
-    /// <summary>Containers recovery could not load, with why: their names and ranges stay reserved.</summary>
-    private readonly Dictionary<string, string> _broken = new(StringComparer.Ordinal);
-    private IdAllocator _allocator = new(config.IdPool, []);
     /// <summary>What the host can do; loses IdmappedMounts if the kernel or filesystem turns out unable.</summary>
     private HostFeatures _host = host;
 
     private ContainerPaths Paths => store.Paths;
 
-    public event Action<Container>? Added;
-    public event Action<Container>? Changed;
-    public event Action<Container>? Removed;
+    // ---- Reads (the registry's) ----
 
-    // ---- Reads ----
+    public IReadOnlyList<Container> List() => registry.List();
 
-    public IReadOnlyList<Container> List()
-    {
-        lock (_lock)
-        {
-            return _containers.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
-        }
-    }
+    /// <summary>The container of that name: InvalidName for a name that cannot be one, else NoSuchContainer.</summary>
+    public Container Get(string name) => registry.Get(name);
 
-    /// <summary>The container of that name: InvalidName for a name that cannot be one (checked first, so a huge name is never echoed), else NoSuchContainer.</summary>
-    public Container Get(string name)
-    {
-        ContainerName.Require(name);
-        lock (_lock)
-        {
-            return _containers.TryGetValue(name, out var container)
-                ? container
-                : throw new ContainerDException(ErrorKind.NoSuchContainer, $"there is no container '{name}'; 'containerctl list' shows the containers there are");
-        }
-    }
+    /// <summary>The container of that name, or null.</summary>
+    public Container? Find(string name) => registry.Find(name);
 
     public IReadOnlyList<ProfileGeneration> Generations(string name) => NixTool.ListGenerations(Paths.ProfileDir(Get(name).Name));
 
@@ -87,7 +67,7 @@ public sealed partial class ContainerService(
                     // Stopped, by us or behind our back: its port forwards must not outlive it.
                     await TearDownNetworkAsync(container.Name).ConfigureAwait(false);
                 }
-                Changed?.Invoke(container);
+                registry.NotifyChanged(container);
             }
         }
         finally
@@ -123,7 +103,7 @@ public sealed partial class ContainerService(
         {
             log.LogWarning("cannot record the last job of {Name}: {Message}", container.Name, e.Message);
         }
-        Changed?.Invoke(container);
+        registry.NotifyChanged(container);
     }
 
     private string ForwardsFile(string name) => Path.Combine(lxc.ContainerDir(name), "forwards.nft");
@@ -150,23 +130,13 @@ public sealed partial class ContainerService(
         }
     }
 
-    private Job StartJob(string name, string operation, Func<Job, Container, Task> steps)
-    {
-        lock (_lock)
+    /// <summary>A job for an existing container; found and started together, so a destroy cannot come between.</summary>
+    private Job StartJob(string name, string operation, Func<Job, Container, Task> steps) =>
+        registry.Atomically(() =>
         {
             var container = Get(name);
             return jobs.Start(name, operation, job => steps(job, container));
-        }
-    }
-
-    /// <summary>The container of that name, or null.</summary>
-    public Container? Find(string name)
-    {
-        lock (_lock)
-        {
-            return _containers.GetValueOrDefault(name);
-        }
-    }
+        });
 
     private string MountPlanFile(string name) => Path.Combine(lxc.ContainerDir(name), "mounts");
 
@@ -225,7 +195,7 @@ public sealed partial class ContainerService(
     {
         if (container.SetRuntime(state, container.LeaderPid))
         {
-            Changed?.Invoke(container);
+            registry.NotifyChanged(container);
         }
     }
 
