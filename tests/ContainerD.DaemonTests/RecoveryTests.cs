@@ -1,0 +1,117 @@
+using ContainerD.Daemon.Containers;
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
+using ContainerD.Domain.IdMapping;
+using ContainerD.Domain.Lxc;
+using ContainerD.Os;
+using ContainerD.Os.Lxc;
+using ContainerD.Os.Net;
+using ContainerD.Os.Nix;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ContainerD.DaemonTests;
+
+/// <summary>
+/// Recovery at start, branch by branch, on what a killed daemon left in a temp state dir: no
+/// state, a create under way, a destroy under way, a whole container. LXC and Nix are scripted.
+/// </summary>
+public sealed class RecoveryTests : IDisposable
+{
+    private static readonly IdRange Pool = new(1_073_741_824, 65_536);
+    private static readonly HostFeatures Host = new(IdmappedMounts: false, AppArmor: false, SeccompProfile: null,
+        CgroupV2Controllers: new HashSet<string> { "memory", "cpu", "pids" }, CgroupV1Controllers: new HashSet<string>());
+
+    private readonly TempDir _dir = new();
+    private readonly string _name = "rec-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly DaemonConfig _config;
+    private readonly StateStore _store;
+    private readonly ContainerRegistry _registry;
+    private readonly ContainerService _containers;
+
+    public RecoveryTests()
+    {
+        _config = new DaemonConfig
+        {
+            StateDir = Path.Combine(_dir.Path, "state"),
+            DefinitionsDir = Path.Combine(_dir.Path, "definitions"),
+            ProfilesDir = Path.Combine(_dir.Path, "profiles"),
+            GcRootsDir = Path.Combine(_dir.Path, "gcroots"),
+            IdPool = Pool,
+        };
+        _store = new StateStore(new ContainerPaths(_config));
+        _registry = new ContainerRegistry(_config);
+        // lxc-info says stopped; nothing else is asked of the tools.
+        var runner = new ScriptedRunner((_, _) => ScriptedRunner.Output(0, stdout: "State: STOPPED\n"));
+        _containers = new ContainerService(_config, _store, new LxcTool(_config.EffectiveLxcPath, runner), new NixTool(runner: runner),
+            new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid"), Path.Combine(_dir.Path, "login.defs")),
+            new HostNetwork(), Host, new JobManager(_config, NullLogger<JobManager>.Instance), _registry, TimeProvider.System,
+            NullLogger<ContainerService>.Instance);
+        _store.EnsureRoot(_config.StateDir);
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private PersistedState State(Phase phase) => new()
+    {
+        Name = _name, UidBase = Pool.Start, UidSize = Pool.Count, CreatedAt = DateTimeOffset.UnixEpoch, Phase = phase, Generation = 0,
+    };
+
+    private void Leave(Phase? phase)
+    {
+        _store.CreateStateDir(_name);
+        if (phase is { } p)
+        {
+            _store.Write(State(p));
+            _store.WriteDefinition(_name, "system: { nix: { file: /etc/web.nix } }\n");
+        }
+        Directory.CreateDirectory(Path.Combine(_config.EffectiveLxcPath, _name));
+        Directory.CreateDirectory(Path.Combine(_config.ProfilesDir, _name));
+    }
+
+    [Fact]
+    public async Task A_state_dir_without_state_is_removed()
+    {
+        _store.CreateStateDir(_name);
+        await _containers.LoadAsync(CancellationToken.None);
+        Assert.False(Directory.Exists(_store.Paths.StateDir(_name)));
+        Assert.Empty(_registry.List());
+    }
+
+    [Theory]
+    [InlineData(Phase.Creating)]
+    [InlineData(Phase.Destroying)]
+    public async Task A_create_or_destroy_under_way_leaves_nothing_and_frees_the_name_and_range(Phase phase)
+    {
+        Leave(phase);
+        await _containers.LoadAsync(CancellationToken.None);
+        Assert.False(Directory.Exists(_store.Paths.StateDir(_name)));
+        Assert.False(Directory.Exists(Path.Combine(_config.EffectiveLxcPath, _name)));
+        Assert.False(Directory.Exists(Path.Combine(_config.ProfilesDir, _name)));
+        Assert.Empty(_registry.List());
+        _registry.RequireUnused(_name);
+        // The pool holds one range: it is free again.
+        Assert.Equal(Pool.Start, _registry.Allocate("next", Pool.Count, null).Start);
+    }
+
+    [Fact]
+    public async Task A_whole_container_is_loaded_with_its_range_reserved()
+    {
+        Leave(Phase.Ready);
+        await _containers.LoadAsync(CancellationToken.None);
+        var container = Assert.Single(_registry.List());
+        Assert.Equal((_name, ContainerState.Stopped), (container.Name, container.RunState));
+        Assert.Equal(ErrorKind.NoFreeRange, Assert.Throws<ContainerDException>(() => _registry.Allocate("next", Pool.Count, null)).Kind);
+    }
+
+    [Fact]
+    public async Task A_container_that_cannot_be_loaded_keeps_its_name_and_range_and_the_others_load()
+    {
+        Leave(Phase.Ready);
+        File.WriteAllText(_store.Paths.DefinitionFile(_name), "system: [ not a mapping\n");
+        await _containers.LoadAsync(CancellationToken.None);
+        Assert.Empty(_registry.List());
+        Assert.Contains("could not be loaded", Assert.Throws<ContainerDException>(() => _registry.RequireUnused(_name)).Message);
+        Assert.Equal(ErrorKind.NoFreeRange, Assert.Throws<ContainerDException>(() => _registry.Allocate("next", Pool.Count, null)).Kind);
+    }
+}
