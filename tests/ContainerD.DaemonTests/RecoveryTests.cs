@@ -2,6 +2,7 @@ using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
+using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Lxc;
 using ContainerD.Os;
@@ -14,11 +15,13 @@ namespace ContainerD.DaemonTests;
 
 /// <summary>
 /// Recovery at start, branch by branch, on what a killed daemon left in a temp state dir: no
-/// state, a create under way, a destroy under way, a whole container. LXC and Nix are scripted.
+/// state, a create under way, a destroy under way, a whole container; then declarative sync on
+/// what DefinitionsDir holds. LXC and Nix are scripted.
 /// </summary>
 public sealed class RecoveryTests : IDisposable
 {
-    private static readonly IdRange Pool = new(1_073_741_824, 65_536);
+    private static readonly IdRange Pool = new(1_073_741_824, 2 * Range);
+    private const long Range = 65_536;
     private static readonly HostFeatures Host = new(IdmappedMounts: false, AppArmor: false, SeccompProfile: null,
         CgroupV2Controllers: new HashSet<string> { "memory", "cpu", "pids" }, CgroupV1Controllers: new HashSet<string>());
 
@@ -28,6 +31,7 @@ public sealed class RecoveryTests : IDisposable
     private readonly StateStore _store;
     private readonly ContainerRegistry _registry;
     private readonly ContainerService _containers;
+    private readonly JobManager _jobs;
 
     public RecoveryTests()
     {
@@ -45,25 +49,28 @@ public sealed class RecoveryTests : IDisposable
         var runner = new ScriptedRunner((_, _) => ScriptedRunner.Output(0, stdout: "State: STOPPED\n"));
         _containers = new ContainerService(_config, _store, new LxcTool(_config.EffectiveLxcPath, runner), new NixTool(runner: runner),
             new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid"), Path.Combine(_dir.Path, "login.defs")),
-            new HostNetwork(), Host, new JobManager(_config, NullLogger<JobManager>.Instance), _registry, TimeProvider.System,
+            new HostNetwork(), Host, _jobs = new JobManager(_config, NullLogger<JobManager>.Instance), _registry, TimeProvider.System,
             NullLogger<ContainerService>.Instance);
         _store.EnsureRoot(_config.StateDir);
     }
 
     public void Dispose() => _dir.Dispose();
 
-    private PersistedState State(Phase phase) => new()
+    private const string Yaml = "system: { nix: { file: /etc/web.nix } }\n";
+
+    private PersistedState State(Phase phase, bool declarative) => new()
     {
-        Name = _name, UidBase = Pool.Start, UidSize = Pool.Count, CreatedAt = DateTimeOffset.UnixEpoch, Phase = phase, Generation = 0,
+        Name = _name, UidBase = Pool.Start, UidSize = Range, CreatedAt = DateTimeOffset.UnixEpoch, Phase = phase, Generation = 0,
+        Declarative = declarative, DefinitionHash = DefinitionHash.Of(Yaml),
     };
 
-    private void Leave(Phase? phase)
+    private void Leave(Phase? phase, bool declarative = false)
     {
         _store.CreateStateDir(_name);
         if (phase is { } p)
         {
-            _store.Write(State(p));
-            _store.WriteDefinition(_name, "system: { nix: { file: /etc/web.nix } }\n");
+            _store.Write(State(p, declarative));
+            _store.WriteDefinition(_name, Yaml);
         }
         Directory.CreateDirectory(Path.Combine(_config.EffectiveLxcPath, _name));
         Directory.CreateDirectory(Path.Combine(_config.ProfilesDir, _name));
@@ -90,8 +97,8 @@ public sealed class RecoveryTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_config.ProfilesDir, _name)));
         Assert.Empty(_registry.List());
         _registry.RequireUnused(_name);
-        // The pool holds one range: it is free again.
-        Assert.Equal(Pool.Start, _registry.Allocate("next", Pool.Count, null).Start);
+        // Its range, the pool's first, is free again.
+        Assert.Equal(Pool.Start, _registry.Allocate("next", Range, null).Start);
     }
 
     [Fact]
@@ -101,7 +108,8 @@ public sealed class RecoveryTests : IDisposable
         await _containers.LoadAsync(CancellationToken.None);
         var container = Assert.Single(_registry.List());
         Assert.Equal((_name, ContainerState.Stopped), (container.Name, container.RunState));
-        Assert.Equal(ErrorKind.NoFreeRange, Assert.Throws<ContainerDException>(() => _registry.Allocate("next", Pool.Count, null)).Kind);
+        // Its range, the pool's first, stays its own.
+        Assert.Equal(Pool.Start + Range, _registry.Allocate("next", Range, null).Start);
     }
 
     [Fact]
@@ -112,6 +120,73 @@ public sealed class RecoveryTests : IDisposable
         await _containers.LoadAsync(CancellationToken.None);
         Assert.Empty(_registry.List());
         Assert.Contains("could not be loaded", Assert.Throws<ContainerDException>(() => _registry.RequireUnused(_name)).Message);
-        Assert.Equal(ErrorKind.NoFreeRange, Assert.Throws<ContainerDException>(() => _registry.Allocate("next", Pool.Count, null)).Kind);
+        // Its range, the pool's first, stays its own.
+        Assert.Equal(Pool.Start + Range, _registry.Allocate("next", Range, null).Start);
+    }
+
+    private void Declare(string name, string yaml)
+    {
+        Directory.CreateDirectory(_config.DefinitionsDir);
+        File.WriteAllText(Path.Combine(_config.DefinitionsDir, name + ".yaml"), yaml);
+    }
+
+    /// <summary>Waits for the jobs a sync started (their builds fail on the scripted tools, which is not what is tested).</summary>
+    private async Task JobsEndedAsync()
+    {
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _jobs.JobRemoved += (_, _) =>
+        {
+            if (_jobs.List().Count == 0)
+            {
+                ended.TrySetResult();
+            }
+        };
+        if (_jobs.List().Count > 0)
+        {
+            await ended.Task;
+        }
+    }
+
+    [Fact]
+    public async Task Sync_creates_a_new_file_updates_a_changed_one_and_leaves_an_unchanged_one()
+    {
+        Leave(Phase.Ready, declarative: true);
+        await _containers.LoadAsync(CancellationToken.None);
+        Declare(_name, Yaml);
+        Declare("fresh-" + _name[4..], Yaml);
+        Declare("broken-" + _name[4..], "system: [ nope\n");
+
+        var first = _containers.ApplyDeclarativeDefinitions();
+        Assert.Equal((1, 0, 1, 1, 0), (first.Created, first.Updated, first.Unchanged, first.Failed, first.Destroyed));
+        Assert.Equal(["create"], _jobs.List().Select(j => j.Operation));
+        await JobsEndedAsync();
+
+        Declare(_name, Yaml + "autostart: true\n");
+        var second = _containers.ApplyDeclarativeDefinitions();
+        Assert.Equal(1, second.Updated);
+        Assert.Contains(_jobs.List(), j => (j.Container, j.Operation) == (_name, "update"));
+        await JobsEndedAsync();
+    }
+
+    [Fact]
+    public async Task A_vanished_file_leaves_its_container_when_pruneDeclarative_is_off()
+    {
+        Leave(Phase.Ready, declarative: true);
+        await _containers.LoadAsync(CancellationToken.None);
+        var gone = _containers.ApplyDeclarativeDefinitions();
+        Assert.Equal(0, gone.Destroyed);
+        Assert.Single(_registry.List());
+        Assert.Empty(_jobs.List());
+    }
+
+    [Fact]
+    public async Task A_file_naming_an_imperative_container_changes_nothing()
+    {
+        Leave(Phase.Ready, declarative: false);
+        await _containers.LoadAsync(CancellationToken.None);
+        Declare(_name, Yaml + "autostart: true\n");
+        var changes = _containers.ApplyDeclarativeDefinitions();
+        Assert.Equal((0, 0, 0), (changes.Created, changes.Updated, changes.Failed));
+        Assert.Empty(_jobs.List());
     }
 }
