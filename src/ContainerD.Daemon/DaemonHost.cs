@@ -53,6 +53,9 @@ public static class DaemonHost
         builder.Services.AddHostedService(services => services.GetRequiredService<ReloadService>());
         builder.Services.AddSingleton<BusService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BusService>());
+        // Right after BusService: the objects are published and READY=1 sent before any job starts.
+        builder.Services.AddSingleton<StartupReconciler>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StartupReconciler>());
         builder.Services.AddHostedService<LiveStateService>();
 
         using var host = builder.Build();
@@ -75,7 +78,7 @@ public static class DaemonHost
             try
             {
                 await host.Services.GetRequiredService<BusService>().ClaimAsync().ConfigureAwait(false);
-                await host.Services.GetRequiredService<ContainerService>().LoadAsync(CancellationToken.None).ConfigureAwait(false);
+                await host.Services.GetRequiredService<StartupReconciler>().RecoverAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e)
             {

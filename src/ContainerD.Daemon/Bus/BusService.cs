@@ -121,9 +121,7 @@ public sealed class BusService(
                     .RunAsync(lifetime.ApplicationStopping);
             }
         }
-        containers.ApplyDeclarativeDefinitions();
-        containers.StartAutostartContainers();
-        containers.ResumeInterruptedActivations();
+        // The containers' own start-up (declarative definitions, autostart) follows in StartupReconciler.
         return Task.CompletedTask;
     }
 
