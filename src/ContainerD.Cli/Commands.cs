@@ -63,7 +63,9 @@ public static class Commands
         using var client = await ContainerDClient.ConnectAsync(bus);
         string path = await client.GetContainerAsync(name);
         var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
-        Console.Out.Write(Console.IsOutputRedirected ? Output.Status(properties) : TerminalText.Sanitize(Output.Status(properties)));
+        var usage = properties["State"].GetString() == "running" ? await client.GetUsageAsync(path) : null;
+        string status = Output.Status(properties, usage);
+        Console.Out.Write(Console.IsOutputRedirected ? status : TerminalText.Sanitize(status));
         return ExitCodes.Ok;
     }
 

@@ -68,7 +68,7 @@ public static class Output
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
-    public static string Status(Dictionary<string, VariantValue> p)
+    public static string Status(Dictionary<string, VariantValue> p, Dictionary<string, VariantValue>? usage = null)
     {
         uint uidBase = p["UidBase"].GetUInt32(), uidSize = p["UidSize"].GetUInt32();
         var created = DateTimeOffset.FromUnixTimeMilliseconds((long)(p["CreatedAt"].GetUInt64() / 1000));
@@ -77,6 +77,7 @@ public static class Output
         text.Append(CultureInfo.InvariantCulture, $"       State: {p["State"].GetString()}\n");
         uint pid = p["LeaderPid"].GetUInt32();
         text.Append(CultureInfo.InvariantCulture, $"      Leader: {(pid == 0 ? "-" : Num(pid))}\n");
+        text.Append(Usage(usage ?? []));
         text.Append(CultureInfo.InvariantCulture, $"   UIDs/GIDs: {uidBase}-{uidBase + uidSize - 1} ({uidSize} ids; container root is host uid {uidBase})\n");
         text.Append(CultureInfo.InvariantCulture, $"  Generation: {p["Generation"].GetUInt32()}\n");
         text.Append(CultureInfo.InvariantCulture, $"      System: {p["SystemPath"].GetString()}\n");
@@ -93,6 +94,56 @@ public static class Output
         }
         text.Append(CultureInfo.InvariantCulture, $"    Last job: {(lastJob.Length == 0 ? "- (none since the daemon started)" : lastJob)}\n");
         return text.ToString();
+    }
+
+    /// <summary>GetUsage's figures as systemctl status words them; nothing for those the daemon left out (a stopped container: all).</summary>
+    public static string Usage(Dictionary<string, VariantValue> usage)
+    {
+        ulong? Figure(string key) => usage.TryGetValue(key, out var v) ? v.GetUInt64() : null;
+        string Limit(ulong? max, Func<ulong, string> format) => max is { } m ? $" (limit: {format(m)})" : "";
+        var text = new StringBuilder();
+        if (Figure("TasksCurrent") is { } tasks)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"       Tasks: {tasks}{Limit(Figure("TasksMax"), n => n.ToString(CultureInfo.InvariantCulture))}\n");
+        }
+        if (Figure("MemoryCurrent") is { } memory)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"      Memory: {Bytes(memory)}{Limit(Figure("MemoryMax"), Bytes)}\n");
+        }
+        if (Figure("CPUUsageNSec") is { } cpu)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"         CPU: {CpuTime(cpu)}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>systemd's format_bytes: 1024-based, one decimal unless it is 0 ("12.4M", "512M", "800B").</summary>
+    public static string Bytes(ulong bytes)
+    {
+        string[] suffixes = ["E", "P", "T", "G", "M", "K"];
+        for (int i = 0; i < suffixes.Length; i++)
+        {
+            ulong factor = 1UL << (10 * (6 - i));
+            if (bytes >= factor)
+            {
+                ulong whole = bytes / factor, tenth = bytes % factor * 10 / factor;
+                return tenth > 0 ? $"{whole}.{tenth}{suffixes[i]}" : $"{whole}{suffixes[i]}";
+            }
+        }
+        return $"{bytes}B";
+    }
+
+    /// <summary>CPU time to the millisecond as systemd words it: "1.234s", "2min 3.456s", "1h 2min 3.456s".</summary>
+    public static string CpuTime(ulong nanoseconds)
+    {
+        ulong ms = nanoseconds / 1_000_000;
+        ulong hours = ms / 3_600_000, minutes = ms / 60_000 % 60, seconds = ms / 1000 % 60, millis = ms % 1000;
+        string s = millis == 0 ? $"{seconds}s" : $"{seconds}.{millis:000}s";
+        if (ms < 1000)
+        {
+            return ms == 0 ? "0" : $"{ms}ms";
+        }
+        return hours > 0 ? $"{hours}h {minutes}min {s}" : minutes > 0 ? $"{minutes}min {s}" : s;
     }
 
     private static string Num(uint n) => n.ToString(CultureInfo.InvariantCulture);

@@ -150,6 +150,11 @@ public sealed class ContainerDClient : IDisposable
     /// <summary>The container's console log, open for reading from its start.</summary>
     public Task<SafeFileHandle> OpenConsoleLogAsync(string containerPath) => CallForHandle(containerPath, Wire.Container.OpenConsoleLog);
 
+    /// <summary>A container's figures from its cgroup (CPUUsageNSec, MemoryCurrent, MemoryMax, TasksCurrent, TasksMax; each t); empty when it is not running.</summary>
+    public Task<Dictionary<string, VariantValue>> GetUsageAsync(string containerPath) =>
+        Call(containerPath, Wire.Of(Names.ContainerInterface, Wire.Container.GetUsage), null,
+            static (Message m, object? _) => m.GetBodyReader().ReadDictionaryOfStringToVariantValue());
+
     private Task<SafeFileHandle> CallForHandle(string path, string member) =>
         Call(path, Wire.Of(Names.ContainerInterface, member), null,
             static (Message m, object? _) => m.GetBodyReader().ReadHandle<SafeFileHandle>()

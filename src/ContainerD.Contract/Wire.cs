@@ -55,6 +55,7 @@ public static class Wire
         public const string RunCommand = nameof(RunCommand);
         public const string OpenShell = nameof(OpenShell);
         public const string OpenConsoleLog = nameof(OpenConsoleLog);
+        public const string GetUsage = nameof(GetUsage);
     }
 
     /// <summary>io.containerctl.ContainerD1.Job.</summary>
@@ -88,6 +89,7 @@ public static class Wire
         Method(Names.ContainerInterface, Container.RunCommand, "asa{ss}", "iayay"),
         Method(Names.ContainerInterface, Container.OpenShell, "", "h"),
         Method(Names.ContainerInterface, Container.OpenConsoleLog, "", "h"),
+        Method(Names.ContainerInterface, Container.GetUsage, "", "a{sv}"),
         Method(Names.JobInterface, Job.Cancel, "", ""),
     ];
 

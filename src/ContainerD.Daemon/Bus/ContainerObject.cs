@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ContainerD.Contract;
 using ContainerD.Daemon.Containers;
 using ContainerD.Domain;
+using ContainerD.Domain.Lxc;
 using Tmds.DBus.Protocol;
 
 namespace ContainerD.Daemon.Bus;
@@ -38,7 +39,7 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
     }
 
     /// <summary>The contract's members this object handles (a test holds them to the XML and to Wire).</summary>
-    public static IEnumerable<string> HandledMembers { get; } = [Wire.Container.RunCommand, Wire.Container.OpenShell, Wire.Container.OpenConsoleLog];
+    public static IEnumerable<string> HandledMembers { get; } = [Wire.Container.RunCommand, Wire.Container.OpenShell, Wire.Container.OpenConsoleLog, Wire.Container.GetUsage];
 
     protected override async Task HandleCallAsync(MethodContext context, string member)
     {
@@ -69,6 +70,10 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 ReplyHandle(context, containers.OpenConsoleLog(container.Name));
                 return;
+            case Wire.Container.GetUsage:
+                // Public, as systemd's figures are: how much, never what.
+                ReplyUsage(context, containers.GetUsage(container.Name));
+                return;
             default:
                 throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
         }
@@ -79,6 +84,30 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
     {
         var writer = context.CreateReplyWriter("h");
         writer.WriteHandle(handle);
+        context.Reply(writer.CreateMessage());
+    }
+
+    /// <summary>The figures the host has, each a t; an empty dictionary when the container is not running.</summary>
+    private static void ReplyUsage(MethodContext context, ContainerUsage? usage)
+    {
+        var figures = new List<(string Key, ulong? Value)>();
+        if (usage is not null)
+        {
+            figures.AddRange([("CPUUsageNSec", usage.CpuUsageNSec), ("MemoryCurrent", usage.MemoryCurrent), ("MemoryMax", usage.MemoryMax),
+                ("TasksCurrent", usage.TasksCurrent), ("TasksMax", usage.TasksMax)]);
+        }
+        var writer = context.CreateReplyWriter("a{sv}");
+        ArrayStart dict = writer.WriteDictionaryStart();
+        foreach (var (key, value) in figures)
+        {
+            if (value is { } v)
+            {
+                writer.WriteDictionaryEntryStart();
+                writer.WriteText(key);
+                writer.WriteVariantUInt64(v);
+            }
+        }
+        writer.WriteDictionaryEnd(dict);
         context.Reply(writer.CreateMessage());
     }
 

@@ -1,0 +1,149 @@
+using System.Globalization;
+
+namespace ContainerD.Domain.Lxc;
+
+/// <summary>A running container's figures from its cgroup; a figure the host cannot give is null.</summary>
+public sealed record ContainerUsage(ulong? CpuUsageNSec, ulong? MemoryCurrent, ulong? MemoryMax, ulong? TasksCurrent, ulong? TasksMax);
+
+/// <summary>Where each cgroup hierarchy is mounted: the unified one and each v1 controller's.</summary>
+public sealed record CgroupMounts(string? V2, IReadOnlyDictionary<string, string> V1);
+
+/// <summary>
+/// Pure parsing of cgroupfs text: /proc/PID/cgroup, /proc/self/mounts and the counter files.
+/// Nothing here follows a path; a cgroup path that is not a plain absolute path is refused.
+/// </summary>
+public static class CgroupText
+{
+    /// <summary>v1 at or above this (page-rounded LLONG_MAX) means no limit.</summary>
+    private const ulong V1Unlimited = 1UL << 62;
+
+    /// <summary>
+    /// /proc/PID/cgroup: each v1 controller (and "" for the unified hierarchy) to its cgroup path.
+    /// A path with "." or ".." segments, a NUL or not starting with "/" is left out. A trailing
+    /// "init.scope" (systemd as the guest's init moves itself there) is taken off: the container's
+    /// cgroup is its parent.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ParseProcCgroup(string text)
+    {
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] fields = line.Split(':', 3);
+            if (fields.Length != 3 || SafePath(fields[2]) is not { } path)
+            {
+                continue;
+            }
+            if (fields[0] == "0" && fields[1].Length == 0)
+            {
+                paths[""] = path;
+                continue;
+            }
+            foreach (string controller in fields[1].Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!controller.StartsWith("name=", StringComparison.Ordinal))
+                {
+                    paths[controller] = path;
+                }
+            }
+        }
+        return paths;
+    }
+
+    /// <summary>A cgroup path as a relative path under its mount ("" for the root), or null when it is not plain.</summary>
+    public static string? SafePath(string path)
+    {
+        if (path.Length == 0 || path[0] != '/' || path.Contains('\0', StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
+        if (segments.Any(s => s is "." or ".."))
+        {
+            return null;
+        }
+        if (segments.Count > 0 && segments[^1] == "init.scope")
+        {
+            segments.RemoveAt(segments.Count - 1);
+        }
+        return string.Join('/', segments);
+    }
+
+    /// <summary>/proc/self/mounts: the cgroup2 mount and, for each v1 controller, its hierarchy's mount.</summary>
+    public static CgroupMounts ParseMounts(string text)
+    {
+        string? v2 = null;
+        var v1 = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split(' ');
+            if (f.Length < 4)
+            {
+                continue;
+            }
+            string mountPoint = Unescape(f[1]);
+            if (f[2] == "cgroup2")
+            {
+                v2 ??= mountPoint;
+            }
+            else if (f[2] == "cgroup")
+            {
+                foreach (string option in f[3].Split(','))
+                {
+                    if (option is "memory" or "pids" or "cpu" or "cpuacct" or "cpuset" or "blkio" or "devices" or "freezer" or "hugetlb")
+                    {
+                        v1.TryAdd(option, mountPoint);
+                    }
+                }
+            }
+        }
+        return new CgroupMounts(v2, v1);
+    }
+
+    /// <summary>A counter file (memory.current, pids.current, cpuacct.usage…): one unsigned number.</summary>
+    public static ulong? ParseCounter(string text) =>
+        ulong.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) ? value : null;
+
+    /// <summary>A limit file: "max" (v2, pids) or v1's near-2^63 figure means none (null).</summary>
+    public static ulong? ParseLimit(string text) =>
+        text.Trim() == "max" ? null : ParseCounter(text) is { } value && value < V1Unlimited ? value : null;
+
+    /// <summary>v2 cpu.stat: usage_usec, in nanoseconds.</summary>
+    public static ulong? ParseCpuStatNSec(string text)
+    {
+        foreach (string line in text.Split('\n'))
+        {
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length == 2 && f[0] == "usage_usec" && ParseCounter(f[1]) is { } usec)
+            {
+                return usec * 1000;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Octal escapes of /proc/self/mounts (\040 for a space).</summary>
+    private static string Unescape(string field)
+    {
+        if (!field.Contains('\\', StringComparison.Ordinal))
+        {
+            return field;
+        }
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && IsOctal(field, i + 1))
+            {
+                sb.Append((char)Convert.ToInt32(field.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                sb.Append(field[i]);
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static bool IsOctal(string s, int at) =>
+        at + 3 <= s.Length && s[at] is >= '0' and <= '7' && s[at + 1] is >= '0' and <= '7' && s[at + 2] is >= '0' and <= '7';
+}

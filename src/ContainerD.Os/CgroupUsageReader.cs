@@ -1,0 +1,83 @@
+using ContainerD.Domain.Lxc;
+
+namespace ContainerD.Os;
+
+/// <summary>
+/// Reads a running container's figures from its cgroup: the init's /proc/PID/cgroup names the path
+/// (parsed as text), each figure comes from the hierarchy that has its controller. Only files
+/// directly under a cgroupfs mount are read; nothing the container controls is followed.
+/// </summary>
+public static class CgroupUsageReader
+{
+    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/")
+    {
+        var paths = CgroupText.ParseProcCgroup(ReadOrEmpty(Path.Combine(root, "proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup")));
+        var mounts = CgroupText.ParseMounts(ReadOrEmpty(Path.Combine(root, "proc/self/mounts")));
+
+        // The directory of the container's cgroup in the hierarchy holding controller, v2 first.
+        (string Dir, bool V2)? Dir(string v2Controller, string v1Controller)
+        {
+            if (host.CgroupV2Controllers.Contains(v2Controller) && mounts.V2 is { } v2 && paths.TryGetValue("", out var p2))
+            {
+                return (Under(root, v2, p2), true);
+            }
+            if (host.CgroupV1Controllers.Contains(v1Controller) && mounts.V1.TryGetValue(v1Controller, out var m1) && paths.TryGetValue(v1Controller, out var p1))
+            {
+                return (Under(root, m1, p1), false);
+            }
+            return null;
+        }
+
+        ulong? cpu = null, memory = null, memoryMax = null, tasks = null, tasksMax = null;
+        if (Dir("cpu", "cpuacct") is var (cpuDir, cpuV2))
+        {
+            cpu = cpuV2 ? Read(cpuDir, "cpu.stat", CgroupText.ParseCpuStatNSec) : Read(cpuDir, "cpuacct.usage", CgroupText.ParseCounter);
+        }
+        if (Dir("memory", "memory") is var (memDir, memV2))
+        {
+            memory = Read(memDir, memV2 ? "memory.current" : "memory.usage_in_bytes", CgroupText.ParseCounter);
+            memoryMax = Read(memDir, memV2 ? "memory.max" : "memory.limit_in_bytes", CgroupText.ParseLimit);
+        }
+        if (Dir("pids", "pids") is var (pidsDir, _))
+        {
+            tasks = Read(pidsDir, "pids.current", CgroupText.ParseCounter);
+            tasksMax = Read(pidsDir, "pids.max", CgroupText.ParseLimit);
+        }
+        return new ContainerUsage(cpu, memory, memoryMax, tasks, tasksMax);
+    }
+
+    private static string Under(string root, string mount, string relative) =>
+        Path.Combine(root, mount.TrimStart('/'), relative);
+
+    private static ulong? Read(string dir, string file, Func<string, ulong?> parse)
+    {
+        try
+        {
+            return parse(File.ReadAllText(Path.Combine(dir, file)));
+        }
+        catch (IOException)
+        {
+            return null; // the container stopped meanwhile, or the file is not there on this kernel
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string ReadOrEmpty(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
