@@ -27,7 +27,7 @@ const row = (frame, name) => frame.locator(`tr[data-container="${name}"]`);
 const state = (frame, name, text) => row(frame, name).locator(".ctd-state").filter({ hasText: new RegExp(`^${text}$`) });
 
 const scenarios = {
-    /** The daemon's containers with their states, in light, dark and narrow; no usage columns without GetUsage. */
+    /** The daemon's containers with their states, in light, dark and narrow; CPU and memory figures exactly with GetUsage. */
     async list(open) {
         const { page, frame } = await open("/containerctl");
         await state(frame, "web", "running").waitFor();
@@ -38,6 +38,12 @@ const scenarios = {
             "/io/containerctl/ContainerD1/container/web", "io.containerctl.ContainerD1.Container"], { encoding: "utf8" }).includes(".GetUsage");
         assert.equal(await frame.locator("th", { hasText: "CPU" }).count(), hasUsage ? 1 : 0, `GetUsage offered: ${hasUsage}`);
         assert.equal(await frame.locator("th", { hasText: "Memory" }).count(), hasUsage ? 1 : 0);
+        if (hasUsage) {
+            // The running one's cells fill in from its samples (CPU after the second); the stopped one's stay empty.
+            await row(frame, "web").locator('td[data-label="CPU"]').filter({ hasText: /^\d+\.\d %$/ }).waitFor();
+            await row(frame, "web").locator('td[data-label="Memory"]').filter({ hasText: /^\d+(\.\d)? (B|KiB|MiB|GiB)$/ }).waitFor();
+            assert.equal(await row(frame, "db").locator('td[data-label="Memory"]').innerText(), "");
+        }
         await row(frame, "db").locator(".ctd-start:enabled").waitFor();
         await shot(page, "list");
 
