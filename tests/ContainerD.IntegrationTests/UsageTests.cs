@@ -46,4 +46,21 @@ public sealed class UsageTests
         var stopped = await daemon.CliAsync("status", "busy");
         Assert.DoesNotContain("Memory:", stopped.Stdout);
     }
+
+    [Fact]
+    public async Task GetUsage_is_public_under_the_repositorys_bus_policy()
+    {
+        await TestUsers.EnsureAsync(TestUsers.Outsider);
+        string dir = BusConfigs.SharedDir();
+        await using var daemon = await DaemonUnderTest.StartAsync("", PrivateBus.Start(BusConfigs.SystemWithRepoPolicy(dir)));
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("seen", DaemonUnderTest.NixDefinition("seen")))).Succeeded);
+        string path = await client.GetContainerAsync("seen");
+        var (exit, stdout, stderr) = await Programs.Run(TestUsers.As(TestUsers.Outsider)[0],
+            [.. TestUsers.As(TestUsers.Outsider)[1..], "busctl", $"--address={daemon.Bus.Address}", "--", "call", "io.containerctl.ContainerD1",
+                path, Names.ContainerInterface, Wire.Container.GetUsage]);
+        Assert.True(exit == 0, stderr);
+        Assert.Equal("a{sv} 0", stdout.Trim());
+        Directory.Delete(dir, recursive: true);
+    }
 }
