@@ -32,7 +32,7 @@ export function ContainerPage({ proxy }) {
                 <Stack hasGutter>
                     <Gallery hasGutter minWidths={{ default: "100%", lg: "30rem" }}>
                         <Details proxy={proxy} />
-                        {daemon.hasUsage && <UsageCard name={name} />}
+                        {daemon.hasUsage && <UsageCard name={name} running={proxy.State === "running"} />}
                     </Gallery>
                     <Generations proxy={proxy} />
                     <ConsoleLog name={name} />
@@ -79,7 +79,7 @@ function Details({ proxy }) {
     );
 }
 
-function UsageCard({ name }) {
+function UsageCard({ name, running }) {
     const { usage } = usePage();
     const samples = usage.history.get(name) ?? [];
     const latest = samples.at(-1);
@@ -88,7 +88,7 @@ function UsageCard({ name }) {
             <CardTitle>Usage</CardTitle>
             <CardBody>
                 {!latest
-                    ? "Shown while it runs."
+                    ? (running ? "Measuring…" : "Shown while it runs.")
                     : <Stack hasGutter>
                         <div>CPU {latest.cpu === undefined ? "…" : `${latest.cpu.toFixed(1)} %`}</div>
                         <Chart values={samples.map(s => s.cpu)} max={100} label="CPU, last two minutes" />

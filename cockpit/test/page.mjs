@@ -14,6 +14,12 @@ const { COCKPIT_URL, BUS, ARTIFACTS = ".", SYSTEM_PATH, FAILING_NIX } = process.
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** The daemon's answer, not the page's: a container property read with busctl. */
+/** Whether the daemon's container objects offer GetUsage (the page shows figures exactly then). */
+function daemonHasUsage() {
+    return execFileSync("busctl", [`--address=${BUS}`, "introspect", "io.containerctl.ContainerD1",
+        "/io/containerctl/ContainerD1/container/web", "io.containerctl.ContainerD1.Container"], { encoding: "utf8" }).includes(".GetUsage");
+}
+
 function daemonSays(name, property) {
     const out = execFileSync("busctl", [`--address=${BUS}`, "get-property", "io.containerctl.ContainerD1",
         `/io/containerctl/ContainerD1/container/${name}`, "io.containerctl.ContainerD1.Container", property],
@@ -34,8 +40,7 @@ const scenarios = {
         await state(frame, "db", "stopped").waitFor();
         assert.equal(await row(frame, "db").locator("td").nth(2).innerText(), daemonSays("db", "UidBase") + "–" + (daemonSays("db", "UidBase") + 65535));
         // CPU and memory columns exactly when the daemon's containers have GetUsage (a later daemon).
-        const hasUsage = execFileSync("busctl", [`--address=${BUS}`, "introspect", "io.containerctl.ContainerD1",
-            "/io/containerctl/ContainerD1/container/web", "io.containerctl.ContainerD1.Container"], { encoding: "utf8" }).includes(".GetUsage");
+        const hasUsage = daemonHasUsage();
         assert.equal(await frame.locator("th", { hasText: "CPU" }).count(), hasUsage ? 1 : 0, `GetUsage offered: ${hasUsage}`);
         assert.equal(await frame.locator("th", { hasText: "Memory" }).count(), hasUsage ? 1 : 0);
         if (hasUsage) {
@@ -117,6 +122,11 @@ const scenarios = {
         await frame.locator("#generations tr[data-generation='1']", { hasText: "current" }).waitFor();
         await frame.locator("#definition", { hasText: "busybox-system-web-1" }).waitFor();
         await frame.locator("#container-actions .ctd-stop:enabled").waitFor();
+        // Usage, from GetUsage when the daemon has it: CPU needs two samples (2 s apart), memory one.
+        if (daemonHasUsage()) {
+            await frame.locator("#usage", { hasText: /CPU \d+\.\d %/ }).waitFor({ timeout: 15000 });
+            await frame.locator("#usage", { hasText: /Memory \d+(\.\d)? [KMG]?i?B/ }).waitFor();
+        }
         await shot(page, "container");
         // A line the guest writes to its console now shows up without a reload.
         execFileSync("busctl", [`--address=${BUS}`, "call", "io.containerctl.ContainerD1", "/io/containerctl/ContainerD1/container/web",
