@@ -233,22 +233,7 @@ public sealed class ContainerDClient : IDisposable
     private async Task<Task> SubscribeDaemonGoneAsync()
     {
         var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var rule = new MatchRule
-        {
-            Type = MessageType.Signal,
-            Sender = "org.freedesktop.DBus",
-            Path = "/org/freedesktop/DBus",
-            Interface = "org.freedesktop.DBus",
-            Member = "NameOwnerChanged",
-            Arg0 = _busName,
-        };
-        _daemonWatch = await _connection.AddMatchAsync(rule,
-            static (Message m, object? _) =>
-            {
-                var reader = m.GetBodyReader();
-                reader.ReadString();
-                return (Old: reader.ReadString(), New: reader.ReadString());
-            },
+        _daemonWatch = await _connection.AddMatchAsync(NameOwnerChanges.For(_busName), NameOwnerChanges.ReadOwners,
             (Notification<(string Old, string New)> n) =>
             {
                 // An old owner that is not empty is the daemon we talked to (or one we could have):

@@ -70,26 +70,10 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
         {
             return new CallerWatch(left, null);
         }
-        var rule = new MatchRule
-        {
-            Type = MessageType.Signal,
-            Sender = "org.freedesktop.DBus",
-            Path = "/org/freedesktop/DBus",
-            Interface = "org.freedesktop.DBus",
-            Member = "NameOwnerChanged",
-            Arg0 = sender,
-        };
-        IDisposable match = await Connection.AddMatchAsync(rule,
-            static (Message m, object? _) =>
+        IDisposable match = await Connection.AddMatchAsync(NameOwnerChanges.For(sender), NameOwnerChanges.ReadOwners,
+            (Notification<(string Old, string New)> n) =>
             {
-                var reader = m.GetBodyReader();
-                reader.ReadString();
-                reader.ReadString();
-                return reader.ReadString();
-            },
-            (Notification<string> n) =>
-            {
-                if (!n.HasValue || n.Value.Length == 0)
+                if (!n.HasValue || n.Value.New.Length == 0)
                 {
                     Cancel(left);
                 }
