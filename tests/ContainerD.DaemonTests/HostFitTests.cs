@@ -20,28 +20,19 @@ public sealed class HostFitTests : IDisposable
     private static readonly HostFeatures Host = new(IdmappedMounts: false, AppArmor: false, SeccompProfile: null,
         CgroupV2Controllers: new HashSet<string> { "memory", "cpu" }, CgroupV1Controllers: new HashSet<string>());
 
-    private readonly TempDir _dir = new();
     private readonly ScriptedRunner _runner = new();
+    private readonly ScriptedDaemon _daemon;
     private readonly JobManager _jobs;
     private readonly ContainerService _containers;
 
     public HostFitTests()
     {
-        var config = new DaemonConfig
-        {
-            StateDir = Path.Combine(_dir.Path, "state"),
-            DefinitionsDir = Path.Combine(_dir.Path, "definitions"),
-            ProfilesDir = Path.Combine(_dir.Path, "profiles"),
-            // One range only: a range a refused create kept would leave none for the next.
-            IdPool = new IdRange(1_073_741_824, 65_536),
-        };
-        _jobs = new JobManager(config, NullLogger<JobManager>.Instance);
-        _containers = new ContainerService(config, new StateStore(new ContainerPaths(config)), new LxcTool(config.EffectiveLxcPath, _runner),
-            new NixTool(runner: _runner), new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid")),
-            new HostNetwork(), Host, _jobs, new ContainerRegistry(config), TimeProvider.System, NullLogger<ContainerService>.Instance);
+        // One range only: a range a refused create kept would leave none for the next.
+        _daemon = new ScriptedDaemon(_runner, Host, new IdRange(1_073_741_824, 65_536));
+        (_jobs, _containers) = (_daemon.Jobs, _daemon.Containers);
     }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose() => _daemon.Dispose();
 
     [Theory]
     [InlineData("limits: { pids: 100 }\n", "limits: the pids limit cannot be applied: no pids cgroup controller is mounted on this host")]

@@ -25,8 +25,8 @@ public sealed class RecoveryTests : IDisposable
     private static readonly HostFeatures Host = new(IdmappedMounts: false, AppArmor: false, SeccompProfile: null,
         CgroupV2Controllers: new HashSet<string> { "memory", "cpu", "pids" }, CgroupV1Controllers: new HashSet<string>());
 
-    private readonly TempDir _dir = new();
     private readonly string _name = "rec-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly ScriptedDaemon _daemon;
     private readonly DaemonConfig _config;
     private readonly StateStore _store;
     private readonly ContainerRegistry _registry;
@@ -35,26 +35,14 @@ public sealed class RecoveryTests : IDisposable
 
     public RecoveryTests()
     {
-        _config = new DaemonConfig
-        {
-            StateDir = Path.Combine(_dir.Path, "state"),
-            DefinitionsDir = Path.Combine(_dir.Path, "definitions"),
-            ProfilesDir = Path.Combine(_dir.Path, "profiles"),
-            GcRootsDir = Path.Combine(_dir.Path, "gcroots"),
-            IdPool = Pool,
-        };
-        _store = new StateStore(new ContainerPaths(_config));
-        _registry = new ContainerRegistry(_config);
         // lxc-info says stopped; nothing else is asked of the tools.
         var runner = new ScriptedRunner((_, _) => ScriptedRunner.Output(0, stdout: "State: STOPPED\n"));
-        _containers = new ContainerService(_config, _store, new LxcTool(_config.EffectiveLxcPath, runner), new NixTool(runner: runner),
-            new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid"), Path.Combine(_dir.Path, "login.defs")),
-            new HostNetwork(), Host, _jobs = new JobManager(_config, NullLogger<JobManager>.Instance), _registry, TimeProvider.System,
-            NullLogger<ContainerService>.Instance);
+        _daemon = new ScriptedDaemon(runner, Host, Pool);
+        (_config, _store, _registry, _containers, _jobs) = (_daemon.Config, _daemon.Store, _daemon.Registry, _daemon.Containers, _daemon.Jobs);
         _store.EnsureRoot(_config.StateDir);
     }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose() => _daemon.Dispose();
 
     private const string Yaml = "system: { nix: { file: /etc/web.nix } }\n";
 
