@@ -102,7 +102,9 @@ public sealed class SystemdGuestTests
         await WaitBootedAsync(daemon, "sg-shell");
 
         await using var terminal = await TmuxTerminal.StartAsync(Repo.Cli, "--bus", daemon.Bus.Address, "shell", "sg-shell");
-        await terminal.WaitForScreenAsync(s => s.Contains("Connected to sg-shell"), "the shell's greeting");
+        // Type only once the login shell shows its prompt: what is typed before it starts reading can
+        // be echoed by the terminal and then discarded as the shell sets the terminal up.
+        await terminal.WaitForScreenAsync(s => s.Contains("Connected to sg-shell") && s.TrimEnd().EndsWith('#'), "the shell's prompt");
         await terminal.TypeLineAsync("echo pid1=$(cat /proc/1/comm) state=$(systemctl is-system-running) sum=$((6*7)) tty=$(tty)");
         string screen = await terminal.WaitForScreenAsync(s => s.Contains("sum=42"), "the command's output");
         Assert.Matches(@"pid1=systemd state=degraded sum=42 tty=/dev/pts/\d+", screen);
