@@ -225,7 +225,16 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         if (Directory.Exists(LxcPath))
         {
             await Parallel.ForEachAsync(Directory.EnumerateDirectories(LxcPath), new ParallelOptions { MaxDegreeOfParallelism = 8 },
-                async (dir, _) => await Programs.Run("lxc-stop", "-P", LxcPath, "-n", Path.GetFileName(dir), "-k"));
+                async (dir, _) =>
+                {
+                    await Programs.Run("lxc-stop", "-P", LxcPath, "-n", Path.GetFileName(dir), "-k");
+                    // The daemon, killed first, tears down no port forwards: its rules file says a
+                    // container still has its nftables table (containerctld-NAME), which is the host's.
+                    if (File.Exists(Path.Combine(dir, "forwards.nft")))
+                    {
+                        await Programs.Run("nft", "delete", "table", "ip", "containerctld-" + Path.GetFileName(dir));
+                    }
+                });
         }
         // A killed daemon leaves its lxc-monitor behind (it would die of SIGPIPE at its next event,
         // which never comes for a throw-away lxcpath): end it and LXC's monitord for this path.
