@@ -32,6 +32,8 @@ public sealed class RecoveryTests : IDisposable
     private readonly ContainerRegistry _registry;
     private readonly ContainerService _containers;
     private readonly JobManager _jobs;
+    /// <summary>Every job as it starts: on the scripted tools a job may be over before the call that started it returns.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Container, string Operation)> _started = new();
 
     public RecoveryTests()
     {
@@ -40,6 +42,7 @@ public sealed class RecoveryTests : IDisposable
         _daemon = new ScriptedDaemon(runner, Host, Pool);
         (_config, _store, _registry, _containers, _jobs) = (_daemon.Config, _daemon.Store, _daemon.Registry, _daemon.Containers, _daemon.Jobs);
         _store.EnsureRoot(_config.StateDir);
+        _jobs.JobNew += job => _started.Enqueue((job.Container, job.Operation));
     }
 
     public void Dispose() => _daemon.Dispose();
@@ -146,13 +149,14 @@ public sealed class RecoveryTests : IDisposable
 
         var first = _containers.ApplyDeclarativeDefinitions();
         Assert.Equal((1, 0, 1, 1, 0), (first.Created, first.Updated, first.Unchanged, first.Failed, first.Destroyed));
-        Assert.Equal(["create"], _jobs.List().Select(j => j.Operation));
+        Assert.Equal([("fresh-" + _name[4..], "create")], _started);
         await JobsEndedAsync();
 
+        _started.Clear();
         Declare(_name, Yaml + "autostart: true\n");
         var second = _containers.ApplyDeclarativeDefinitions();
         Assert.Equal(1, second.Updated);
-        Assert.Contains(_jobs.List(), j => (j.Container, j.Operation) == (_name, "update"));
+        Assert.Contains((_name, "update"), _started);
         await JobsEndedAsync();
     }
 
@@ -164,7 +168,7 @@ public sealed class RecoveryTests : IDisposable
         var gone = _containers.ApplyDeclarativeDefinitions();
         Assert.Equal(0, gone.Destroyed);
         Assert.Single(_registry.List());
-        Assert.Empty(_jobs.List());
+        Assert.Empty(_started);
     }
 
     [Fact]
@@ -175,6 +179,6 @@ public sealed class RecoveryTests : IDisposable
         Declare(_name, Yaml + "autostart: true\n");
         var changes = _containers.ApplyDeclarativeDefinitions();
         Assert.Equal((0, 0, 0), (changes.Created, changes.Updated, changes.Failed));
-        Assert.Empty(_jobs.List());
+        Assert.Empty(_started);
     }
 }
