@@ -46,6 +46,8 @@ public static class DaemonHost
         builder.Services.AddSingleton<JobManager>();
         builder.Services.AddSingleton<ContainerRegistry>();
         builder.Services.AddSingleton<ContainerService>();
+        builder.Services.AddSingleton<SessionService>();
+        builder.Services.AddSingleton<UsageService>();
         builder.Services.AddSingleton<DaemonExit>();
         // Before BusService: SIGHUP is caught from the first moment (RunAsync starts it before the
         // start-up sequence), and served once start-up is done.

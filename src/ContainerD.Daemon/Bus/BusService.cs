@@ -21,6 +21,8 @@ namespace ContainerD.Daemon.Bus;
 public sealed class BusService(
     DaemonConfig config,
     ContainerService containers,
+    SessionService sessions,
+    UsageService usage,
     ContainerRegistry registry,
     JobManager jobs,
     ISystemdNotifier notifier,
@@ -170,7 +172,7 @@ public sealed class BusService(
 
     private void AddContainerObject(Container container)
     {
-        var obj = new ContainerObject(_bus!, container, containers);
+        var obj = new ContainerObject(_bus!, container, sessions, usage);
         obj.SnapshotProperties();
         _containerObjects[container.Name] = obj;
         _router.Add(obj);

@@ -8,7 +8,7 @@ using Tmds.DBus.Protocol;
 namespace ContainerD.Daemon.Bus;
 
 /// <summary>io.containerctl.ContainerD1.Container: one object per container, read-only properties.</summary>
-public sealed class ContainerObject(BusContext bus, Container container, ContainerService containers)
+public sealed class ContainerObject(BusContext bus, Container container, SessionService sessions, UsageService usage)
     : BusObject(Names.ContainerPath(container.Name), Introspection.ContainerSpec, Introspection.Container, bus)
 {
     protected override Dictionary<string, VariantValue> Properties() => new()
@@ -52,7 +52,7 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 // The command stops when its caller leaves the bus (busctl --timeout, a killed CLI).
                 using var caller = await Bus.WatchCallerAsync(context).ConfigureAwait(false);
-                var result = await containers.RunCommandAsync(container.Name, argv, env, caller.Left).ConfigureAwait(false);
+                var result = await sessions.RunCommandAsync(container.Name, argv, env, caller.Left).ConfigureAwait(false);
                 // stdout and stderr are bytes, exact, within Limits.RunCommandOutputBytes together.
                 var writer = context.CreateReplyWriter("iayay");
                 writer.WriteInt32(result.ExitCode);
@@ -63,16 +63,16 @@ public sealed class ContainerObject(BusContext bus, Container container, Contain
             }
             case Wire.Container.OpenShell:
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-                ReplyHandle(context, containers.OpenShell(container.Name));
+                ReplyHandle(context, sessions.OpenShell(container.Name));
                 return;
             case Wire.Container.OpenConsoleLog:
                 // The console may show what a service printed (keys, passwords): admins only.
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
-                ReplyHandle(context, containers.OpenConsoleLog(container.Name));
+                ReplyHandle(context, sessions.OpenConsoleLog(container.Name));
                 return;
             case Wire.Container.GetUsage:
                 // Public, as systemd's figures are: how much, never what.
-                ReplyUsage(context, containers.GetUsage(container.Name));
+                ReplyUsage(context, usage.GetUsage(container.Name));
                 return;
             default:
                 throw new InvalidOperationException($"{member} is in the interface XML but has no handler");

@@ -1,6 +1,7 @@
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using ContainerD.Domain.IdMapping;
+using ContainerD.Domain.Lxc;
 
 namespace ContainerD.Daemon.Containers;
 
@@ -38,6 +39,14 @@ public sealed class ContainerRegistry(DaemonConfig config)
                 ? container
                 : throw new ContainerDException(ErrorKind.NoSuchContainer, $"there is no container '{name}'; 'containerctl list' shows the containers there are");
         }
+    }
+
+    /// <summary>The container of that name if it runs; NotRunning says how to start it.</summary>
+    public Container GetRunning(string name)
+    {
+        var container = Get(name);
+        return container.RunState == ContainerState.Running ? container
+            : throw new ContainerDException(ErrorKind.NotRunning, $"container '{name}' is {container.RunState.ToWire()}; start it with 'containerctl start {name}'");
     }
 
     /// <summary>The container of that name, or null.</summary>

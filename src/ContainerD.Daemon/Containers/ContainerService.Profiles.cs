@@ -239,9 +239,9 @@ public sealed partial class ContainerService
             case Activation.Switch:
                 job.Log($"activation: switch-to-configuration switch inside {container.Name}");
                 // Bounded whatever the new system prints: the head of stdout, the tail of stderr.
-                RequireRunning(container.Name);
+                registry.GetRunning(container.Name);
                 var output = await lxc.AttachAsync(container.Name, ["/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"],
-                    InsideEnvironment("dumb", new Dictionary<string, string>()), ActivationLimits, job.Canceled).ConfigureAwait(false);
+                    SessionService.InsideEnvironment("dumb", new Dictionary<string, string>()), ActivationLimits, job.Canceled).ConfigureAwait(false);
                 var lines = (output.StdoutText + (output.StdoutCut ? "\n[stdout cut]\n" : "") + output.Stderr)
                     .Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 if (lines.Length > ActivationLogLines)

@@ -1,5 +1,7 @@
 using ContainerD.Contract;
 using ContainerD.Domain;
+using ContainerD.Domain.Lxc;
+using ContainerD.Os.Lxc;
 using ContainerD.Os.Processes;
 using ContainerD.Os.Terminal;
 using Microsoft.Extensions.Logging;
@@ -8,7 +10,7 @@ using Microsoft.Win32.SafeHandles;
 namespace ContainerD.Daemon.Containers;
 
 /// <summary>Ways into a running container: a command, an interactive shell, its console log.</summary>
-public sealed partial class ContainerService
+public sealed class SessionService(LxcTool lxc, ContainerRegistry registry, ILogger<SessionService> log)
 {
     /// <summary>RunCommand's bounds: its output exact up to the documented cap, and the command killed past it.</summary>
     public static readonly CommandLimits RunCommandLimits =
@@ -25,7 +27,7 @@ public sealed partial class ContainerService
         {
             throw new ContainerDException(ErrorKind.InvalidArgs, "no command given: argv is empty");
         }
-        RequireRunning(name);
+        registry.GetRunning(name);
         var output = await lxc.AttachAsync(name, argv, InsideEnvironment("dumb", environment), RunCommandLimits, cancellationToken).ConfigureAwait(false);
         if (output.KilledForOutput)
         {
@@ -41,7 +43,7 @@ public sealed partial class ContainerService
     /// </summary>
     public SafeFileHandle OpenShell(string name)
     {
-        RequireRunning(name);
+        registry.GetRunning(name);
         var (master, slave) = Pty.Open();
         using (slave)
         {
@@ -65,7 +67,7 @@ public sealed partial class ContainerService
     /// <summary>The container's console log, opened for reading (LXC writes it; it is capped and rotated).</summary>
     public SafeFileHandle OpenConsoleLog(string name)
     {
-        Get(name);
+        registry.Get(name);
         string path = lxc.ConsoleLogPath(name);
         try
         {
@@ -77,17 +79,8 @@ public sealed partial class ContainerService
         }
     }
 
-    private void RequireRunning(string name)
-    {
-        var container = Get(name);
-        if (container.RunState != ContainerState.Running)
-        {
-            throw new ContainerDException(ErrorKind.NotRunning, $"container '{name}' is {container.RunState.ToWire()}; start it with 'containerctl start {name}'");
-        }
-    }
-
     /// <summary>A clean environment for processes inside, so that nothing of the daemon's leaks in.</summary>
-    private static Dictionary<string, string> InsideEnvironment(string term, IReadOnlyDictionary<string, string> extra)
+    public static Dictionary<string, string> InsideEnvironment(string term, IReadOnlyDictionary<string, string> extra)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
