@@ -1,6 +1,8 @@
 using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
+using ContainerD.Daemon.Operations;
+using ContainerD.Daemon.Startup;
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using ContainerD.Os;
@@ -34,20 +36,7 @@ public static class DaemonHost
         // Type=notify and journald-formatted logs under systemd; plain console elsewhere.
         builder.Services.AddSystemd();
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
-        builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new ContainerPaths(config));
-        builder.Services.AddSingleton<StateStore>();
-        builder.Services.AddSingleton(new LxcTool(config.EffectiveLxcPath));
-        builder.Services.AddSingleton(new NixTool());
-        builder.Services.AddSingleton(new HostNetwork());
-        builder.Services.AddSingleton(SubIdStore.ForHost());
-        builder.Services.AddSingleton(HostProbe.Detect());
-        builder.Services.AddSingleton<JobManager>();
-        builder.Services.AddSingleton<ContainerRegistry>();
-        builder.Services.AddSingleton<ContainerService>();
-        builder.Services.AddSingleton<SessionService>();
-        builder.Services.AddSingleton<UsageService>();
+        builder.Services.AddContainerD(config, new LxcTool(config.EffectiveLxcPath), new NixTool(), new HostNetwork(), SubIdStore.ForHost(), HostProbe.Detect());
         builder.Services.AddSingleton<DaemonExit>();
         // Before BusService: SIGHUP is caught from the first moment (RunAsync starts it before the
         // start-up sequence), and served once start-up is done.

@@ -16,7 +16,7 @@ namespace ContainerD.Daemon;
 /// connection, not a container whose file did not change. config.yaml is read only at start.
 /// </summary>
 public sealed class ReloadService(
-    ContainerService containers,
+    Startup.DeclarativeSync declarative,
     DaemonConfig config,
     ISystemdNotifier notifier,
     IHostApplicationLifetime lifetime,
@@ -78,7 +78,7 @@ public sealed class ReloadService(
         try
         {
             log.LogInformation("reloading: applying the definitions in {Dir}", config.DefinitionsDir);
-            var changes = containers.ApplyDeclarativeDefinitions();
+            var changes = declarative.Apply();
             log.LogInformation("reloaded: {Changes}", changes);
         }
         finally

@@ -23,13 +23,12 @@ public sealed class HostFitTests : IDisposable
     private readonly ScriptedRunner _runner = new();
     private readonly ScriptedDaemon _daemon;
     private readonly JobManager _jobs;
-    private readonly ContainerService _containers;
 
     public HostFitTests()
     {
         // One range only: a range a refused create kept would leave none for the next.
         _daemon = new ScriptedDaemon(_runner, Host, new IdRange(1_073_741_824, 65_536));
-        (_jobs, _containers) = (_daemon.Jobs, _daemon.Containers);
+        _jobs = _daemon.Jobs;
     }
 
     public void Dispose() => _daemon.Dispose();
@@ -41,11 +40,11 @@ public sealed class HostFitTests : IDisposable
     {
         foreach (string name in new[] { "web", "db" })
         {
-            var e = Assert.Throws<ContainerDException>(() => _containers.Create(name, Definition + extra, Caller.Root));
+            var e = Assert.Throws<ContainerDException>(() => _daemon.Operations.Create.Begin(name, Definition + extra, Caller.Root));
             Assert.Equal((ErrorKind.HostUnsupported, message), (e.Kind, e.Message));
         }
         Assert.Empty(_runner.Calls);
         Assert.Empty(_jobs.List());
-        Assert.Empty(_containers.List());
+        Assert.Empty(_daemon.Registry.List());
     }
 }

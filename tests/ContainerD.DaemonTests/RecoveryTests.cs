@@ -30,7 +30,6 @@ public sealed class RecoveryTests : IDisposable
     private readonly DaemonConfig _config;
     private readonly StateStore _store;
     private readonly ContainerRegistry _registry;
-    private readonly ContainerService _containers;
     private readonly JobManager _jobs;
     /// <summary>Every job as it starts: on the scripted tools a job may be over before the call that started it returns.</summary>
     private readonly System.Collections.Concurrent.ConcurrentQueue<(string Container, string Operation)> _started = new();
@@ -40,7 +39,7 @@ public sealed class RecoveryTests : IDisposable
         // lxc-info says stopped; nothing else is asked of the tools.
         var runner = new ScriptedRunner((_, _) => ScriptedRunner.Output(0, stdout: "State: STOPPED\n"));
         _daemon = new ScriptedDaemon(runner, Host, Pool);
-        (_config, _store, _registry, _containers, _jobs) = (_daemon.Config, _daemon.Store, _daemon.Registry, _daemon.Containers, _daemon.Jobs);
+        (_config, _store, _registry, _jobs) = (_daemon.Config, _daemon.Store, _daemon.Registry, _daemon.Jobs);
         _store.EnsureRoot(_config.StateDir);
         _jobs.JobNew += job => _started.Enqueue((job.Container, job.Operation));
     }
@@ -71,7 +70,7 @@ public sealed class RecoveryTests : IDisposable
     public async Task A_state_dir_without_state_is_removed()
     {
         _store.CreateStateDir(_name);
-        await _containers.LoadAsync(CancellationToken.None);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
         Assert.False(Directory.Exists(_store.Paths.StateDir(_name)));
         Assert.Empty(_registry.List());
     }
@@ -82,7 +81,7 @@ public sealed class RecoveryTests : IDisposable
     public async Task A_create_or_destroy_under_way_leaves_nothing_and_frees_the_name_and_range(Phase phase)
     {
         Leave(phase);
-        await _containers.LoadAsync(CancellationToken.None);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
         Assert.False(Directory.Exists(_store.Paths.StateDir(_name)));
         Assert.False(Directory.Exists(Path.Combine(_config.EffectiveLxcPath, _name)));
         Assert.False(Directory.Exists(Path.Combine(_config.ProfilesDir, _name)));
@@ -96,7 +95,7 @@ public sealed class RecoveryTests : IDisposable
     public async Task A_whole_container_is_loaded_with_its_range_reserved()
     {
         Leave(Phase.Ready);
-        await _containers.LoadAsync(CancellationToken.None);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
         var container = Assert.Single(_registry.List());
         Assert.Equal((_name, ContainerState.Stopped), (container.Name, container.RunState));
         // Its range, the pool's first, stays its own.
@@ -108,7 +107,7 @@ public sealed class RecoveryTests : IDisposable
     {
         Leave(Phase.Ready);
         File.WriteAllText(_store.Paths.DefinitionFile(_name), "system: [ not a mapping\n");
-        await _containers.LoadAsync(CancellationToken.None);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
         Assert.Empty(_registry.List());
         Assert.Contains("could not be loaded", Assert.Throws<ContainerDException>(() => _registry.RequireUnused(_name)).Message);
         // Its range, the pool's first, stays its own.
@@ -142,19 +141,19 @@ public sealed class RecoveryTests : IDisposable
     public async Task Sync_creates_a_new_file_updates_a_changed_one_and_leaves_an_unchanged_one()
     {
         Leave(Phase.Ready, declarative: true);
-        await _containers.LoadAsync(CancellationToken.None);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
         Declare(_name, Yaml);
         Declare("fresh-" + _name[4..], Yaml);
         Declare("broken-" + _name[4..], "system: [ nope\n");
 
-        var first = _containers.ApplyDeclarativeDefinitions();
+        var first = _daemon.Declarative.Apply();
         Assert.Equal((1, 0, 1, 1, 0), (first.Created, first.Updated, first.Unchanged, first.Failed, first.Destroyed));
         Assert.Equal([("fresh-" + _name[4..], "create")], _started);
         await JobsEndedAsync();
 
         _started.Clear();
         Declare(_name, Yaml + "autostart: true\n");
-        var second = _containers.ApplyDeclarativeDefinitions();
+        var second = _daemon.Declarative.Apply();
         Assert.Equal(1, second.Updated);
         Assert.Contains((_name, "update"), _started);
         await JobsEndedAsync();
@@ -164,8 +163,8 @@ public sealed class RecoveryTests : IDisposable
     public async Task A_vanished_file_leaves_its_container_when_pruneDeclarative_is_off()
     {
         Leave(Phase.Ready, declarative: true);
-        await _containers.LoadAsync(CancellationToken.None);
-        var gone = _containers.ApplyDeclarativeDefinitions();
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
+        var gone = _daemon.Declarative.Apply();
         Assert.Equal(0, gone.Destroyed);
         Assert.Single(_registry.List());
         Assert.Empty(_started);
@@ -175,9 +174,9 @@ public sealed class RecoveryTests : IDisposable
     public async Task A_file_naming_an_imperative_container_changes_nothing()
     {
         Leave(Phase.Ready, declarative: false);
-        await _containers.LoadAsync(CancellationToken.None);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
         Declare(_name, Yaml + "autostart: true\n");
-        var changes = _containers.ApplyDeclarativeDefinitions();
+        var changes = _daemon.Declarative.Apply();
         Assert.Equal((0, 0, 0), (changes.Created, changes.Updated, changes.Failed));
         Assert.Empty(_started);
     }

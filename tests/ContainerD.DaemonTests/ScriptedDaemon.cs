@@ -7,6 +7,10 @@ using ContainerD.Os;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
+using ContainerD.Daemon;
+using ContainerD.Daemon.Startup;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ContainerD.DaemonTests;
@@ -24,7 +28,10 @@ public sealed class ScriptedDaemon : IDisposable
     public StateStore Store { get; }
     public ContainerRegistry Registry { get; }
     public JobManager Jobs { get; }
-    public ContainerService Containers { get; }
+    public Daemon.Operations.Operations Operations { get; }
+    public Recovery Recovery { get; }
+    public DeclarativeSync Declarative { get; }
+    private readonly ServiceProvider _services;
 
     public ScriptedDaemon(ScriptedRunner runner, HostFeatures host, IdRange pool)
     {
@@ -36,13 +43,22 @@ public sealed class ScriptedDaemon : IDisposable
             GcRootsDir = Path.Combine(_dir.Path, "gcroots"),
             IdPool = pool,
         };
-        Store = new StateStore(new ContainerPaths(Config));
-        Registry = new ContainerRegistry(Config);
-        Jobs = new JobManager(Config, NullLogger<JobManager>.Instance);
-        Containers = new ContainerService(Config, Store, new LxcTool(Config.EffectiveLxcPath, runner), new NixTool(runner: runner),
-            new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid"), Path.Combine(_dir.Path, "login.defs")),
-            new HostNetwork(), host, Jobs, Registry, TimeProvider.System, NullLogger<ContainerService>.Instance);
+        var services = new ServiceCollection()
+            .AddContainerD(Config, new LxcTool(Config.EffectiveLxcPath, runner), new NixTool(runner: runner), new HostNetwork(),
+                new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid"), Path.Combine(_dir.Path, "login.defs")), host)
+            .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        _services = services.BuildServiceProvider();
+        Store = _services.GetRequiredService<StateStore>();
+        Registry = _services.GetRequiredService<ContainerRegistry>();
+        Jobs = _services.GetRequiredService<JobManager>();
+        Operations = _services.GetRequiredService<Daemon.Operations.Operations>();
+        Recovery = _services.GetRequiredService<Recovery>();
+        Declarative = _services.GetRequiredService<DeclarativeSync>();
     }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _services.Dispose();
+        _dir.Dispose();
+    }
 }

@@ -20,7 +20,8 @@ namespace ContainerD.Daemon.Bus;
 /// </summary>
 public sealed class BusService(
     DaemonConfig config,
-    ContainerService containers,
+    ContainerRuntime runtime,
+    Operations.Operations operations,
     SessionService sessions,
     UsageService usage,
     ContainerRegistry registry,
@@ -69,7 +70,7 @@ public sealed class BusService(
         }
         _bus = new BusContext(_connection, config.AdminGroup, log, _ready.Task);
         _connection.AddMethodHandler(_router);
-        _router.Add(new ManagerObject(_bus, containers, jobs));
+        _router.Add(new ManagerObject(_bus, registry, runtime, operations, jobs));
         bool owned;
         try
         {
@@ -98,7 +99,7 @@ public sealed class BusService(
         {
             throw new InvalidOperationException("ClaimAsync must come before the host starts");
         }
-        foreach (var container in containers.List())
+        foreach (var container in registry.List())
         {
             AddContainerObject(container);
         }
@@ -110,7 +111,7 @@ public sealed class BusService(
         jobs.JobRemoved += OnJobRemoved;
         _ready.TrySetResult();
 
-        log.LogInformation("containerctld is on {Bus} as {Name} with {Count} containers", BusAddress.Describe(config.Bus), config.BusName, containers.List().Count);
+        log.LogInformation("containerctld is on {Bus} as {Name} with {Count} containers", BusAddress.Describe(config.Bus), config.BusName, registry.List().Count);
         // READY=1 only now: the name is owned and every container is re-adopted. Sent whenever
         // NOTIFY_SOCKET is set, not only when systemd is our parent (which UseSystemd requires).
         _startupKeepAlive?.Dispose();

@@ -7,10 +7,11 @@ using Tmds.DBus.Protocol;
 namespace ContainerD.Daemon.Bus;
 
 /// <summary>io.containerctl.ContainerD1.Manager: reads by name, and every change as a job.</summary>
-public sealed class ManagerObject(BusContext bus, ContainerService containers, JobManager jobs)
+public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, ContainerRuntime runtime, Operations.Operations operations, JobManager jobs)
     : BusObject(Names.ManagerPath, Introspection.ManagerSpec, Introspection.Manager, bus)
 {
-    private readonly ContainerService _containers = containers;
+    private readonly ContainerRegistry _registry = registry;
+    private readonly Operations.Operations _operations = operations;
     private readonly JobManager _jobs = jobs;
 
     /// <summary>The contract's members this object handles (a test holds them to the XML and to Wire).</summary>
@@ -23,7 +24,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
         [Wire.Manager.GetContainer] = static (self, context) => Done(() =>
         {
             var reader = context.Request.GetBodyReader();
-            ReplyObjectPath(context, Names.ContainerPath(self._containers.Get(ReadName(ref reader)).Name));
+            ReplyObjectPath(context, Names.ContainerPath(self._registry.Get(ReadName(ref reader)).Name));
         }),
         [Wire.Manager.ListGenerations] = static (self, context) => Done(() =>
         {
@@ -41,27 +42,27 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
     };
 
     /// <summary>Reads (and bounds) a change's arguments; the change itself runs as a job on behalf of its caller.</summary>
-    private delegate Func<Caller, Job> ChangeReader(ContainerService containers, ref Reader reader);
+    private delegate Func<Caller, Job> ChangeReader(Operations.Operations operations, ref Reader reader);
 
     private static readonly Dictionary<string, ChangeReader> Changes = new(StringComparer.Ordinal)
     {
-        [Wire.Manager.CreateContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.CreateContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-            return caller => containers.Create(name, yaml, caller);
+            return caller => operations.Create.Begin(name, yaml, caller);
         },
-        [Wire.Manager.StartContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.StartContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
-            return _ => containers.Start(name);
+            return _ => operations.Start.Begin(name);
         },
-        [Wire.Manager.StopContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.StopContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
             bool force = reader.ReadBool();
-            return _ => containers.Stop(name, force);
+            return _ => operations.Stop.Begin(name, force);
         },
-        [Wire.Manager.StopContainerWithTimeout] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.StopContainerWithTimeout] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
             bool force = reader.ReadBool();
@@ -71,33 +72,33 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
                 throw new ContainerDException(ErrorKind.InvalidArgs,
                     $"a stop timeout of {seconds} s is out of range: give 0 to {Limits.StopTimeoutSeconds} seconds (a day)");
             }
-            return _ => containers.Stop(name, force, TimeSpan.FromSeconds(seconds));
+            return _ => operations.Stop.Begin(name, force, TimeSpan.FromSeconds(seconds));
         },
-        [Wire.Manager.RestartContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.RestartContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
-            return _ => containers.Restart(name);
+            return _ => operations.Restart.Begin(name);
         },
-        [Wire.Manager.UpdateContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.UpdateContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-            return caller => containers.Update(name, yaml, caller);
+            return caller => operations.Update.Begin(name, yaml, caller);
         },
-        [Wire.Manager.RollbackContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.RollbackContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
             uint generation = reader.ReadUInt32();
-            return _ => containers.Rollback(name, generation);
+            return _ => operations.Rollback.Begin(name, generation);
         },
-        [Wire.Manager.DeleteGenerations] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.DeleteGenerations] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
-            return _ => containers.DeleteGenerations(name, which);
+            return _ => operations.DeleteGenerations.Begin(name, which);
         },
-        [Wire.Manager.DestroyContainer] = static (ContainerService containers, ref Reader reader) =>
+        [Wire.Manager.DestroyContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
-            return _ => containers.Destroy(name);
+            return _ => operations.Destroy.Begin(name);
         },
     };
 
@@ -114,7 +115,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
         }
         // A change: read (and bound) the arguments, check the caller, then act.
         var reader = context.Request.GetBodyReader();
-        Func<Caller, Job> change = readChange(_containers, ref reader);
+        Func<Caller, Job> change = readChange(_operations, ref reader);
         var caller = new Caller(await Bus.RequireAdminAsync(context).ConfigureAwait(false));
         var job = _jobs.OnBehalfOf(context.Request.SenderAsString, () => change(caller));
         ReplyObjectPath(context, Names.JobPath(job.Id));
@@ -130,7 +131,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
     {
         var writer = context.CreateReplyWriter("a(ssuuuuo)");
         ArrayStart array = writer.WriteArrayStart(DBusType.Struct);
-        foreach (var c in _containers.List())
+        foreach (var c in _registry.List())
         {
             writer.WriteStructureStart();
             writer.WriteText(c.Name);
@@ -149,7 +150,7 @@ public sealed class ManagerObject(BusContext bus, ContainerService containers, J
     {
         var writer = context.CreateReplyWriter("a(utsb)");
         ArrayStart array = writer.WriteArrayStart(DBusType.Struct);
-        foreach (var g in _containers.Generations(name))
+        foreach (var g in runtime.Generations(name))
         {
             writer.WriteStructureStart();
             writer.WriteUInt32((uint)g.Number);

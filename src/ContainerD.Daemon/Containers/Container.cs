@@ -6,7 +6,7 @@ namespace ContainerD.Daemon.Containers;
 
 /// <summary>
 /// A container as the daemon knows it: what is persisted plus what LXC reports now.
-/// Mutated only by ContainerService, each field under its lock; a reader sees each field whole
+/// Mutated only by the operations and ContainerRuntime (its job holds the container), each field under its lock; a reader sees each field whole
 /// (PersistedState is an immutable record), not several fields from one instant.
 /// </summary>
 public sealed class Container(PersistedState state, ContainerDefinition definition, string definitionYaml)
@@ -28,7 +28,7 @@ public sealed class Container(PersistedState state, ContainerDefinition definiti
     /// <summary>That job's message (admin-only: a build's output may show what it evaluated).</summary>
     public string LastJobMessage { get; set; } = "";
 
-    /// <summary>Held while the runtime state is asked of LXC and applied (ContainerService.RefreshAsync).</summary>
+    /// <summary>Held while the runtime state is asked of LXC and applied (ContainerRuntime.RefreshAsync).</summary>
     public SemaphoreSlim RefreshLock { get; } = new(1, 1);
 
     /// <summary>Sets what LXC reports; true when anything changed.</summary>

@@ -10,7 +10,7 @@ namespace ContainerD.Daemon.Containers;
 /// init exits, someone runs lxc-stop): LXC's monitor reports it, the container is refreshed, and
 /// PropertiesChanged follows — within a second, with no per-container polling.
 /// </summary>
-public sealed class LiveStateService(LxcTool lxc, ContainerService containers, ILogger<LiveStateService> log) : BackgroundService
+public sealed class LiveStateService(LxcTool lxc, ContainerRegistry registry, ContainerRuntime runtime, ILogger<LiveStateService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -29,11 +29,11 @@ public sealed class LiveStateService(LxcTool lxc, ContainerService containers, I
 
     private async Task RefreshAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var container in containers.List())
+        foreach (var container in registry.List())
         {
             try
             {
-                await containers.RefreshAsync(container, cancellationToken).ConfigureAwait(false);
+                await runtime.RefreshAsync(container, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -44,7 +44,7 @@ public sealed class LiveStateService(LxcTool lxc, ContainerService containers, I
 
     private void OnChange(string name, ContainerState state)
     {
-        if (containers.Find(name) is { } container)
+        if (registry.Find(name) is { } container)
         {
             log.LogDebug("LXC: {Name} is {State}", name, state);
             _ = RefreshQuietlyAsync(container);
@@ -55,7 +55,7 @@ public sealed class LiveStateService(LxcTool lxc, ContainerService containers, I
     {
         try
         {
-            await containers.RefreshAsync(container).ConfigureAwait(false);
+            await runtime.RefreshAsync(container).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -15,7 +15,7 @@ public enum CrashOutcome
 
 /// <summary>
 /// A point inside a multi-step change where a crash is survivable: what is on disk by then, and
-/// what recovery (ContainerService.Recovery) does with it. CONTAINERCTLD_CRASH_AT=Id makes the
+/// what recovery (Daemon.Startup.Recovery, through the operation that owns the intent) does with it. CONTAINERCTLD_CRASH_AT=Id makes the
 /// daemon SIGKILL itself right before the step (FaultInjection), and the crash-safety tests run
 /// every row.
 /// </summary>

@@ -1,0 +1,42 @@
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerD.Daemon.Operations;
+
+/// <summary>
+/// activate: a generation committed before a crash but never brought to its running container (the
+/// crash fell between nix-env and the end of activation; state.json says activationPending), now.
+/// </summary>
+public sealed class ActivateOperation(OperationKit kit)
+{
+    public const string Name = "activate";
+
+    /// <summary>Each pending activation as a job; a container that is not running just boots the generation at its next start.</summary>
+    public void ResumeInterrupted()
+    {
+        foreach (var container in kit.Registry.List().Where(c => c.State.ActivationPending))
+        {
+            if (container.RunState != ContainerState.Running)
+            {
+                kit.Log.LogInformation("container {Name} is not running: it boots generation {Generation} at its next start", container.Name, container.State.Generation);
+                kit.Profiles.ClearActivationPending(container);
+                continue;
+            }
+            try
+            {
+                kit.ForExisting(container.Name, Name, async (job, c) =>
+                {
+                    job.Log($"generation {c.State.Generation} of {c.Name} was committed before the daemon stopped but not activated; activating it now");
+                    await kit.Profiles.ActivateAsync(job, c, c.State.SystemPath ?? "").ConfigureAwait(false);
+                });
+                kit.Log.LogWarning("container {Name}: activating generation {Generation}, committed before the daemon stopped but never activated",
+                    container.Name, container.State.Generation);
+            }
+            catch (Domain.ContainerDException e)
+            {
+                kit.Log.LogWarning("container {Name}: generation {Generation} is not activated yet ({Message})", container.Name, container.State.Generation, e.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using ContainerD.Daemon.Containers;
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
+using ContainerD.Domain.Definitions;
+using ContainerD.Os.Nix;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerD.Daemon.Operations;
+
+/// <summary>
+/// What every operation works with: the daemon's config and state, the tools, the jobs, the
+/// registry, and the steps operations share (ContainerRuntime, SystemBuilder, ProfileSteps).
+/// An operation takes the kit, so a new one needs no wiring of its own.
+/// </summary>
+public sealed class OperationKit(
+    DaemonConfig config,
+    StateStore store,
+    NixTool nix,
+    JobManager jobs,
+    ContainerRegistry registry,
+    ContainerRuntime runtime,
+    SystemBuilder builder,
+    MemberConfinement confinement,
+    ProfileSteps profiles,
+    TimeProvider clock,
+    ILogger<OperationKit> log)
+{
+    public DaemonConfig Config => config;
+    public StateStore Store => store;
+    public ContainerPaths Paths => store.Paths;
+    public NixTool Nix => nix;
+    public JobManager Jobs => jobs;
+    public ContainerRegistry Registry => registry;
+    public ContainerRuntime Runtime => runtime;
+    public SystemBuilder Builder => builder;
+    public MemberConfinement Confinement => confinement;
+    public ProfileSteps Profiles => profiles;
+    public TimeProvider Clock => clock;
+    public ILogger Log => log;
+
+    /// <summary>A job for an existing container; found and started together, so a destroy cannot come between.</summary>
+    public Job ForExisting(string name, string operation, Func<Job, Container, Task> steps) =>
+        registry.Atomically(() =>
+        {
+            var container = registry.Get(name);
+            return jobs.Start(name, operation, job => steps(job, container));
+        });
+
+    /// <summary>A definition as the container's source names it in errors: its declaration file, or the definition given over the bus.</summary>
+    public ContainerDefinition Parse(string yaml, string name, bool declarative) =>
+        DefinitionParser.Parse(yaml, declarative ? Paths.DeclarativeFile(name) : $"definition of '{name}'", name);
+
+    /// <summary>A container's declaration file, while it exists, owns the container: its definition and its life.</summary>
+    public void RefuseIfDeclared(Container container, string what)
+    {
+        if (container.State.Declarative && File.Exists(Paths.DeclarativeFile(container.Name)))
+        {
+            throw new ContainerDException(ErrorKind.Declarative,
+                $"container '{container.Name}' is declared in {Paths.DeclarativeFile(container.Name)}, which owns it: {what}");
+        }
+    }
+}

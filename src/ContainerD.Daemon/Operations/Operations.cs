@@ -1,0 +1,59 @@
+using ContainerD.Daemon.Containers;
+using ContainerD.Daemon.Jobs;
+using Microsoft.Extensions.Logging;
+
+namespace ContainerD.Daemon.Operations;
+
+/// <summary>
+/// Every verb that changes a container, one type each (its checks before the job, its steps, the
+/// intent it persists and how recovery finishes or undoes it), and how each container's last job ended.
+/// </summary>
+public sealed class Operations
+{
+    private readonly OperationKit _kit;
+
+    public Operations(OperationKit kit)
+    {
+        _kit = kit;
+        Create = new CreateOperation(kit);
+        Start = new StartOperation(kit);
+        Stop = new StopOperation(kit);
+        Restart = new RestartOperation(kit);
+        Destroy = new DestroyOperation(kit);
+        Update = new UpdateOperation(kit);
+        Rollback = new RollbackOperation(kit);
+        DeleteGenerations = new DeleteGenerationsOperation(kit);
+        Activate = new ActivateOperation(kit);
+        kit.Jobs.JobRemoved += RecordLastJob;
+    }
+
+    public CreateOperation Create { get; }
+    public StartOperation Start { get; }
+    public StopOperation Stop { get; }
+    public RestartOperation Restart { get; }
+    public DestroyOperation Destroy { get; }
+    public UpdateOperation Update { get; }
+    public RollbackOperation Rollback { get; }
+    public DeleteGenerationsOperation DeleteGenerations { get; }
+    public ActivateOperation Activate { get; }
+
+    /// <summary>Keeps how each job ended with its container (LastJob), across daemon restarts.</summary>
+    private void RecordLastJob(Job job, JobOutcome outcome)
+    {
+        if (_kit.Registry.Find(job.Container) is not { } container || container.State.Phase == Phase.Destroying)
+        {
+            return;
+        }
+        container.LastJob = $"{job.Operation} {outcome.Result}";
+        container.LastJobMessage = outcome.Message;
+        try
+        {
+            _kit.Store.WriteLastJob(container.Name, container.LastJob, container.LastJobMessage);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _kit.Log.LogWarning("cannot record the last job of {Name}: {Message}", container.Name, e.Message);
+        }
+        _kit.Registry.NotifyChanged(container);
+    }
+}
