@@ -169,7 +169,9 @@ public sealed class ResourceTests
         var flood = await daemon.CliAsync("run", "chatty", "--", "sh", "-c",
             "i=0; while [ $i -lt 3000 ]; do head -c 1000 /dev/zero | tr '\\0' x; echo; i=$((i+1)); done > /dev/console");
         Assert.True(flood.ExitCode == 0, flood.ToString());
-        await Task.Delay(500);
+        // The console is one stream: once a line written after the flood is in the log, so is the flood.
+        Assert.True((await daemon.CliAsync("run", "chatty", "--", "sh", "-c", "echo flood-done > /dev/console")).ExitCode == 0);
+        await Eventually.TrueAsync(() => File.ReadAllText(log).Contains("flood-done"), "the line after the flood in the console log");
         long total = new FileInfo(log).Length + (File.Exists(log + ".1") ? new FileInfo(log + ".1").Length : 0);
         Assert.InRange(total, 1, 2 * (1 << 20) + 64 * 1024);
     }

@@ -46,13 +46,19 @@ public sealed class RestartTests
         }
 
         // Again: autostart happens once per start, and a running autostart container is left alone.
+        int startups = StartupsIn(daemon.Output);
         await daemon.KillAsync();
         await daemon.StartProcessAsync();
-        await Task.Delay(500);
+        await Eventually.TrueAsync(() => StartupsIn(daemon.Output) > startups, "the daemon's start-up line");
+        Assert.EndsWith("autostart: 0 containers started", daemon.Output.Split('\n').Last(l => l.Contains(StartupLine, StringComparison.Ordinal)).TrimEnd());
         var again = await ListAsync(daemon);
         Assert.Equal(after["auto"].LeaderPid, again["auto"].LeaderPid);
         Assert.Equal(after["keeps"].LeaderPid, again["keeps"].LeaderPid);
     }
+
+    private const string StartupLine = "start-up done:";
+
+    private static int StartupsIn(string output) => output.Split('\n').Count(l => l.Contains(StartupLine, StringComparison.Ordinal));
 
     [Fact]
     public async Task The_daemon_says_READY_1_on_NOTIFY_SOCKET_once_it_serves_the_bus()

@@ -29,7 +29,7 @@ public sealed class Watchdog(TimeSpan interval, Func<CancellationToken, Task> he
         var period = interval / 2;
         log.LogInformation("watchdog: checking health every {Seconds:0.###} s", period.TotalSeconds);
         using var timer = new PeriodicTimer(period);
-        bool healthy = true;
+        int failed = 0;
         do
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -38,11 +38,11 @@ public sealed class Watchdog(TimeSpan interval, Func<CancellationToken, Task> he
             {
                 await healthCheck(deadline.Token).ConfigureAwait(false);
                 keepAlive();
-                if (!healthy)
+                if (failed > 0)
                 {
                     log.LogInformation("watchdog: the daemon answers on the bus again");
                 }
-                healthy = true;
+                failed = 0;
             }
             catch (Exception e)
             {
@@ -50,12 +50,16 @@ public sealed class Watchdog(TimeSpan interval, Func<CancellationToken, Task> he
                 {
                     return;
                 }
-                if (healthy)
+                // Each failed check is a line (systemd kills the daemon after two): what was and was not sent is in the log.
+                if (++failed == 1)
                 {
                     log.LogWarning("watchdog: the daemon did not answer its own call on the bus within {Seconds:0.###} s ({Reason}); not telling systemd it is alive",
                         period.TotalSeconds, e is OperationCanceledException ? "timed out" : e.Message);
                 }
-                healthy = false;
+                else
+                {
+                    log.LogWarning("watchdog: still no answer on the bus ({Failed} checks in a row)", failed);
+                }
             }
         }
         while (await WaitAsync(timer, stopping).ConfigureAwait(false));
