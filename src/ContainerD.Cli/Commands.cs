@@ -28,6 +28,10 @@ public static class Commands
             case "update": return await UpdateAsync(bus, args);
             case "rollback": return await RollbackAsync(bus, args);
             case "generations": return await GenerationsAsync(bus, args);
+            case "snapshot": return await SnapshotCommands.SnapshotAsync(bus, args);
+            case "snapshots": return await SnapshotCommands.ListAsync(bus, args);
+            case "restore": return await SnapshotCommands.RestoreAsync(bus, args);
+            case "reset": return await SnapshotCommands.ResetAsync(bus, args);
             case "jobs": return await JobsAsync(bus, args);
             case "cancel": return await CancelAsync(bus, args);
             case "run": return await Inside.RunAsync(bus, args);
@@ -83,23 +87,30 @@ public static class Commands
     }
 
     /// <summary>Destroy loses the container's files: ask on a terminal, and want --yes from scripts.</summary>
-    private static async Task<int> DestroyAsync(string bus, Arguments args)
+    private static async Task<int> DestroyAsync(string bus, Arguments args) =>
+        Confirmed(args, "destroy removes the container and its files for good",
+            "Destroy the container and all its files (its rootfs, profile and state)?", "Nothing destroyed.")
+            ? await JobAsync(bus, args, "destroyed", (c, name) => c.DestroyContainerAsync(name))
+            : ExitCodes.Failed;
+
+    /// <summary>For what loses files: --yes, or a y on a terminal; a script without --yes is told to add it (exit 2).</summary>
+    internal static bool Confirmed(Arguments args, string loss, string question, string declined)
     {
-        bool yes = args.Flag("--yes") | args.Flag("-y");
-        if (!yes)
+        if (args.Flag("--yes") | args.Flag("-y"))
         {
-            if (Console.IsInputRedirected)
-            {
-                throw args.Usage("destroy removes the container and its files for good; add --yes to confirm");
-            }
-            Console.Error.Write("Destroy the container and all its files (its rootfs, profile and state)? [y/N] ");
-            if (Console.ReadLine()?.Trim() is not ("y" or "Y" or "yes"))
-            {
-                Console.Error.WriteLine("Nothing destroyed.");
-                return ExitCodes.Failed;
-            }
+            return true;
         }
-        return await JobAsync(bus, args, "destroyed", (c, name) => c.DestroyContainerAsync(name));
+        if (Console.IsInputRedirected)
+        {
+            throw args.Usage($"{loss}; add --yes to confirm");
+        }
+        Console.Error.Write($"{question} [y/N] ");
+        if (Console.ReadLine()?.Trim() is "y" or "Y" or "yes")
+        {
+            return true;
+        }
+        Console.Error.WriteLine(declined);
+        return false;
     }
 
     private static async Task<int> JobsAsync(string bus, Arguments args)
@@ -295,7 +306,7 @@ public static class Commands
         }
     }
 
-    private static async Task<int> JobAsync(string bus, Arguments args, string pastTense, Func<ContainerDClient, string, Task<string>> start)
+    internal static async Task<int> JobAsync(string bus, Arguments args, string pastTense, Func<ContainerDClient, string, Task<string>> start)
     {
         string name = args.Positional("container name");
         bool noBlock = args.Flag("--no-block");
@@ -305,7 +316,7 @@ public static class Commands
     }
 
     /// <summary>Starts a job and, unless --no-block, streams its log and waits for its end.</summary>
-    private static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string what, string pastTense, Func<ContainerDClient, Task<string>> start)
+    internal static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string what, string pastTense, Func<ContainerDClient, Task<string>> start)
     {
         if (noBlock)
         {

@@ -22,6 +22,11 @@ public static class Help
           update NAME [-f FILE]              rebuild its system as a new generation and activate it
           rollback NAME [GENERATION]         back to the previous (or the given) generation
           generations NAME [--delete WHICH]  its system's generations; delete old ones (old | 30d | +5)
+          snapshot NAME [SNAP] | snapshot NAME --delete SNAP
+                                             keep its writable root and generation as SNAP; delete one
+          snapshots NAME [--json]            its snapshots
+          restore NAME SNAP [--yes]          bring a snapshot's root and generation back
+          reset NAME [--yes]                 empty its writable root (system and snapshots stay)
           jobs | cancel JOB                  the jobs running now; cancel one (e.g. a long build)
 
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
@@ -55,6 +60,10 @@ public static class Help
         ["generations"] = "usage: containerctl generations NAME [--delete old|Nd|+N]\nLists the generations; --delete removes old ones (never the current): old = all but the current,\n30d = older than 30 days, +5 = all but the newest 5. 'nix-store --gc' then reclaims their systems.\nexample: containerctl generations web --delete +3\n",
         ["shell"] = "usage: containerctl shell NAME\nAn interactive login shell as the container's root, on a new terminal the daemon opens inside.\nThe session ends when the shell does (exit or Ctrl-D).\nexample: containerctl shell web\n",
         ["logs"] = "usage: containerctl logs NAME [-f]\nThe container's console (what its init and services print). -f keeps following it.\nexample: containerctl logs web -f\n",
+        ["snapshot"] = "usage: containerctl snapshot NAME [SNAPSHOT] [--no-block]\n       containerctl snapshot NAME --delete SNAPSHOT\nKeeps NAME's writable root (a copy, reflinked where the file system can; a running container is\nfrozen while it is copied) and the generation it runs, which stays in the store while the snapshot\nexists. Without a name the snapshot is named by the time (UTC), e.g. 20261201-120000.\nexample: containerctl snapshot web before-upgrade\n",
+        ["snapshots"] = "usage: containerctl snapshots NAME [--json]\nThe snapshots of NAME, oldest first: name, when, generation, system.\nexample: containerctl snapshots web\n",
+        ["restore"] = "usage: containerctl restore NAME SNAPSHOT [--yes] [--no-block]\nReplaces NAME's writable root with the snapshot's and makes its generation (and definition)\ncurrent again. A running container is stopped, restored and started. What the root holds now is\nlost: asks first on a terminal; scripts must pass --yes.\nexample: containerctl restore web before-upgrade --yes\n",
+        ["reset"] = "usage: containerctl reset NAME [--yes] [--no-block]\nEmpties NAME's writable root back to the skeleton a new container gets; its system, generations\nand snapshots stay. A running container is stopped, reset and started. Asks first on a terminal;\nscripts must pass --yes.\nexample: containerctl reset web --yes\n",
         ["jobs"] = "usage: containerctl jobs\nThe jobs running now: id, container, operation.\nexample: containerctl jobs\n",
         ["cancel"] = "usage: containerctl cancel JOB\nCancels a running job (a build stops, no new generation is made).\nexample: containerctl cancel 12\n",
         ["run"] = "usage: containerctl run NAME -- CMD [ARGS…]\nThe command's output and exit code become containerctl's.\nexample: containerctl run web -- cat /proc/self/uid_map\n",

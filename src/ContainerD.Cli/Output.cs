@@ -148,7 +148,7 @@ public static class Output
 
     private static string Num(uint n) => n.ToString(CultureInfo.InvariantCulture);
 
-    private static string Align(List<string[]> table)
+    internal static string Align(List<string[]> table)
     {
         int columns = table[0].Length;
         var widths = Enumerable.Range(0, columns).Select(c => table.Max(row => row[c].Length)).ToArray();

@@ -105,6 +105,24 @@ public sealed class ContainerDClient : IDisposable
     public Task<string> DestroyContainerAsync(string name) => CallForPath(Wire.Manager.DestroyContainer, [name]);
     /// <summary>which: "old" (all but the current), "30d" (older than 30 days), "+5" (all but the newest 5).</summary>
     public Task<string> DeleteGenerationsAsync(string name, string which) => CallForPath(Wire.Manager.DeleteGenerations, [name, which]);
+    public Task<string> SnapshotContainerAsync(string name, string snapshot) => CallForPath(Wire.Manager.SnapshotContainer, [name, snapshot]);
+    public Task<string> RestoreSnapshotAsync(string name, string snapshot) => CallForPath(Wire.Manager.RestoreSnapshot, [name, snapshot]);
+    public Task<string> DeleteSnapshotAsync(string name, string snapshot) => CallForPath(Wire.Manager.DeleteSnapshot, [name, snapshot]);
+    public Task<string> ResetContainerAsync(string name) => CallForPath(Wire.Manager.ResetContainer, [name]);
+
+    public Task<SnapshotRow[]> ListSnapshotsAsync(string name) =>
+        Call(Names.ManagerPath, Wire.Of(Wire.Manager.ListSnapshots), [name], static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            var rows = new List<SnapshotRow>();
+            ArrayEnd end = reader.ReadArrayStart(DBusType.Struct);
+            while (reader.HasNext(end))
+            {
+                reader.AlignStruct();
+                rows.Add(new SnapshotRow(reader.ReadString(), reader.ReadUInt64(), reader.ReadUInt32(), reader.ReadString()));
+            }
+            return rows.ToArray();
+        });
     public Task CancelJobAsync(uint id) => Call<bool>(Names.ManagerPath, Wire.Of(Wire.Manager.CancelJob), [id], static (_, _) => true);
 
     // ---- Objects ----

@@ -36,12 +36,13 @@ public static class Errors
     public static IReadOnlyList<ErrorRow> Table { get; } =
     [
         new("Failed", Prefix + "Failed", ExitCode.Failed, "anything else that went wrong; the message says what"),
-        new("InvalidName", Prefix + "InvalidName", ExitCode.InvalidInput, "a container name that is not ^[a-z][a-z0-9-]{0,30}$"),
+        new("InvalidName", Prefix + "InvalidName", ExitCode.InvalidInput, "a container name that is not ^[a-z][a-z0-9-]{0,30}$ (or a snapshot name that is not ^[a-z0-9][a-z0-9-]{0,62}$)"),
         new("InvalidDefinition", Prefix + "InvalidDefinition", ExitCode.InvalidInput, "a definition that does not parse or is refused; file:line:column in the message"),
         new("InvalidArgs", InvalidArgs, ExitCode.InvalidInput, "a wrong signature, an out-of-range number, an empty argv"),
         new("NoSuchContainer", Prefix + "NoSuchContainer", ExitCode.NotFound, "no container of that name"),
         new("NoSuchJob", Prefix + "NoSuchJob", ExitCode.NotFound, "no running job of that id"),
         new("NoSuchGeneration", Prefix + "NoSuchGeneration", ExitCode.NotFound, "no such generation to roll back to"),
+        new("NoSuchSnapshot", Prefix + "NoSuchSnapshot", ExitCode.NotFound, "the container has no snapshot of that name"),
         new("AlreadyExists", Prefix + "AlreadyExists", ExitCode.Conflict, "a container of that name exists or is declared"),
         new("Busy", Prefix + "Busy", ExitCode.Conflict, "another job runs on that container; the message names it"),
         new("Declarative", Prefix + "Declarative", ExitCode.Conflict, "the container's declaration file owns it: change or remove that file"),

@@ -9,6 +9,9 @@ public sealed record JobSummary(uint Id, string Container, string Operation, str
 /// <summary>One row of ListGenerations: a(utsb). CreatedMicros is µs since the Unix epoch.</summary>
 public sealed record GenerationInfo(uint Number, ulong CreatedMicros, string StorePath, bool Current);
 
+/// <summary>A row of ListSnapshots: a(stus).</summary>
+public sealed record SnapshotRow(string Name, ulong CreatedMicros, uint Generation, string SystemPath);
+
 /// <summary>
 /// JobRemoved(u id, o job, s container, s operation, s result, s message, s error): error is the
 /// D-Bus error name of a failure (Errors.Table), empty when the job succeeded.

@@ -39,6 +39,11 @@ public static class Wire
         public const string DestroyContainer = nameof(DestroyContainer);
         public const string ListGenerations = nameof(ListGenerations);
         public const string DeleteGenerations = nameof(DeleteGenerations);
+        public const string SnapshotContainer = nameof(SnapshotContainer);
+        public const string ListSnapshots = nameof(ListSnapshots);
+        public const string RestoreSnapshot = nameof(RestoreSnapshot);
+        public const string DeleteSnapshot = nameof(DeleteSnapshot);
+        public const string ResetContainer = nameof(ResetContainer);
         public const string ListJobs = nameof(ListJobs);
         public const string CancelJob = nameof(CancelJob);
 
@@ -79,6 +84,11 @@ public static class Wire
         Method(Names.ManagerInterface, Manager.DestroyContainer, "s", "o"),
         Method(Names.ManagerInterface, Manager.ListGenerations, "s", "a(utsb)"),
         Method(Names.ManagerInterface, Manager.DeleteGenerations, "ss", "o"),
+        Method(Names.ManagerInterface, Manager.SnapshotContainer, "ss", "o"),
+        Method(Names.ManagerInterface, Manager.ListSnapshots, "s", "a(stus)"),
+        Method(Names.ManagerInterface, Manager.RestoreSnapshot, "ss", "o"),
+        Method(Names.ManagerInterface, Manager.DeleteSnapshot, "ss", "o"),
+        Method(Names.ManagerInterface, Manager.ResetContainer, "s", "o"),
         Method(Names.ManagerInterface, Manager.ListJobs, "", "a(ussso)"),
         Method(Names.ManagerInterface, Manager.CancelJob, "u", ""),
         Signal(Names.ManagerInterface, Manager.ContainerNew, "so"),

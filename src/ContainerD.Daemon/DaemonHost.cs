@@ -6,6 +6,7 @@ using ContainerD.Daemon.Startup;
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using ContainerD.Os;
+using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
@@ -36,7 +37,7 @@ public static class DaemonHost
         // Type=notify and journald-formatted logs under systemd; plain console elsewhere.
         builder.Services.AddSystemd();
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
-        builder.Services.AddContainerD(config, new LxcTool(config.EffectiveLxcPath), new NixTool(), new HostNetwork(), SubIdStore.ForHost(), HostProbe.Detect());
+        builder.Services.AddContainerD(config, new LxcTool(config.EffectiveLxcPath), new NixTool(), new AsContainerRoot(), new HostNetwork(), SubIdStore.ForHost(), HostProbe.Detect());
         builder.Services.AddSingleton<DaemonExit>();
         // Before BusService: SIGHUP is caught from the first moment (RunAsync starts it before the
         // start-up sequence), and served once start-up is done.

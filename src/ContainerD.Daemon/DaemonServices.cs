@@ -5,6 +5,7 @@ using ContainerD.Daemon.Startup;
 using ContainerD.Domain.Configuration;
 using ContainerD.Domain.Lxc;
 using ContainerD.Os;
+using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
@@ -16,7 +17,7 @@ namespace ContainerD.Daemon;
 public static class DaemonServices
 {
     public static IServiceCollection AddContainerD(this IServiceCollection services, DaemonConfig config,
-        LxcTool lxc, NixTool nix, HostNetwork network, SubIdStore subIds, HostFeatures host, TimeProvider? clock = null)
+        LxcTool lxc, NixTool nix, AsContainerRoot asContainerRoot, HostNetwork network, SubIdStore subIds, HostFeatures host, TimeProvider? clock = null)
     {
         services.AddSingleton(config);
         services.AddSingleton(clock ?? TimeProvider.System);
@@ -33,6 +34,9 @@ public static class DaemonServices
         services.AddSingleton<ContainerRuntime>();
         services.AddSingleton<SystemBuilder>();
         services.AddSingleton<ProfileSteps>();
+        services.AddSingleton(asContainerRoot);
+        services.AddSingleton<Snapshots>();
+        services.AddSingleton<RootfsSwap>();
         services.AddSingleton<OperationKit>();
         services.AddSingleton<Operations.Operations>();
         services.AddSingleton<Recovery>();

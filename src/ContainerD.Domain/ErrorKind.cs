@@ -32,6 +32,7 @@ public enum ErrorKind
     OutputTooLarge,
     /// <summary>The definition asks for what this host cannot do (a cgroup controller it lacks, idmapped mounts): refused before any build.</summary>
     HostUnsupported,
+    NoSuchSnapshot,
 }
 
 /// <summary>An error with a kind and a message a person can act on.</summary>

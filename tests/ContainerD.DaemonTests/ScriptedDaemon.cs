@@ -4,6 +4,7 @@ using ContainerD.Domain.Configuration;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Lxc;
 using ContainerD.Os;
+using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
@@ -44,7 +45,7 @@ public sealed class ScriptedDaemon : IDisposable
             IdPool = pool,
         };
         var services = new ServiceCollection()
-            .AddContainerD(Config, new LxcTool(Config.EffectiveLxcPath, runner), new NixTool(runner: runner), new HostNetwork(),
+            .AddContainerD(Config, new LxcTool(Config.EffectiveLxcPath, runner), new NixTool(runner: runner), new AsContainerRoot(runner), new HostNetwork(),
                 new SubIdStore(Path.Combine(_dir.Path, "subuid"), Path.Combine(_dir.Path, "subgid"), Path.Combine(_dir.Path, "login.defs")), host)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
         _services = services.BuildServiceProvider();

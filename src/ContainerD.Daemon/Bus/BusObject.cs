@@ -227,6 +227,18 @@ public abstract class BusObject(string path, InterfaceSpec spec, ReadOnlyMemory<
         return ContainerName.Require(Encoding.UTF8.GetString(bytes));
     }
 
+    /// <summary>A snapshot name (empty: named by the time): at most 63 bytes, checked on the bytes, then by SnapshotName.</summary>
+    protected static string ReadSnapshotName(ref Reader reader)
+    {
+        var bytes = reader.ReadStringAsSpan();
+        if (bytes.Length > SnapshotName.MaxLength)
+        {
+            throw new ContainerDException(ErrorKind.InvalidName, $"invalid name: a snapshot name is at most {SnapshotName.MaxLength} bytes, this one is {bytes.Length}");
+        }
+        string name = Encoding.UTF8.GetString(bytes);
+        return name.Length == 0 ? name : SnapshotName.Require(name);
+    }
+
     /// <summary>A definition: at most 1 MiB, checked before it is decoded or parsed.</summary>
     protected static string ReadDefinition(ref Reader reader)
     {

@@ -21,6 +21,7 @@ namespace ContainerD.Daemon.Bus;
 public sealed class BusService(
     DaemonConfig config,
     ContainerRuntime runtime,
+    Snapshots snapshots,
     Operations.Operations operations,
     SessionService sessions,
     UsageService usage,
@@ -70,7 +71,7 @@ public sealed class BusService(
         }
         _bus = new BusContext(_connection, config.AdminGroup, log, _ready.Task);
         _connection.AddMethodHandler(_router);
-        _router.Add(new ManagerObject(_bus, registry, runtime, operations, jobs));
+        _router.Add(new ManagerObject(_bus, registry, runtime, snapshots, operations, jobs));
         bool owned;
         try
         {

@@ -7,7 +7,7 @@ using Tmds.DBus.Protocol;
 namespace ContainerD.Daemon.Bus;
 
 /// <summary>io.containerctl.ContainerD1.Manager: reads by name, and every change as a job.</summary>
-public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, ContainerRuntime runtime, Operations.Operations operations, JobManager jobs)
+public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, ContainerRuntime runtime, Snapshots snapshots, Operations.Operations operations, JobManager jobs)
     : BusObject(Names.ManagerPath, Introspection.ManagerSpec, Introspection.Manager, bus)
 {
     private readonly ContainerRegistry _registry = registry;
@@ -30,6 +30,11 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
         {
             var reader = context.Request.GetBodyReader();
             self.ReplyGenerations(context, ReadName(ref reader));
+        }),
+        [Wire.Manager.ListSnapshots] = static (self, context) => Done(() =>
+        {
+            var reader = context.Request.GetBodyReader();
+            self.ReplySnapshots(context, ReadName(ref reader));
         }),
         [Wire.Manager.ListJobs] = static (self, context) => Done(() => self.ReplyJobs(context)),
         [Wire.Manager.CancelJob] = static async (self, context) =>
@@ -95,6 +100,26 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
             string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
             return _ => operations.DeleteGenerations.Begin(name, which);
         },
+        [Wire.Manager.SnapshotContainer] = static (Operations.Operations operations, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader), snapshot = ReadSnapshotName(ref reader);
+            return _ => operations.Snapshot.Begin(name, snapshot);
+        },
+        [Wire.Manager.RestoreSnapshot] = static (Operations.Operations operations, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader), snapshot = ReadSnapshotName(ref reader);
+            return _ => operations.Restore.Begin(name, snapshot);
+        },
+        [Wire.Manager.DeleteSnapshot] = static (Operations.Operations operations, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader), snapshot = ReadSnapshotName(ref reader);
+            return _ => operations.DeleteSnapshot.Begin(name, snapshot);
+        },
+        [Wire.Manager.ResetContainer] = static (Operations.Operations operations, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            return _ => operations.Reset.Begin(name);
+        },
         [Wire.Manager.DestroyContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {
             string name = ReadName(ref reader);
@@ -157,6 +182,22 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
             writer.WriteUInt64((ulong)(g.CreatedAt.ToUnixTimeMilliseconds() * 1000));
             writer.WriteText(g.StorePath);
             writer.WriteBool(g.Current);
+        }
+        writer.WriteArrayEnd(array);
+        context.Reply(writer.CreateMessage());
+    }
+
+    private void ReplySnapshots(MethodContext context, string name)
+    {
+        var writer = context.CreateReplyWriter("a(stus)");
+        ArrayStart array = writer.WriteArrayStart(DBusType.Struct);
+        foreach (var s in snapshots.List(_registry.Get(name).Name))
+        {
+            writer.WriteStructureStart();
+            writer.WriteText(s.Name);
+            writer.WriteUInt64((ulong)(s.CreatedAt.ToUnixTimeMilliseconds() * 1000));
+            writer.WriteUInt32((uint)s.Generation);
+            writer.WriteText(s.SystemPath);
         }
         writer.WriteArrayEnd(array);
         context.Reply(writer.CreateMessage());

@@ -23,6 +23,19 @@ public sealed class ContainerPaths(DaemonConfig config)
     public string GenerationDefinitionFile(string name, int generation) =>
         Path.Combine(StateDir(name), "generations", generation.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".yaml");
     public string Rootfs(string name) => Path.Combine(StateDir(name), "rootfs");
+    /// <summary>What a restore or reset puts in place of the rootfs, filled before it is swapped in.</summary>
+    public string RootfsReplacement(string name) => Path.Combine(StateDir(name), "rootfs.new");
+    /// <summary>A restore's or reset's intent: what the rootfs becomes ("skeleton" or "snapshot NAME").</summary>
+    public string RootfsSwapFile(string name) => Path.Combine(StateDir(name), "rootfs-swap");
+    /// <summary>The daemon froze the container (for a snapshot's copy): a crash meanwhile is thawed at the next start.</summary>
+    public string FrozenMarker(string name) => Path.Combine(StateDir(name), "frozen-for-snapshot");
+    public string SnapshotsDir(string name) => Path.Combine(StateDir(name), "snapshots");
+    public string SnapshotDir(string name, string snapshot) => Path.Combine(SnapshotsDir(name), snapshot);
+    /// <summary>Written last: a snapshot dir without it is an interrupted snapshot.</summary>
+    public string SnapshotFile(string name, string snapshot) => Path.Combine(SnapshotDir(name, snapshot), "snapshot.json");
+    public string SnapshotRootfs(string name, string snapshot) => Path.Combine(SnapshotDir(name, snapshot), "rootfs");
+    /// <summary>An indirect GC root: the system the snapshot ran stays in the store while the snapshot exists.</summary>
+    public string SnapshotSystemLink(string name, string snapshot) => Path.Combine(SnapshotDir(name, snapshot), "system");
     public string ProfileDir(string name) => Path.Combine(config.ProfilesDir, name);
     /// <summary>The GC roots a container with nix.daemon makes (bound in at /nix/var/nix/gcroots/per-container/NAME).</summary>
     public string GcRootsDir(string name) => Path.Combine(config.GcRootsDir, name);

@@ -3,6 +3,8 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using ContainerD.Domain.Definitions;
+using ContainerD.Os.Filesystem;
+using ContainerD.Os.Lxc;
 using ContainerD.Os.Nix;
 using Microsoft.Extensions.Logging;
 
@@ -23,6 +25,10 @@ public sealed class OperationKit(
     SystemBuilder builder,
     MemberConfinement confinement,
     ProfileSteps profiles,
+    LxcTool lxc,
+    AsContainerRoot asContainerRoot,
+    Snapshots snapshots,
+    RootfsSwap rootfsSwap,
     TimeProvider clock,
     ILogger<OperationKit> log)
 {
@@ -36,6 +42,10 @@ public sealed class OperationKit(
     public SystemBuilder Builder => builder;
     public MemberConfinement Confinement => confinement;
     public ProfileSteps Profiles => profiles;
+    public LxcTool Lxc => lxc;
+    public AsContainerRoot AsContainerRoot => asContainerRoot;
+    public Snapshots Snapshots => snapshots;
+    public RootfsSwap RootfsSwap => rootfsSwap;
     public TimeProvider Clock => clock;
     public ILogger Log => log;
 
@@ -50,6 +60,29 @@ public sealed class OperationKit(
     /// <summary>A definition as the container's source names it in errors: its declaration file, or the definition given over the bus.</summary>
     public ContainerDefinition Parse(string yaml, string name, bool declarative) =>
         DefinitionParser.Parse(yaml, declarative ? Paths.DeclarativeFile(name) : $"definition of '{name}'", name);
+
+    /// <summary>Stops a running container (its init powers off) for a change that needs it stopped; true when it was running, to be started again.</summary>
+    public async Task<bool> StopForAsync(Job job, Container container, string change)
+    {
+        await runtime.RefreshAsync(container).ConfigureAwait(false);
+        if (container.RunState == ContainerState.Stopped)
+        {
+            return false;
+        }
+        job.Log($"stopping {container.Name} for the {change}; it is started again afterwards");
+        await runtime.StopAsync(job, container, force: false).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>An ephemeral container's root lives in memory and starts empty at each boot: there is nothing on disk to keep or replace.</summary>
+    public static void RefuseIfEphemeral(Container container, string what)
+    {
+        if (container.Definition.Ephemeral)
+        {
+            throw new ContainerDException(ErrorKind.InvalidArgs,
+                $"container '{container.Name}' is ephemeral: its root lives in memory and starts empty at each boot, so there is nothing to {what}");
+        }
+    }
 
     /// <summary>A container's declaration file, while it exists, owns the container: its definition and its life.</summary>
     public void RefuseIfDeclared(Container container, string what)

@@ -24,6 +24,10 @@ public sealed class Operations
         Rollback = new RollbackOperation(kit);
         DeleteGenerations = new DeleteGenerationsOperation(kit);
         Activate = new ActivateOperation(kit);
+        Snapshot = new SnapshotOperation(kit);
+        DeleteSnapshot = new DeleteSnapshotOperation(kit);
+        Restore = new RestoreOperation(kit);
+        Reset = new ResetOperation(kit);
         kit.Jobs.JobRemoved += RecordLastJob;
     }
 
@@ -36,6 +40,10 @@ public sealed class Operations
     public RollbackOperation Rollback { get; }
     public DeleteGenerationsOperation DeleteGenerations { get; }
     public ActivateOperation Activate { get; }
+    public SnapshotOperation Snapshot { get; }
+    public DeleteSnapshotOperation DeleteSnapshot { get; }
+    public RestoreOperation Restore { get; }
+    public ResetOperation Reset { get; }
 
     /// <summary>Keeps how each job ended with its container (LastJob), across daemon restarts.</summary>
     private void RecordLastJob(Job job, JobOutcome outcome)

@@ -26,6 +26,8 @@ public sealed class Recovery(
     ContainerRegistry registry,
     ContainerRuntime runtime,
     ProfileSteps profiles,
+    Snapshots snapshots,
+    RootfsSwap rootfsSwap,
     Operations.Operations operations,
     ILogger<Recovery> log)
 {
@@ -154,6 +156,7 @@ public sealed class Recovery(
         var container = new Container(state, definition, yaml);
         (container.LastJob, container.LastJobMessage) = store.ReadLastJob(name);
         registry.Load(container);
+        await FinishRootfsChangesAsync(container, cancellationToken).ConfigureAwait(false);
         if (!File.Exists(lxc.ConfigPath(name)))
         {
             runtime.WriteLxcConfig(container);
@@ -161,6 +164,41 @@ public sealed class Recovery(
         await runtime.RefreshAsync(container, cancellationToken).ConfigureAwait(false);
         log.LogInformation("loaded container {Name}: {State}, pid {Pid}, ids {Ids}, generation {Generation}",
             name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
+    }
+
+    /// <summary>A container a snapshot froze is thawed, snapshots a crash cut short are removed, a restore or reset it cut short is done again, whole.</summary>
+    private async Task FinishRootfsChangesAsync(Container container, CancellationToken cancellationToken)
+    {
+        if (File.Exists(Paths.FrozenMarker(container.Name)))
+        {
+            log.LogWarning("container {Name}: thawing it, frozen for a snapshot a crash interrupted", container.Name);
+            try
+            {
+                await lxc.UnfreezeAsync(container.Name).ConfigureAwait(false);
+            }
+            catch (ContainerDException e)
+            {
+                // Stopped meanwhile: nothing is frozen any more.
+                log.LogWarning("container {Name}: {Message}", container.Name, e.Message);
+            }
+            File.Delete(Paths.FrozenMarker(container.Name));
+        }
+        foreach (string partial in snapshots.RemoveInterrupted(container.Name))
+        {
+            log.LogWarning("container {Name}: removed snapshot {Snapshot}, which a crash interrupted", container.Name, partial);
+        }
+        switch (rootfsSwap.ReadIntent(container.Name))
+        {
+            case null:
+                rootfsSwap.RemoveStaleReplacement(container.Name);
+                break;
+            case var intent when RootfsSwap.SnapshotOf(intent) is { } snapshot:
+                await operations.Restore.FinishInterruptedAsync(container, snapshot, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                await operations.Reset.FinishInterruptedAsync(container).ConfigureAwait(false);
+                break;
+        }
     }
 
     /// <summary>

@@ -75,6 +75,28 @@ public static class CrashSteps
         "the profile switched to the older generation",
         "the profile moved: the definition follows the generation, which is recorded and activated in a running container", CrashOutcome.Finished);
 
+    private const string SwapFinished = "rootfs-swap names what the root becomes: recovery does the whole swap again (a copy into rootfs.new, the exchange, the generation), which ends where the uninterrupted one would";
+
+    public static readonly CrashStep SnapshotCopyRootfs = new("snapshot", "copy-rootfs",
+        "the empty snapshot dir (no snapshot.json); a running container frozen, frozen-for-snapshot beside it",
+        "the partial snapshot dir is removed; a container the snapshot froze is thawed", CrashOutcome.Untouched);
+    public static readonly CrashStep SnapshotCommit = new("snapshot", "commit",
+        "+ the copied root and the system's GC root", "the partial snapshot dir (no snapshot.json) is removed", CrashOutcome.Untouched);
+
+    public static readonly CrashStep RestoreWriteIntent = new("restore", "write-intent",
+        "nothing: the container is as it was (stopped)", "nothing to do", CrashOutcome.Untouched);
+    public static readonly CrashStep RestoreCopyRootfs = new("restore", "copy-rootfs",
+        "rootfs-swap: snapshot SNAP", SwapFinished, CrashOutcome.Finished);
+    public static readonly CrashStep RestoreSwapRootfs = new("restore", "swap-rootfs",
+        "+ the snapshot's root copied into rootfs.new", SwapFinished, CrashOutcome.Finished);
+    public static readonly CrashStep RestoreSetGeneration = new("restore", "set-generation",
+        "+ rootfs and rootfs.new exchanged", SwapFinished, CrashOutcome.Finished);
+
+    public static readonly CrashStep ResetWriteIntent = new("reset", "write-intent",
+        "nothing: the container is as it was (stopped)", "nothing to do", CrashOutcome.Untouched);
+    public static readonly CrashStep ResetSwapRootfs = new("reset", "swap-rootfs",
+        "rootfs-swap: skeleton, and the skeleton in rootfs.new", SwapFinished, CrashOutcome.Finished);
+
     /// <summary>Every row, per operation in the order its steps run.</summary>
     public static IReadOnlyList<CrashStep> All { get; } =
     [
@@ -82,6 +104,9 @@ public static class CrashSteps
         DestroyMarkDestroying, DestroyStop, DestroyDeleteLxcDir, DestroyDeleteProfile, DestroyDeleteStateDir,
         UpdateWritePending, UpdateSetProfile, UpdateRecordGeneration,
         RollbackSwitchGeneration, RollbackRecordGeneration,
+        SnapshotCopyRootfs, SnapshotCommit,
+        RestoreWriteIntent, RestoreCopyRootfs, RestoreSwapRootfs, RestoreSetGeneration,
+        ResetWriteIntent, ResetSwapRootfs,
     ];
 
     /// <summary>The rows of one operation, in order.</summary>

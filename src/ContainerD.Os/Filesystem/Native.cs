@@ -296,4 +296,18 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint readlink(byte* path, byte* buffer, nint size);
+
+    private const uint RenameExchange = 2;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+
+    /// <summary>Swaps two paths in one step (renameat2 RENAME_EXCHANGE): at every instant each name is one of the two trees, whole.</summary>
+    public static void Exchange(string a, string b)
+    {
+        if (renameat2(AtFdcwd, a, AtFdcwd, b, RenameExchange) != 0)
+        {
+            throw new IOException($"cannot exchange {a} and {b}: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
+        }
+    }
 }

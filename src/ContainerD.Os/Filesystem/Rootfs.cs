@@ -47,6 +47,9 @@ public static class Rootfs
         Chown(path, ownerId);
     }
 
+    /// <summary>Puts replacement where rootfs was and the old root where replacement was, in one step.</summary>
+    public static void Exchange(string rootfs, string replacement) => Native.Exchange(rootfs, replacement);
+
     public static void Chown(string path, long ownerId)
     {
         if (Syscall.lchown(path, checked((int)ownerId), checked((int)ownerId)) != 0)

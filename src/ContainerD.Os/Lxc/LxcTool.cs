@@ -67,6 +67,26 @@ public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
         return !force && seconds > 0;
     }
 
+    /// <summary>Freezes every process of the container (the cgroup freezer), so that its files hold still; UnfreezeAsync thaws them.</summary>
+    public async Task FreezeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var output = await _run.RunAsync("lxc-freeze", ["-P", LxcPath, "-n", name], cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot freeze container '{name}' (stop it first to snapshot it): {Explain(output, name)}");
+        }
+    }
+
+    public async Task UnfreezeAsync(string name)
+    {
+        // Never canceled: a container must not stay frozen because its job was.
+        var output = await _run.RunAsync("lxc-unfreeze", ["-P", LxcPath, "-n", name]).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot thaw container '{name}' (lxc-unfreeze -P {LxcPath} -n {name}): {Explain(output, name)}");
+        }
+    }
+
     public async Task<LxcStatus> GetStatusAsync(string name, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(ConfigPath(name)))

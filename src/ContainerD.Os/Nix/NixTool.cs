@@ -126,6 +126,17 @@ public sealed class NixTool(string storeDir = "/nix/store", ICommandRunner? runn
         return storePath;
     }
 
+    /// <summary>Keeps storePath alive against garbage collection while link exists (an indirect root, as nix-build's out-link).</summary>
+    public async Task AddRootAsync(string storePath, string link, CancellationToken cancellationToken)
+    {
+        var output = await _run.RunAsync("nix-store", ["--realise", storePath, "--add-root", link, "--indirect"],
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot keep {storePath} from garbage collection: {output.StderrTail(3)}");
+        }
+    }
+
     /// <summary>nix-env -p PROFILEDIR/system --set STOREPATH; returns the new generation's number.</summary>
     public async Task<int> SetProfileAsync(string profileDir, string storePath, CancellationToken cancellationToken)
     {

@@ -15,6 +15,7 @@ public sealed class ErrorTableTests
         { "NoSuchContainer", "io.containerctl.ContainerD1.Error.NoSuchContainer", 3 },
         { "NoSuchJob", "io.containerctl.ContainerD1.Error.NoSuchJob", 3 },
         { "NoSuchGeneration", "io.containerctl.ContainerD1.Error.NoSuchGeneration", 3 },
+        { "NoSuchSnapshot", "io.containerctl.ContainerD1.Error.NoSuchSnapshot", 3 },
         { "AlreadyExists", "io.containerctl.ContainerD1.Error.AlreadyExists", 6 },
         { "Busy", "io.containerctl.ContainerD1.Error.Busy", 6 },
         { "Declarative", "io.containerctl.ContainerD1.Error.Declarative", 6 },

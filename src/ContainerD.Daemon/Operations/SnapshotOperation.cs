@@ -1,0 +1,87 @@
+using ContainerD.Daemon.Containers;
+using ContainerD.Daemon.Jobs;
+using ContainerD.Domain;
+using ContainerD.Domain.Lxc;
+using ContainerD.Domain.Operations;
+
+namespace ContainerD.Daemon.Operations;
+
+/// <summary>
+/// snapshot: the writable root copied (reflinked where the file system can) as the container's
+/// root, a running container frozen meanwhile so the copy is one instant of it, with the generation
+/// it runs kept alive against GC. Intent: none — snapshot.json, written last, is the commit; a dir
+/// without it is removed at the next start. Crash steps: CrashSteps.Snapshot*.
+/// </summary>
+public sealed class SnapshotOperation(OperationKit kit)
+{
+    public const string Name = "snapshot";
+
+    /// <param name="snapshot">Its name; empty names it by the time (UTC, to the second).</param>
+    public Job Begin(string name, string snapshot)
+    {
+        var container = kit.Registry.Get(name);
+        snapshot = snapshot.Length == 0 ? SnapshotName.ForTime(kit.Clock.GetUtcNow()) : SnapshotName.Require(snapshot);
+        OperationKit.RefuseIfEphemeral(container, "snapshot");
+        RefuseIfTaken(name, snapshot);
+        return kit.ForExisting(name, Name, (job, c) => StepsAsync(job, c, snapshot));
+    }
+
+    private void RefuseIfTaken(string name, string snapshot)
+    {
+        if (kit.Snapshots.Exists(name, snapshot))
+        {
+            throw new ContainerDException(ErrorKind.AlreadyExists,
+                $"container '{name}' has a snapshot '{snapshot}' already; pick another name or delete it with 'containerctl snapshot {name} --delete {snapshot}'");
+        }
+    }
+
+    private async Task StepsAsync(Job job, Container container, string snapshot)
+    {
+        string name = container.Name;
+        RefuseIfTaken(name, snapshot);
+        string system = container.State.SystemPath ?? throw new ContainerDException(ErrorKind.Failed, $"container '{name}' has no system yet");
+        string copy = kit.Snapshots.Prepare(name, snapshot, container.Ids.Start);
+        try
+        {
+            await kit.Runtime.RefreshAsync(container).ConfigureAwait(false);
+            bool frozen = false;
+            if (container.RunState == ContainerState.Running)
+            {
+                job.Log($"freezing {name} while its root is copied");
+                // Written first: a crash while it is frozen is thawed at the next start, not left frozen.
+                File.OpenHandle(kit.Paths.FrozenMarker(name), FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+                await kit.Lxc.FreezeAsync(name, job.Canceled).ConfigureAwait(false);
+                frozen = true;
+            }
+            try
+            {
+                FaultInjection.Before(CrashSteps.SnapshotCopyRootfs);
+                await kit.AsContainerRoot.CopyTreeAsync(container.Ids, kit.Paths.Rootfs(name), copy, job.Canceled).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (frozen)
+                {
+                    await kit.Lxc.UnfreezeAsync(name).ConfigureAwait(false);
+                }
+                File.Delete(kit.Paths.FrozenMarker(name));
+            }
+            await kit.Nix.AddRootAsync(system, kit.Paths.SnapshotSystemLink(name, snapshot), job.Canceled).ConfigureAwait(false);
+            FaultInjection.Before(CrashSteps.SnapshotCommit);
+            kit.Snapshots.Commit(name, new SnapshotInfo
+            {
+                Name = snapshot,
+                CreatedAt = kit.Clock.GetUtcNow(),
+                Generation = container.State.Generation,
+                SystemPath = system,
+                Definition = container.DefinitionYaml,
+            });
+        }
+        catch
+        {
+            kit.Snapshots.Delete(name, snapshot);
+            throw;
+        }
+        job.Log($"snapshot {snapshot} of {name}: its root and generation {container.State.Generation}");
+    }
+}
