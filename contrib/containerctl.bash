@@ -3,7 +3,7 @@
 _containerctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local commands="list status create start stop restart destroy update rollback generations snapshot snapshots restore reset run shell logs jobs cancel"
+  local commands="list status create start stop restart destroy update rollback generations snapshot snapshots restore reset export import run shell logs jobs cancel"
   local bus=() command="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
@@ -30,6 +30,8 @@ _containerctl() {
     snapshot) options="--delete --no-block" ;;
     snapshots) options="--json" ;;
     restore|reset) options="--yes --no-block" ;;
+    export) options="--all-generations --no-block" ;;
+    import) options="--name --no-block" ;;
     logs) options="-f" ;;
     *) options="" ;;
   esac

@@ -47,10 +47,10 @@ public sealed class Arguments(string command, List<string> words)
     /// <summary>Takes the next positional word.</summary>
     public string Positional(string what) => TryPositional() ?? throw Usage($"{what} is missing");
 
-    /// <summary>Takes the next positional word, or null when there is none.</summary>
+    /// <summary>Takes the next positional word, or null when there is none; a lone "-" (stdin or stdout) is one.</summary>
     public string? TryPositional()
     {
-        int i = _words.FindIndex(w => !w.StartsWith('-'));
+        int i = _words.FindIndex(w => !w.StartsWith('-') || w == "-");
         if (i < 0)
         {
             return null;

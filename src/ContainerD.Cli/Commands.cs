@@ -32,6 +32,8 @@ public static class Commands
             case "snapshots": return await SnapshotCommands.ListAsync(bus, args);
             case "restore": return await SnapshotCommands.RestoreAsync(bus, args);
             case "reset": return await SnapshotCommands.ResetAsync(bus, args);
+            case "export": return await ArchiveCommands.ExportAsync(bus, args);
+            case "import": return await ArchiveCommands.ImportAsync(bus, args);
             case "jobs": return await JobsAsync(bus, args);
             case "cancel": return await CancelAsync(bus, args);
             case "run": return await Inside.RunAsync(bus, args);
@@ -316,17 +318,20 @@ public static class Commands
     }
 
     /// <summary>Starts a job and, unless --no-block, streams its log and waits for its end.</summary>
-    internal static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string what, string pastTense, Func<ContainerDClient, Task<string>> start)
+    /// <param name="toStderr">Everything containerctl prints goes to stderr: stdout carries data (export -).</param>
+    internal static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string what, string pastTense, Func<ContainerDClient, Task<string>> start,
+        bool toStderr = false)
     {
+        var output = toStderr ? Console.Error : Console.Out;
         if (noBlock)
         {
-            Console.Out.WriteLine(await start(client));
+            output.WriteLine(await start(client));
             return ExitCodes.Ok;
         }
         uint? jobId = null;
         // Log lines can arrive before the reply that names the job: hold them until then.
         var early = new List<(uint Id, string Line)>();
-        using var progress = new JobProgress(what, live: !Console.IsOutputRedirected);
+        using var progress = new JobProgress(what, live: toStderr ? !Console.IsErrorRedirected : !Console.IsOutputRedirected, output);
         await client.WatchJobsAsync((id, line) =>
         {
             lock (early)
@@ -354,7 +359,7 @@ public static class Commands
         progress.Dispose();
         if (end.Succeeded)
         {
-            Console.Out.WriteLine($"{end.Container}: {pastTense} (job {end.Id})");
+            output.WriteLine($"{end.Container}: {pastTense} (job {end.Id})");
             return ExitCodes.Ok;
         }
         Cli.Say($"containerctl: {end.Operation} {end.Container} {end.Result}: {end.Message}");

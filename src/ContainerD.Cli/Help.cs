@@ -27,6 +27,9 @@ public static class Help
           snapshots NAME [--json]            its snapshots
           restore NAME SNAP [--yes]          bring a snapshot's root and generation back
           reset NAME [--yes]                 empty its writable root (system and snapshots stay)
+          export NAME FILE|- [--all-generations]
+                                             one archive: definition, generations, root, closure
+          import FILE|- [--name NEW]         a container from an archive, with a fresh uid range
           jobs | cancel JOB                  the jobs running now; cancel one (e.g. a long build)
 
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
@@ -64,6 +67,8 @@ public static class Help
         ["snapshots"] = "usage: containerctl snapshots NAME [--json]\nThe snapshots of NAME, oldest first: name, when, generation, system.\nexample: containerctl snapshots web\n",
         ["restore"] = "usage: containerctl restore NAME SNAPSHOT [--yes] [--no-block]\nReplaces NAME's writable root with the snapshot's and makes its generation (and definition)\ncurrent again. A running container is stopped, restored and started. What the root holds now is\nlost: asks first on a terminal; scripts must pass --yes.\nexample: containerctl restore web before-upgrade --yes\n",
         ["reset"] = "usage: containerctl reset NAME [--yes] [--no-block]\nEmpties NAME's writable root back to the skeleton a new container gets; its system, generations\nand snapshots stay. A running container is stopped, reset and started. Asks first on a terminal;\nscripts must pass --yes.\nexample: containerctl reset web --yes\n",
+        ["export"] = "usage: containerctl export NAME FILE|- [--all-generations] [--no-block]\nWrites NAME as one archive (docs/EXPORT.md): its definition, its current generation (all of them\nwith --all-generations), its writable root with container-relative owners, and the closure of\nthose systems. FILE is created 0600 and must not exist; - writes to stdout (a pipe or a file).\nA running container is frozen while its root is archived.\nexample: containerctl export web web.ctdx\nexample: containerctl export web - | ssh other containerctl import -\n",
+        ["import"] = "usage: containerctl import FILE|- [--name NEW] [--no-block]\nMakes a container from an archive: a fresh uid range (its files' owners shifted into it), its\nclosure imported (root only; a member may import when the store has the systems already), its\ngenerations set in its profile. A damaged or truncated archive is refused and nothing is made.\nexample: containerctl import web.ctdx --name web2\n",
         ["jobs"] = "usage: containerctl jobs\nThe jobs running now: id, container, operation.\nexample: containerctl jobs\n",
         ["cancel"] = "usage: containerctl cancel JOB\nCancels a running job (a build stops, no new generation is made).\nexample: containerctl cancel 12\n",
         ["run"] = "usage: containerctl run NAME -- CMD [ARGS…]\nThe command's output and exit code become containerctl's.\nexample: containerctl run web -- cat /proc/self/uid_map\n",

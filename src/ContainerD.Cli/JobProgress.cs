@@ -18,11 +18,14 @@ public sealed class JobProgress : IDisposable
     private int _built;
     private int _ticks;
     private string _latest = "";
+    private readonly TextWriter _out;
     private bool _drawn;
 
-    public JobProgress(string what, bool live)
+    /// <param name="output">Where the log goes: stdout, or stderr when stdout carries data (export -).</param>
+    public JobProgress(string what, bool live, TextWriter output)
     {
         _what = what;
+        _out = output;
         if (live)
         {
             _timer = new Timer(_ => Redraw(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
@@ -44,7 +47,7 @@ public sealed class JobProgress : IDisposable
             }
             _latest = line;
             Erase();
-            Console.Out.WriteLine(line);
+            _out.WriteLine(line);
         }
         Redraw();
     }
@@ -70,8 +73,8 @@ public sealed class JobProgress : IDisposable
                 + (_built > 0 ? $", {_built} derivation{(_built == 1 ? "" : "s")} built" : "")
                 + (_latest.Length > 0 ? $" — {_latest}" : "");
             int width = Math.Max(20, Console.WindowWidth - 1);
-            Console.Out.Write(ClearLine + (status.Length > width ? status[..width] : status));
-            Console.Out.Flush();
+            _out.Write(ClearLine + (status.Length > width ? status[..width] : status));
+            _out.Flush();
             _drawn = true;
         }
     }
@@ -80,7 +83,7 @@ public sealed class JobProgress : IDisposable
     {
         if (_drawn)
         {
-            Console.Out.Write(ClearLine);
+            _out.Write(ClearLine);
             _drawn = false;
         }
     }

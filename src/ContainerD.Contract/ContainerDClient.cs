@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Tmds.DBus.Protocol;
@@ -109,6 +110,13 @@ public sealed class ContainerDClient : IDisposable
     public Task<string> RestoreSnapshotAsync(string name, string snapshot) => CallForPath(Wire.Manager.RestoreSnapshot, [name, snapshot]);
     public Task<string> DeleteSnapshotAsync(string name, string snapshot) => CallForPath(Wire.Manager.DeleteSnapshot, [name, snapshot]);
     public Task<string> ResetContainerAsync(string name) => CallForPath(Wire.Manager.ResetContainer, [name]);
+
+    /// <summary>The daemon writes the archive into archive (a file or pipe the caller opened); the message takes the handle and closes it once sent.</summary>
+    public Task<string> ExportContainerAsync(string name, SafeHandle archive, bool allGenerations) =>
+        CallForPath(Wire.Manager.ExportContainer, [name, archive, allGenerations]);
+
+    /// <summary>The daemon reads the archive from archive; name empty keeps the archive's. The message takes the handle.</summary>
+    public Task<string> ImportContainerAsync(SafeHandle archive, string name) => CallForPath(Wire.Manager.ImportContainer, [archive, name]);
 
     public Task<SnapshotRow[]> ListSnapshotsAsync(string name) =>
         Call(Names.ManagerPath, Wire.Of(Wire.Manager.ListSnapshots), [name], static (Message m, object? _) =>
@@ -287,6 +295,7 @@ public sealed class ContainerDClient : IDisposable
         string => "s",
         bool => "b",
         uint => "u",
+        SafeHandle => "h",
         _ => throw new ArgumentException($"unsupported argument type {a.GetType()}"),
     }));
 
@@ -304,6 +313,7 @@ public sealed class ContainerDClient : IDisposable
                     case string s: writer.WriteString(s); break;
                     case bool b: writer.WriteBool(b); break;
                     case uint u: writer.WriteUInt32(u); break;
+                    case SafeHandle h: writer.WriteHandle(h); break;
                 }
             }
             return writer.CreateMessage();

@@ -44,6 +44,8 @@ public static class Wire
         public const string RestoreSnapshot = nameof(RestoreSnapshot);
         public const string DeleteSnapshot = nameof(DeleteSnapshot);
         public const string ResetContainer = nameof(ResetContainer);
+        public const string ExportContainer = nameof(ExportContainer);
+        public const string ImportContainer = nameof(ImportContainer);
         public const string ListJobs = nameof(ListJobs);
         public const string CancelJob = nameof(CancelJob);
 
@@ -89,6 +91,8 @@ public static class Wire
         Method(Names.ManagerInterface, Manager.RestoreSnapshot, "ss", "o"),
         Method(Names.ManagerInterface, Manager.DeleteSnapshot, "ss", "o"),
         Method(Names.ManagerInterface, Manager.ResetContainer, "s", "o"),
+        Method(Names.ManagerInterface, Manager.ExportContainer, "shb", "o"),
+        Method(Names.ManagerInterface, Manager.ImportContainer, "hs", "o"),
         Method(Names.ManagerInterface, Manager.ListJobs, "", "a(ussso)"),
         Method(Names.ManagerInterface, Manager.CancelJob, "u", ""),
         Signal(Names.ManagerInterface, Manager.ContainerNew, "so"),

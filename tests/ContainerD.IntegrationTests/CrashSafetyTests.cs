@@ -35,7 +35,7 @@ public sealed class CrashSafetyTests
     [Fact]
     public void Every_operation_with_crash_steps_is_crashed_here()
     {
-        Assert.Equal(["create", "destroy", "reset", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
+        Assert.Equal(["create", "destroy", "import", "reset", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
     }
 
     private static Dictionary<string, string> CrashAt(CrashStep step) => new() { ["CONTAINERCTLD_CRASH_AT"] = step.Id };
@@ -199,6 +199,30 @@ public sealed class CrashSafetyTests
             Assert.True((await after.RunJobAsync(c => c.StartContainerAsync("rooty"))).Succeeded);
         }
         Assert.Equal(0, (await after.RunCommandAsync(row.Path, ["true"], new Dictionary<string, string>())).ExitCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Steps), "import")]
+    public async Task A_crash_during_import_is_rolled_back(string step)
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string archive = Path.Combine(daemon.Dir, "orig.ctdx");
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("orig", DaemonUnderTest.NixDefinition("orig")))).Succeeded);
+            var exported = await daemon.CliAsync("export", "orig", archive);
+            Assert.True(exported.ExitCode == 0, exported.ToString());
+        }
+        await CrashAndRestartAsync(daemon, CrashSteps.Find($"import:{step}")!, c => c.ImportContainerAsync(File.OpenHandle(archive), "twin"));
+        using var after = await daemon.ConnectAsync();
+        await Invariants.AssertHoldAsync(daemon, after);
+        Assert.Equal(["orig"], (await after.ListContainersAsync()).Select(r => r.Name));
+        Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "twin")));
+        // Name and range are free again.
+        Assert.True((await after.RunJobAsync(c => c.ImportContainerAsync(File.OpenHandle(archive), "twin"))).Succeeded);
+        var rows = (await after.ListContainersAsync()).ToDictionary(r => r.Name);
+        Assert.Equal(rows["orig"].UidBase + rows["orig"].UidSize, rows["twin"].UidBase);
+        await Invariants.AssertHoldAsync(daemon, after);
     }
 
     [Fact]

@@ -36,6 +36,45 @@ public static class Programs
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// first | second, as a shell would run it but without one: first's stdout copied into
+    /// second's stdin. Returns both exit codes and stderrs.
+    /// </summary>
+    public static async Task<(int FirstExit, string FirstStderr, int SecondExit, string SecondStderr)> PipeAsync(
+        (string Program, string[] Args) first, (string Program, string[] Args) second)
+    {
+        static Process Start(string program, string[] args)
+        {
+            var startInfo = new ProcessStartInfo(program)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            };
+            foreach (string arg in args)
+            {
+                startInfo.ArgumentList.Add(arg);
+            }
+            return Process.Start(startInfo)!;
+        }
+        using var a = Start(first.Program, first.Args);
+        using var b = Start(second.Program, second.Args);
+        a.StandardInput.Close();
+        var aErr = a.StandardError.ReadToEndAsync();
+        var bErr = b.StandardError.ReadToEndAsync();
+        var bOut = b.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await a.StandardOutput.BaseStream.CopyToAsync(b.StandardInput.BaseStream);
+        }
+        catch (IOException)
+        {
+            // second stopped reading: its exit and stderr say why.
+        }
+        b.StandardInput.Close();
+        await Task.WhenAll(a.WaitForExitAsync(), b.WaitForExitAsync());
+        await bOut;
+        return (a.ExitCode, await aErr, b.ExitCode, await bErr);
+    }
+
     /// <summary>Its stdout; a failure throws with the command line and stderr.</summary>
     public static Task<string> RunChecked(string program, params string[] args) => RunCheckedWith(null, null, program, args);
 

@@ -2,6 +2,7 @@ using ContainerD.Contract;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
+using Microsoft.Win32.SafeHandles;
 using Tmds.DBus.Protocol;
 
 namespace ContainerD.Daemon.Bus;
@@ -37,6 +38,25 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
             self.ReplySnapshots(context, ReadName(ref reader));
         }),
         [Wire.Manager.ListJobs] = static (self, context) => Done(() => self.ReplyJobs(context)),
+        // A change, but its job's container is named by the archive: the manifest is read first (at most 30 s).
+        [Wire.Manager.ImportContainer] = static async (self, context) =>
+        {
+            var reader = context.Request.GetBodyReader();
+            var archive = reader.ReadHandle<SafeFileHandle>() ?? throw new ContainerDException(ErrorKind.InvalidArgs, "no file descriptor came with the call");
+            try
+            {
+                string name = reader.ReadString();
+                name = name.Length == 0 ? name : ContainerName.Require(name);
+                var caller = new Caller(await self.Bus.RequireAdminAsync(context).ConfigureAwait(false));
+                var job = await self._jobs.OnBehalfOf(context.Request.SenderAsString, () => self._operations.Import.BeginAsync(archive, name, caller)).ConfigureAwait(false);
+                ReplyObjectPath(context, Names.JobPath(job.Id));
+            }
+            catch
+            {
+                archive.Dispose();
+                throw;
+            }
+        },
         [Wire.Manager.CancelJob] = static async (self, context) =>
         {
             uint id = context.Request.GetBodyReader().ReadUInt32();
@@ -119,6 +139,13 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
         {
             string name = ReadName(ref reader);
             return _ => operations.Reset.Begin(name);
+        },
+        [Wire.Manager.ExportContainer] = static (Operations.Operations operations, ref Reader reader) =>
+        {
+            string name = ReadName(ref reader);
+            var archive = reader.ReadHandle<SafeFileHandle>() ?? throw new ContainerDException(ErrorKind.InvalidArgs, "no file descriptor came with the call");
+            bool all = reader.ReadBool();
+            return _ => operations.Export.Begin(name, archive, all);
         },
         [Wire.Manager.DestroyContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {

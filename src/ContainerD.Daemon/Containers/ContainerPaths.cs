@@ -17,6 +17,10 @@ public sealed class ContainerPaths(DaemonConfig config)
     public string DeclarativeFile(string name) => Path.Combine(config.DefinitionsDir, name + ".yaml");
     /// <summary>nix-build's out-link: a GC root for a new system until the profile holds it.</summary>
     public string BuildLink(string name) => Path.Combine(StateDir(name), "build-result");
+    /// <summary>An import's closure, checked whole before nix-store --import takes it.</summary>
+    public string ImportClosureFile(string name) => Path.Combine(StateDir(name), "closure.import");
+    /// <summary>An import's GC roots for its systems, until the profile holds them.</summary>
+    public string ImportRootsDir(string name) => Path.Combine(StateDir(name), "import-roots");
     /// <summary>How the container's last job ended (first line) and its message (the rest).</summary>
     public string LastJobFile(string name) => Path.Combine(StateDir(name), "last-job");
     /// <summary>The definition each generation was built from: rollback brings it back with the generation.</summary>

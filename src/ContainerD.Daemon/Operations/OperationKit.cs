@@ -74,6 +74,36 @@ public sealed class OperationKit(
         return true;
     }
 
+    /// <summary>
+    /// Runs work on the container's root with its processes frozen (when it runs), so the root holds
+    /// still: one instant of it. The marker is written first, so a crash meanwhile is thawed at the
+    /// next start rather than left frozen.
+    /// </summary>
+    public async Task WhileFrozenAsync(Job job, Container container, string why, Func<Task> work)
+    {
+        await runtime.RefreshAsync(container).ConfigureAwait(false);
+        bool frozen = false;
+        if (container.RunState == ContainerState.Running)
+        {
+            job.Log($"freezing {container.Name} while {why}");
+            File.OpenHandle(Paths.FrozenMarker(container.Name), FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+            await lxc.FreezeAsync(container.Name, job.Canceled).ConfigureAwait(false);
+            frozen = true;
+        }
+        try
+        {
+            await work().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (frozen)
+            {
+                await lxc.UnfreezeAsync(container.Name).ConfigureAwait(false);
+            }
+            File.Delete(Paths.FrozenMarker(container.Name));
+        }
+    }
+
     /// <summary>An ephemeral container's root lives in memory and starts empty at each boot: there is nothing on disk to keep or replace.</summary>
     public static void RefuseIfEphemeral(Container container, string what)
     {

@@ -28,6 +28,8 @@ public sealed class Operations
         DeleteSnapshot = new DeleteSnapshotOperation(kit);
         Restore = new RestoreOperation(kit);
         Reset = new ResetOperation(kit);
+        Export = new ExportOperation(kit);
+        Import = new ImportOperation(kit);
         kit.Jobs.JobRemoved += RecordLastJob;
     }
 
@@ -44,6 +46,8 @@ public sealed class Operations
     public DeleteSnapshotOperation DeleteSnapshot { get; }
     public RestoreOperation Restore { get; }
     public ResetOperation Reset { get; }
+    public ExportOperation Export { get; }
+    public ImportOperation Import { get; }
 
     /// <summary>Keeps how each job ended with its container (LastJob), across daemon restarts.</summary>
     private void RecordLastJob(Job job, JobOutcome outcome)

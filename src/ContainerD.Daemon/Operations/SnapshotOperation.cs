@@ -1,7 +1,6 @@
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
-using ContainerD.Domain.Lxc;
 using ContainerD.Domain.Operations;
 
 namespace ContainerD.Daemon.Operations;
@@ -43,29 +42,11 @@ public sealed class SnapshotOperation(OperationKit kit)
         string copy = kit.Snapshots.Prepare(name, snapshot, container.Ids.Start);
         try
         {
-            await kit.Runtime.RefreshAsync(container).ConfigureAwait(false);
-            bool frozen = false;
-            if (container.RunState == ContainerState.Running)
-            {
-                job.Log($"freezing {name} while its root is copied");
-                // Written first: a crash while it is frozen is thawed at the next start, not left frozen.
-                File.OpenHandle(kit.Paths.FrozenMarker(name), FileMode.OpenOrCreate, FileAccess.Write).Dispose();
-                await kit.Lxc.FreezeAsync(name, job.Canceled).ConfigureAwait(false);
-                frozen = true;
-            }
-            try
+            await kit.WhileFrozenAsync(job, container, "its root is copied", async () =>
             {
                 FaultInjection.Before(CrashSteps.SnapshotCopyRootfs);
                 await kit.AsContainerRoot.CopyTreeAsync(container.Ids, kit.Paths.Rootfs(name), copy, job.Canceled).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (frozen)
-                {
-                    await kit.Lxc.UnfreezeAsync(name).ConfigureAwait(false);
-                }
-                File.Delete(kit.Paths.FrozenMarker(name));
-            }
+            }).ConfigureAwait(false);
             await kit.Nix.AddRootAsync(system, kit.Paths.SnapshotSystemLink(name, snapshot), job.Canceled).ConfigureAwait(false);
             FaultInjection.Before(CrashSteps.SnapshotCommit);
             kit.Snapshots.Commit(name, new SnapshotInfo

@@ -97,6 +97,19 @@ public static class CrashSteps
     public static readonly CrashStep ResetSwapRootfs = new("reset", "swap-rootfs",
         "rootfs-swap: skeleton, and the skeleton in rootfs.new", SwapFinished, CrashOutcome.Finished);
 
+    private const string ImportRollback = "phase: creating (as a create's): everything of the name is removed, its name and range are free; imported store paths are garbage for the next GC";
+
+    public static readonly CrashStep ImportWriteState = new("import", "write-state",
+        "nothing: the manifest was read, the name and range are held in memory only", "nothing to find (an empty state dir is removed)", CrashOutcome.Untouched);
+    public static readonly CrashStep ImportUnpackRootfs = new("import", "unpack-rootfs",
+        "the state dir, state.json with phase: creating, the definitions", ImportRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep ImportImportClosure = new("import", "import-closure",
+        "+ the root unpacked, the closure checked in closure.import, the end of the archive read", ImportRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep ImportSetProfile = new("import", "set-profile",
+        "+ the closure in the store, GC roots for its systems in the state dir", ImportRollback, CrashOutcome.RolledBack);
+    public static readonly CrashStep ImportMarkReady = new("import", "mark-ready",
+        "+ the profile's generations, the LXC config and mount plan", ImportRollback, CrashOutcome.RolledBack);
+
     /// <summary>Every row, per operation in the order its steps run.</summary>
     public static IReadOnlyList<CrashStep> All { get; } =
     [
@@ -107,6 +120,7 @@ public static class CrashSteps
         SnapshotCopyRootfs, SnapshotCommit,
         RestoreWriteIntent, RestoreCopyRootfs, RestoreSwapRootfs, RestoreSetGeneration,
         ResetWriteIntent, ResetSwapRootfs,
+        ImportWriteState, ImportUnpackRootfs, ImportImportClosure, ImportSetProfile, ImportMarkReady,
     ];
 
     /// <summary>The rows of one operation, in order.</summary>

@@ -26,6 +26,16 @@ public sealed class AsContainerRoot(ICommandRunner? runner = null)
         }
     }
 
+    /// <summary>The tree as a tar on stdout, its owners as the container sees them (0 for its root): what an export carries.</summary>
+    public static Task TarCreateAsync(IdRange ids, string source, Func<Stream, Task> readTar, CancellationToken cancellationToken) =>
+        StreamingCommand.RunAsync("lxc-usernsexec", [.. Map(ids), "--", "tar", "--numeric-owner", "--one-file-system", "-cf", "-", "-C", source, "."],
+            $"archiving {source} as the container's root", ErrorKind.Failed, writeStdin: null, readTar, cancellationToken);
+
+    /// <summary>A tar from stdin unpacked into target (the container root's), its owners shifted into this container's ids.</summary>
+    public static Task TarExtractAsync(IdRange ids, string target, Func<Stream, Task> writeTar, CancellationToken cancellationToken) =>
+        StreamingCommand.RunAsync("lxc-usernsexec", [.. Map(ids), "--", "tar", "--numeric-owner", "-xpf", "-", "-C", target],
+            $"unpacking the root into {target} as the container's root", ErrorKind.InvalidArgs, writeTar, readStdout: null, cancellationToken);
+
     private static string[] Map(IdRange ids) =>
         ["-m", $"b:0:{ids.Start.ToString(CultureInfo.InvariantCulture)}:{ids.Count.ToString(CultureInfo.InvariantCulture)}"];
 }

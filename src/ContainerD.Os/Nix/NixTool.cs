@@ -137,6 +137,42 @@ public sealed class NixTool(string storeDir = "/nix/store", ICommandRunner? runn
         }
     }
 
+    /// <summary>Every store path the given ones need (nix-store --query --requisites), each once.</summary>
+    public async Task<IReadOnlyList<string>> ClosureAsync(IReadOnlyList<string> storePaths, CancellationToken cancellationToken)
+    {
+        var output = await _run.RunAsync("nix-store", ["--query", "--requisites", .. storePaths], cancellationToken: cancellationToken,
+            limits: new CommandLimits(64 << 20, 1 << 20, 4096)).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot list the closure of {string.Join(' ', storePaths)}: {output.StderrTail(3)}");
+        }
+        return output.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary>Those of the paths this store does not hold (nix-store --check-validity --print-invalid, one call).</summary>
+    public async Task<IReadOnlyList<string>> MissingAsync(IReadOnlyList<string> storePaths, CancellationToken cancellationToken)
+    {
+        if (storePaths.Count == 0)
+        {
+            return [];
+        }
+        var output = await _run.RunAsync("nix-store", ["--check-validity", "--print-invalid", .. storePaths], cancellationToken: cancellationToken,
+            limits: new CommandLimits(64 << 20, 1 << 20, 4096)).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.InvalidArgs, $"cannot check which store paths are here: {output.StderrTail(3)}");
+        }
+        return output.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary>nix-store --export of the paths (a closure, in order) onto readExport.</summary>
+    public static Task ExportAsync(IReadOnlyList<string> storePaths, Func<Stream, Task> readExport, CancellationToken cancellationToken) =>
+        StreamingCommand.RunAsync("nix-store", ["--export", .. storePaths], "nix-store --export", ErrorKind.Failed, writeStdin: null, readExport, cancellationToken);
+
+    /// <summary>nix-store --import of what writeExport writes (root only: the paths are trusted as they come).</summary>
+    public static Task ImportAsync(Func<Stream, Task> writeExport, CancellationToken cancellationToken) =>
+        StreamingCommand.RunAsync("nix-store", ["--import"], "nix-store --import", ErrorKind.InvalidArgs, writeExport, readStdout: null, cancellationToken);
+
     /// <summary>nix-env -p PROFILEDIR/system --set STOREPATH; returns the new generation's number.</summary>
     public async Task<int> SetProfileAsync(string profileDir, string storePath, CancellationToken cancellationToken)
     {

@@ -1,6 +1,6 @@
 using ContainerD.Domain;
 
-namespace ContainerD.Tests.Domain;
+namespace ContainerD.Tests.Definitions;
 
 public sealed class SnapshotNameTests
 {

@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+using ContainerD.Contract;
+using Microsoft.Win32.SafeHandles;
+
+namespace ContainerD.Cli;
+
+/// <summary>
+/// export and import: the archive goes through a file descriptor this process opened with the
+/// user's own rights (a file, or stdin/stdout for -) and passed to the daemon, which never opens
+/// a path for it.
+/// </summary>
+public static partial class ArchiveCommands
+{
+    public static async Task<int> ExportAsync(string bus, Arguments args)
+    {
+        string name = args.Positional("container name");
+        string target = args.Positional("archive file (or - for stdout)");
+        bool all = args.Flag("--all-generations");
+        bool noBlock = args.Flag("--no-block");
+        args.End();
+        bool toStdout = target == "-";
+        if (toStdout && !Console.IsOutputRedirected)
+        {
+            throw args.Usage("the archive is binary: redirect stdout to a file or a pipe, or give a file name");
+        }
+        SafeFileHandle archive;
+        try
+        {
+            // 0600: the archive holds the container's files, its secrets too.
+            archive = toStdout ? Duplicate(1) : File.OpenHandle(target, FileMode.CreateNew, FileAccess.Write);
+            if (!toStdout)
+            {
+                File.SetUnixFileMode(archive, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+        catch (IOException e) when (File.Exists(target))
+        {
+            throw new CliException(ExitCodes.Conflict, $"{target} exists already; remove it or pick another name ({e.Message})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.InvalidInput, $"cannot create {target}: {e.Message}");
+        }
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        int result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : target)}",
+            c => c.ExportContainerAsync(name, archive, all), toStderr: toStdout);
+        if (result != ExitCodes.Ok && !toStdout && !noBlock)
+        {
+            // Ours, and half written: a file that is not an archive must not look like one.
+            File.Delete(target);
+        }
+        return result;
+    }
+
+    public static async Task<int> ImportAsync(string bus, Arguments args)
+    {
+        string source = args.Positional("archive file (or - for stdin)");
+        string newName = args.Option("--name") ?? "";
+        bool noBlock = args.Flag("--no-block");
+        args.End();
+        SafeFileHandle archive;
+        try
+        {
+            archive = source == "-" ? Duplicate(0) : File.OpenHandle(source, FileMode.Open, FileAccess.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.NotFound, $"cannot open {source}: {e.Message}");
+        }
+        using var client = await ContainerDClient.ConnectAsync(bus);
+        return await Commands.RunJobAsync(client, noBlock, $"import {(newName.Length > 0 ? newName : source)}", "imported",
+            c => c.ImportContainerAsync(archive, newName));
+    }
+
+    /// <summary>A descriptor of our own for stdin or stdout: the call's message closes what it sends.</summary>
+    private static SafeFileHandle Duplicate(int fd)
+    {
+        int copy = dup(fd);
+        return copy >= 0 ? new SafeFileHandle(copy, ownsHandle: true)
+            : throw new CliException(ExitCodes.Failed, $"cannot duplicate file descriptor {fd}: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int dup(int fd);
+}
