@@ -184,7 +184,7 @@ public sealed class CliTerminalTests
             return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray();
         }
 
-        Assert.Equal(["restart", "rollback", "run"], await CompleteAsync("r"));
+        Assert.Equal(["reset", "restart", "restore", "rollback", "run"], await CompleteAsync("r"));
         Assert.Equal(["--force", "--help", "--no-block", "--timeout"], await CompleteAsync("stop", "--"));
         Assert.Equal(["alpha", "alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "shell", "al"));
         Assert.Equal(["alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "logs", "alpi"));
