@@ -136,6 +136,16 @@ public sealed class ExportImportTests : IDisposable
             Assert.Equal(before.Select(r => r.Name), (await client.ListContainersAsync()).Select(r => r.Name));
             Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "bad-" + name)), name);
         }
+        // Straight over the bus: a bad name, an empty stream, a descriptor the daemon cannot write.
+        var badName = await Assert.ThrowsAsync<Tmds.DBus.Protocol.DBusErrorReplyException>(() => client.ImportContainerAsync(File.OpenHandle("/dev/null"), "../etc"));
+        Assert.Equal(Errors.NameOf("InvalidName"), badName.ErrorName);
+        var empty = await Assert.ThrowsAsync<Tmds.DBus.Protocol.DBusErrorReplyException>(() => client.ImportContainerAsync(File.OpenHandle("/dev/null"), ""));
+        Assert.Equal(Errors.InvalidArgs, empty.ErrorName);
+        Assert.Contains("truncated", empty.Message);
+        var readOnly = await client.RunJobAsync(c => c.ExportContainerAsync("exp", File.OpenHandle("/dev/null"), false));
+        Assert.False(readOnly.Succeeded);
+        Assert.Contains("the archive of 'exp' could not be written", readOnly.Message);
+        Assert.Equal("running", (await client.ListContainersAsync()).Single(r => r.Name == "exp").State);
         var missing = await daemon.CliAsync("import", Path.Combine(_dir, "nope.ctdx"));
         Assert.Equal(3, missing.ExitCode);
         var taken = await daemon.CliAsync("import", archive);

@@ -177,6 +177,7 @@ public sealed class HostileBusTests : IAsyncLifetime
                             case 's': w.WriteString("system: { path: /nix/store/x }\n"); break;
                             case 'b': w.WriteBool(false); break;
                             case 'u': w.WriteUInt32(0); break;
+                            case 'h': w.WriteHandle(File.OpenHandle("/dev/null")); break;
                         }
                     }
                 });

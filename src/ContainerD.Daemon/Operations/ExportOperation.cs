@@ -26,8 +26,16 @@ public sealed class ExportOperation(OperationKit kit)
         OperationKit.RefuseIfEphemeral(container, "export of its root (export its definition instead)");
         return kit.ForExisting(name, Name, async (job, c) =>
         {
-            await using var output = new FileStream(archive, FileAccess.Write, ExportArchive.ChunkBytes);
-            await StepsAsync(job, c, output, allGenerations).ConfigureAwait(false);
+            try
+            {
+                await using var output = new FileStream(archive, FileAccess.Write, ExportArchive.ChunkBytes);
+                await StepsAsync(job, c, output, allGenerations).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                // A full disk, a closed pipe (the reader went away), a descriptor not open for writing.
+                throw new ContainerDException(ErrorKind.Failed, $"the archive of '{name}' could not be written: {e.Message}");
+            }
         });
     }
 
