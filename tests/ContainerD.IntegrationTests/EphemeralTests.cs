@@ -12,12 +12,6 @@ public sealed class EphemeralTests
     private static async Task<CommandResult> Inside(ContainerDClient client, string name, params string[] argv) =>
         await client.RunCommandAsync(await client.GetContainerAsync(name), argv, NoEnv);
 
-    private static async Task<string> Ok(ContainerDClient client, string name, params string[] argv)
-    {
-        var result = await Inside(client, name, argv);
-        Assert.True(result.ExitCode == 0, $"{string.Join(' ', argv)} in {name}: {Encoding.UTF8.GetString(result.Stderr)}");
-        return Encoding.UTF8.GetString(result.Stdout).Trim();
-    }
 
     private static string ConsoleLog(DaemonUnderTest daemon, string name) =>
         string.Concat(new[] { "console.log.1", "console.log" }.Select(f => Path.Combine(daemon.LxcPath, name, f)).Where(File.Exists).Select(File.ReadAllText));
@@ -31,12 +25,12 @@ public sealed class EphemeralTests
         {
             Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync(name, DaemonUnderTest.NixDefinition(name, extra: extra)))).Succeeded);
             Assert.True((await client.RunJobAsync(c => c.StartContainerAsync(name))).Succeeded);
-            await Ok(client, name, "sh", "-c", "echo written > /root/marker && mkdir -p /var/data && echo more > /var/data/file");
-            await Ok(client, name, "sh", "-c", $"echo console-mark-{name} > /dev/console");
-            Assert.Equal("written", await Ok(client, name, "cat", "/root/marker"));
+            await Checked.InsideAsync(client, name, "sh", "-c", "echo written > /root/marker && mkdir -p /var/data && echo more > /var/data/file");
+            await Checked.InsideAsync(client, name, "sh", "-c", $"echo console-mark-{name} > /dev/console");
+            Assert.Equal("written", await Checked.InsideAsync(client, name, "cat", "/root/marker"));
         }
         // The ephemeral root is a tmpfs; the rootfs directory on disk was never written.
-        Assert.Contains("tmpfs", await Ok(client, "eph", "sh", "-c", "grep ' / / ' /proc/self/mountinfo"));
+        Assert.Contains("tmpfs", await Checked.InsideAsync(client, "eph", "sh", "-c", "grep ' / / ' /proc/self/mountinfo"));
         string ephRootfs = Path.Combine(daemon.StateDir, "containers", "eph", "rootfs");
         Assert.True(Directory.Exists(Path.Combine(ephRootfs, "root")), "the skeleton on disk stays");
         Assert.False(File.Exists(Path.Combine(ephRootfs, "root", "marker")), "the ephemeral container's write reached the disk");
@@ -53,14 +47,14 @@ public sealed class EphemeralTests
         Assert.NotEqual(0, gone.ExitCode);
         Assert.NotEqual(0, (await Inside(client, "eph", "cat", "/var/data/file")).ExitCode);
         // The profile is not in the root: generation 1 is still there and booted.
-        Assert.Equal("1", await Ok(client, "eph", "cat", "/nix/var/nix/profiles/system/etc/variant"));
+        Assert.Equal("1", await Checked.InsideAsync(client, "eph", "cat", "/nix/var/nix/profiles/system/etc/variant"));
         Assert.Equal([1u], (await client.ListGenerationsAsync("eph")).Select(g => g.Number));
         Assert.Equal(1u, (await client.ListContainersAsync()).Single(c => c.Name == "eph").Generation);
         // The console log is the host's, beside the LXC config: the first boot's mark is still in it.
         Assert.Contains("console-mark-eph", ConsoleLog(daemon, "eph"));
         // A container that is not ephemeral keeps its files (as before).
-        Assert.Equal("written", await Ok(client, "keep", "cat", "/root/marker"));
-        Assert.Equal("more", await Ok(client, "keep", "cat", "/var/data/file"));
+        Assert.Equal("written", await Checked.InsideAsync(client, "keep", "cat", "/root/marker"));
+        Assert.Equal("more", await Checked.InsideAsync(client, "keep", "cat", "/var/data/file"));
 
         // Nothing of the ephemeral root is left on the host: not the host's copy of the tmpfs while it runs, not after stop.
         Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), l => l.Contains(ephRootfs, StringComparison.Ordinal));

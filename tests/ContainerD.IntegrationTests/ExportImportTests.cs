@@ -17,19 +17,7 @@ public sealed class ExportImportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<string> Ok(ContainerDClient client, string name, params string[] argv)
-    {
-        var result = await client.RunCommandAsync(await client.GetContainerAsync(name), argv, NoEnv);
-        Assert.True(result.ExitCode == 0, $"{string.Join(' ', argv)} in {name}: {Encoding.UTF8.GetString(result.Stderr)}");
-        return Encoding.UTF8.GetString(result.Stdout).Trim();
-    }
 
-    private static async Task<CliResult> CliOk(DaemonUnderTest daemon, params string[] args)
-    {
-        var result = await daemon.CliAsync(args);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return result;
-    }
 
     /// <summary>A container "exp" at generation 2 of 2, running, with /root/marker owned by its uid 1000.</summary>
     private static async Task<ContainerDClient> MakeAsync(DaemonUnderTest daemon)
@@ -38,7 +26,7 @@ public sealed class ExportImportTests : IDisposable
         Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("exp", DaemonUnderTest.NixDefinition("exp", "1")))).Succeeded);
         Assert.True((await client.RunJobAsync(c => c.UpdateContainerAsync("exp", DaemonUnderTest.NixDefinition("exp", "2")))).Succeeded);
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("exp"))).Succeeded);
-        await Ok(client, "exp", "sh", "-c", "echo exported > /root/marker && chown 1000:1000 /root/marker && mkdir -p /srv/a/b && echo deep > /srv/a/b/c");
+        await Checked.InsideAsync(client, "exp", "sh", "-c", "echo exported > /root/marker && chown 1000:1000 /root/marker && mkdir -p /srv/a/b && echo deep > /srv/a/b/c");
         return client;
     }
 
@@ -50,7 +38,7 @@ public sealed class ExportImportTests : IDisposable
         var generations = (await client.ListGenerationsAsync("exp")).Select(g => g.StorePath).ToList();
         string archive = Path.Combine(_dir, "exp.ctdx");
 
-        var exported = await CliOk(daemon, "export", "exp", archive, "--all-generations");
+        var exported = await Checked.CliAsync(daemon, "export", "exp", archive, "--all-generations");
         Assert.Contains("freezing exp while its root is archived", exported.Stdout);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(archive));
         Assert.Equal("running", (await client.ListContainersAsync())[0].State);
@@ -60,19 +48,19 @@ public sealed class ExportImportTests : IDisposable
         Assert.Contains("exists already", again.Stderr);
 
         Assert.True((await client.RunJobAsync(c => c.DestroyContainerAsync("exp"))).Succeeded);
-        var imported = await CliOk(daemon, "import", archive);
+        var imported = await Checked.CliAsync(daemon, "import", archive);
         Assert.Contains("exp: imported", imported.Stdout);
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("exp"))).Succeeded);
         var row = Assert.Single(await client.ListContainersAsync());
-        Assert.Equal("exported", await Ok(client, "exp", "cat", "/root/marker"));
-        Assert.Equal("1000", await Ok(client, "exp", "stat", "-c", "%u", "/root/marker"));
+        Assert.Equal("exported", await Checked.InsideAsync(client, "exp", "cat", "/root/marker"));
+        Assert.Equal("1000", await Checked.InsideAsync(client, "exp", "stat", "-c", "%u", "/root/marker"));
         Assert.Equal(row.UidBase + 1000, HostFacts.OwnerOf(Path.Combine(daemon.StateDir, "containers", "exp", "rootfs", "root", "marker")));
-        Assert.Equal("deep", await Ok(client, "exp", "cat", "/srv/a/b/c"));
+        Assert.Equal("deep", await Checked.InsideAsync(client, "exp", "cat", "/srv/a/b/c"));
         // The same systems, in order, the newest current; and the definition of each.
         var after = await client.ListGenerationsAsync("exp");
         Assert.Equal(generations, after.Select(g => g.StorePath));
         Assert.True(after[^1].Current);
-        Assert.Equal("2", await Ok(client, "exp", "cat", "/nix/var/nix/profiles/system/etc/variant"));
+        Assert.Equal("2", await Checked.InsideAsync(client, "exp", "cat", "/nix/var/nix/profiles/system/etc/variant"));
         Assert.True((await client.RunJobAsync(c => c.RollbackContainerAsync("exp", 0))).Succeeded);
         Assert.Contains("variant: \"1\"", (await client.GetAllPropertiesAsync(row.Path, Names.ContainerInterface))["Definition"].GetString());
         await Invariants.AssertHoldAsync(daemon, client);
@@ -96,8 +84,8 @@ public sealed class ExportImportTests : IDisposable
         Assert.Equal(["copy", "exp"], rows.Keys.Order());
         Assert.NotEqual(rows["exp"].UidBase, rows["copy"].UidBase);
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("copy"))).Succeeded);
-        Assert.Equal("exported", await Ok(client, "copy", "cat", "/root/marker"));
-        Assert.Equal("1000", await Ok(client, "copy", "stat", "-c", "%u", "/root/marker"));
+        Assert.Equal("exported", await Checked.InsideAsync(client, "copy", "cat", "/root/marker"));
+        Assert.Equal("1000", await Checked.InsideAsync(client, "copy", "stat", "-c", "%u", "/root/marker"));
         Assert.Equal(rows["copy"].UidBase + 1000, HostFacts.OwnerOf(Path.Combine(daemon.StateDir, "containers", "copy", "rootfs", "root", "marker")));
         // Only the current generation went: one, numbered 1 here, with the definition under its new name.
         Assert.Equal([1u], (await client.ListGenerationsAsync("copy")).Select(g => g.Number));
@@ -113,7 +101,7 @@ public sealed class ExportImportTests : IDisposable
         await using var daemon = await DaemonUnderTest.StartAsync();
         using var client = await MakeAsync(daemon);
         string archive = Path.Combine(_dir, "good.ctdx");
-        await CliOk(daemon, "export", "exp", archive);
+        await Checked.CliAsync(daemon, "export", "exp", archive);
         byte[] bytes = File.ReadAllBytes(archive);
         var before = await client.ListContainersAsync();
 
@@ -152,7 +140,7 @@ public sealed class ExportImportTests : IDisposable
         Assert.Equal(6, taken.ExitCode);
         Assert.Contains("container 'exp' already exists", taken.Stderr);
         // The ranges the refused imports held are free again: a good import gets the next one.
-        await CliOk(daemon, "import", archive, "--name", "good");
+        await Checked.CliAsync(daemon, "import", archive, "--name", "good");
         var good = (await client.ListContainersAsync()).Single(r => r.Name == "good");
         Assert.Equal(before[0].UidBase + before[0].UidSize, good.UidBase);
         await Invariants.AssertHoldAsync(daemon, client);

@@ -18,19 +18,7 @@ public sealed class SnapshotTests
     /// <summary>A walk that lists links but never goes down them (.NET's recursion follows a link to a directory).</summary>
     private static readonly EnumerationOptions NoLinks = new() { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint };
 
-    private static async Task<string> Ok(ContainerDClient client, string name, params string[] argv)
-    {
-        var result = await client.RunCommandAsync(await client.GetContainerAsync(name), argv, NoEnv);
-        Assert.True(result.ExitCode == 0, $"{string.Join(' ', argv)} in {name}: {Encoding.UTF8.GetString(result.Stderr)}");
-        return Encoding.UTF8.GetString(result.Stdout).Trim();
-    }
 
-    private static async Task<CliResult> CliOk(DaemonUnderTest daemon, params string[] args)
-    {
-        var result = await daemon.CliAsync(args);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return result;
-    }
 
     [Fact]
     public async Task A_snapshot_brings_back_the_root_with_its_owners_and_the_generation_with_its_definition()
@@ -39,13 +27,13 @@ public sealed class SnapshotTests
         using var client = await daemon.ConnectAsync();
         Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("snap", DaemonUnderTest.NixDefinition("snap", "1")))).Succeeded);
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("snap"))).Succeeded);
-        await Ok(client, "snap", "sh", "-c", "echo kept > /root/marker && chown 1000:1000 /root/marker && mkdir -p /var/lib/app && echo data > /var/lib/app/db");
+        await Checked.InsideAsync(client, "snap", "sh", "-c", "echo kept > /root/marker && chown 1000:1000 /root/marker && mkdir -p /var/lib/app && echo data > /var/lib/app/db");
 
-        var taken = await CliOk(daemon, "snapshot", "snap", "before");
+        var taken = await Checked.CliAsync(daemon, "snapshot", "snap", "before");
         Assert.Contains("freezing snap while its root is copied", taken.Stderr + taken.Stdout);
         // Thawed again: it answers.
-        Assert.Equal("kept", await Ok(client, "snap", "cat", "/root/marker"));
-        var listed = await CliOk(daemon, "snapshots", "snap");
+        Assert.Equal("kept", await Checked.InsideAsync(client, "snap", "cat", "/root/marker"));
+        var listed = await Checked.CliAsync(daemon, "snapshots", "snap");
         Assert.Matches(@"SNAPSHOT\s+CREATED\s+GENERATION\s+SYSTEM", listed.Stdout);
         Assert.Matches(@"before\s+\S+ \S+\s+1\s+/nix/store/\S+-busybox-system-snap-1", listed.Stdout);
 
@@ -61,7 +49,7 @@ public sealed class SnapshotTests
         Assert.Contains(Path.Combine(daemon.StateDir, "containers", "snap", "snapshots", "before", "system"), roots);
 
         // Change everything: the root, and the generation.
-        await Ok(client, "snap", "sh", "-c", "rm /root/marker && echo new > /root/other");
+        await Checked.InsideAsync(client, "snap", "sh", "-c", "rm /root/marker && echo new > /root/other");
         Assert.True((await client.RunJobAsync(c => c.UpdateContainerAsync("snap", DaemonUnderTest.NixDefinition("snap", "2")))).Succeeded);
         Assert.Equal(2u, (await client.ListContainersAsync())[0].Generation);
 
@@ -69,35 +57,35 @@ public sealed class SnapshotTests
         var unconfirmed = await daemon.CliAsync("restore", "snap", "before");
         Assert.Equal(2, unconfirmed.ExitCode);
         Assert.Contains("add --yes", unconfirmed.Stderr);
-        Assert.Equal("new", await Ok(client, "snap", "cat", "/root/other"));
+        Assert.Equal("new", await Checked.InsideAsync(client, "snap", "cat", "/root/other"));
 
-        var restored = await CliOk(daemon, "restore", "snap", "before", "--yes");
+        var restored = await Checked.CliAsync(daemon, "restore", "snap", "before", "--yes");
         Assert.Contains("stopping snap for the restore", restored.Stderr + restored.Stdout);
         row = Assert.Single(await client.ListContainersAsync());
         Assert.Equal("running", row.State);
-        Assert.Equal("kept", await Ok(client, "snap", "cat", "/root/marker"));
-        Assert.Equal("1000", await Ok(client, "snap", "stat", "-c", "%u", "/root/marker"));
-        Assert.Equal("data", await Ok(client, "snap", "cat", "/var/lib/app/db"));
+        Assert.Equal("kept", await Checked.InsideAsync(client, "snap", "cat", "/root/marker"));
+        Assert.Equal("1000", await Checked.InsideAsync(client, "snap", "stat", "-c", "%u", "/root/marker"));
+        Assert.Equal("data", await Checked.InsideAsync(client, "snap", "cat", "/var/lib/app/db"));
         Assert.NotEqual(0, (await client.RunCommandAsync(row.Path, ["cat", "/root/other"], NoEnv)).ExitCode);
         // The generation it ran, its definition with it, and booted.
         var properties = await client.GetAllPropertiesAsync(row.Path, Names.ContainerInterface);
         Assert.Equal(system, properties["SystemPath"].GetString());
         Assert.Contains("variant: \"1\"", properties["Definition"].GetString());
-        Assert.Equal("1", await Ok(client, "snap", "cat", "/nix/var/nix/profiles/system/etc/variant"));
+        Assert.Equal("1", await Checked.InsideAsync(client, "snap", "cat", "/nix/var/nix/profiles/system/etc/variant"));
         Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "snap", "rootfs.new")));
         Assert.False(File.Exists(Path.Combine(daemon.StateDir, "containers", "snap", "rootfs-swap")));
 
         // reset: the root is the skeleton again; the snapshot stays.
-        await CliOk(daemon, "reset", "snap", "--yes");
+        await Checked.CliAsync(daemon, "reset", "snap", "--yes");
         Assert.Equal("running", (await client.ListContainersAsync())[0].State);
         Assert.NotEqual(0, (await client.RunCommandAsync(row.Path, ["cat", "/root/marker"], NoEnv)).ExitCode);
         Assert.Equal("dev etc home nix proc root run sys tmp var",
             string.Join(' ', Directory.EnumerateFileSystemEntries(Path.Combine(daemon.StateDir, "containers", "snap", "rootfs")).Select(Path.GetFileName).Order(StringComparer.Ordinal)));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(daemon.StateDir, "containers", "snap", "rootfs", "root")));
-        Assert.Contains("before", (await CliOk(daemon, "snapshots", "snap")).Stdout);
+        Assert.Contains("before", (await Checked.CliAsync(daemon, "snapshots", "snap")).Stdout);
 
-        await CliOk(daemon, "snapshot", "snap", "--delete", "before");
-        Assert.Equal("", (await CliOk(daemon, "snapshots", "snap")).Stdout);
+        await Checked.CliAsync(daemon, "snapshot", "snap", "--delete", "before");
+        Assert.Equal("", (await Checked.CliAsync(daemon, "snapshots", "snap")).Stdout);
         Assert.False(Directory.Exists(Path.Combine(daemon.StateDir, "containers", "snap", "snapshots", "before")));
         await Invariants.AssertHoldAsync(daemon, client);
     }
@@ -110,9 +98,9 @@ public sealed class SnapshotTests
         Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("sly", DaemonUnderTest.NixDefinition("sly")))).Succeeded);
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("sly"))).Succeeded);
         // Links that name host paths (as the host would read them), and odd names.
-        await Ok(client, "sly", "sh", "-c", "ln -s /etc/shadow /root/shadow && ln -s /etc /root/etc-dir && ln -s ../../../../../../etc/shadow /root/up"
+        await Checked.InsideAsync(client, "sly", "sh", "-c", "ln -s /etc/shadow /root/shadow && ln -s /etc /root/etc-dir && ln -s ../../../../../../etc/shadow /root/up"
             + " && touch \"/root/$(printf 'a\\tb')\" && mkdir -p /root/deep/a/b/c/d/e/f/g/h && echo x > /root/deep/a/b/c/d/e/f/g/h/f");
-        await CliOk(daemon, "snapshot", "sly", "links");
+        await Checked.CliAsync(daemon, "snapshot", "sly", "links");
         string copy = Path.Combine(daemon.StateDir, "containers", "sly", "snapshots", "links", "rootfs", "root");
         Assert.Equal("/etc/shadow", new FileInfo(Path.Combine(copy, "shadow")).LinkTarget);
         Assert.Equal("/etc", new FileInfo(Path.Combine(copy, "etc-dir")).LinkTarget);
@@ -127,10 +115,10 @@ public sealed class SnapshotTests
         Assert.True(leaked.Count == 0, "the host's /etc/shadow in the snapshot: " + string.Join(", ", leaked));
 
         // Restored, they are links again inside, and they resolve inside.
-        await Ok(client, "sly", "sh", "-c", "rm -rf /root/*");
-        await CliOk(daemon, "restore", "sly", "links", "--yes");
-        Assert.Equal("/etc/shadow", await Ok(client, "sly", "readlink", "/root/shadow"));
-        Assert.Equal("x", await Ok(client, "sly", "cat", "/root/deep/a/b/c/d/e/f/g/h/f"));
+        await Checked.InsideAsync(client, "sly", "sh", "-c", "rm -rf /root/*");
+        await Checked.CliAsync(daemon, "restore", "sly", "links", "--yes");
+        Assert.Equal("/etc/shadow", await Checked.InsideAsync(client, "sly", "readlink", "/root/shadow"));
+        Assert.Equal("x", await Checked.InsideAsync(client, "sly", "cat", "/root/deep/a/b/c/d/e/f/g/h/f"));
         await Invariants.AssertHoldAsync(daemon, client);
     }
 
@@ -161,15 +149,15 @@ public sealed class SnapshotTests
             Assert.True(result.ExitCode == exit, $"{string.Join(' ', args)}: {result}");
             Assert.Contains(message, result.Stderr);
         }
-        await CliOk(daemon, "snapshot", "fine", "one");
+        await Checked.CliAsync(daemon, "snapshot", "fine", "one");
         var again = await daemon.CliAsync("snapshot", "fine", "one");
         Assert.Equal(6, again.ExitCode);
         Assert.Contains("has a snapshot 'one' already", again.Stderr);
         var missing = await daemon.CliAsync("restore", "fine", "two", "--yes");
         Assert.Contains("it has one", missing.Stderr);
         // A name given by time when none is.
-        await CliOk(daemon, "snapshot", "fine");
-        Assert.Matches(@"\n\d{8}-\d{6}\s", (await CliOk(daemon, "snapshots", "fine")).Stdout);
+        await Checked.CliAsync(daemon, "snapshot", "fine");
+        Assert.Matches(@"\n\d{8}-\d{6}\s", (await Checked.CliAsync(daemon, "snapshots", "fine")).Stdout);
         Assert.Equal(2, (await client.ListSnapshotsAsync("fine")).Length);
         await Invariants.AssertHoldAsync(daemon, client);
     }

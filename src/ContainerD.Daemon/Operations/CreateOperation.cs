@@ -47,13 +47,7 @@ public sealed class CreateOperation(OperationKit kit)
         kit.Confinement.RequireConfined(definition, caller);
         return kit.Registry.Atomically(() =>
         {
-            kit.Registry.RequireUnused(name);
-            if (kit.Jobs.ActiveFor(name) is { } running)
-            {
-                throw new ContainerDException(ErrorKind.Busy,
-                    $"container '{name}' is being created by job {running.Id}; wait for it or cancel it with 'containerctl cancel {running.Id}'");
-            }
-            IdRange ids = kit.Registry.Allocate(name, definition.IdMap.Size, definition.IdMap.Base);
+            IdRange ids = kit.ClaimName(name, definition.IdMap.Size, definition.IdMap.Base);
             try
             {
                 kit.Runtime.RequireHostFit(definition, ids);

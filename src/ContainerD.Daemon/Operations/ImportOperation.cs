@@ -61,12 +61,7 @@ public sealed class ImportOperation(OperationKit kit)
             }
             return kit.Registry.Atomically(() =>
             {
-                kit.Registry.RequireUnused(name);
-                if (kit.Jobs.ActiveFor(name) is { } running)
-                {
-                    throw new ContainerDException(ErrorKind.Busy, $"container '{name}' is being made by job {running.Id}; pick another name with --name");
-                }
-                IdRange ids = kit.Registry.Allocate(name, manifest.UidCount, null);
+                IdRange ids = kit.ClaimName(name, manifest.UidCount, null);
                 return kit.Jobs.Start(name, Name, async job =>
                 {
                     await using (input)

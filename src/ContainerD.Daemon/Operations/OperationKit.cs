@@ -57,6 +57,21 @@ public sealed class OperationKit(
             return jobs.Start(name, operation, job => steps(job, container));
         });
 
+    /// <summary>
+    /// For a new container (create, import), inside Registry.Atomically: the name must be free and
+    /// not being made by a job already; then it gets its range.
+    /// </summary>
+    public Domain.IdMapping.IdRange ClaimName(string name, long size, long? fixedBase)
+    {
+        registry.RequireUnused(name);
+        if (jobs.ActiveFor(name) is { } running)
+        {
+            throw new ContainerDException(ErrorKind.Busy,
+                $"container '{name}' is being made by job {running.Id} ({running.Operation}); wait for it, cancel it with 'containerctl cancel {running.Id}', or pick another name");
+        }
+        return registry.Allocate(name, size, fixedBase);
+    }
+
     /// <summary>A definition as the container's source names it in errors: its declaration file, or the definition given over the bus.</summary>
     public ContainerDefinition Parse(string yaml, string name, bool declarative) =>
         DefinitionParser.Parse(yaml, declarative ? Paths.DeclarativeFile(name) : $"definition of '{name}'", name);
