@@ -43,7 +43,7 @@ public static partial class ArchiveCommands
         }
         using var client = await ContainerDClient.ConnectAsync(bus);
         int result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : target)}",
-            c => c.ExportContainerAsync(name, archive, all), toStderr: toStdout);
+            c => c.ExportContainerAsync(name, archive, allGenerations: all), toStderr: toStdout);
         if (result != ExitCodes.Ok && !toStdout && !noBlock)
         {
             // Ours, and half written: a file that is not an archive must not look like one.

@@ -112,8 +112,9 @@ public sealed class ContainerDClient : IDisposable
     public Task<string> ResetContainerAsync(string name) => CallForPath(Wire.Manager.ResetContainer, [name]);
 
     /// <summary>The daemon writes the archive into archive (a file or pipe the caller opened); the message takes the handle and closes it once sent.</summary>
-    public Task<string> ExportContainerAsync(string name, SafeHandle archive, bool allGenerations) =>
-        CallForPath(Wire.Manager.ExportContainer, [name, archive, allGenerations]);
+    public Task<string> ExportContainerAsync(string name, SafeHandle archive, bool allGenerations = false, bool closure = true) =>
+        CallForPath(Wire.Manager.ExportContainer, [name, archive,
+            new Dictionary<string, bool> { [ExportOptions.AllGenerations] = allGenerations, [ExportOptions.Closure] = closure }]);
 
     /// <summary>The daemon reads the archive from archive; name empty keeps the archive's. The message takes the handle.</summary>
     public Task<string> ImportContainerAsync(SafeHandle archive, string name) => CallForPath(Wire.Manager.ImportContainer, [archive, name]);
@@ -296,6 +297,7 @@ public sealed class ContainerDClient : IDisposable
         bool => "b",
         uint => "u",
         SafeHandle => "h",
+        IReadOnlyDictionary<string, bool> => "a{sv}",
         _ => throw new ArgumentException($"unsupported argument type {a.GetType()}"),
     }));
 
@@ -314,6 +316,16 @@ public sealed class ContainerDClient : IDisposable
                     case bool b: writer.WriteBool(b); break;
                     case uint u: writer.WriteUInt32(u); break;
                     case SafeHandle h: writer.WriteHandle(h); break;
+                    case IReadOnlyDictionary<string, bool> options:
+                        ArrayStart dict = writer.WriteDictionaryStart();
+                        foreach (var (key, value) in options)
+                        {
+                            writer.WriteDictionaryEntryStart();
+                            writer.WriteString(key);
+                            writer.WriteVariantBool(value);
+                        }
+                        writer.WriteDictionaryEnd(dict);
+                        break;
                 }
             }
             return writer.CreateMessage();

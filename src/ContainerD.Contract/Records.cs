@@ -9,6 +9,18 @@ public sealed record JobSummary(uint Id, string Container, string Operation, str
 /// <summary>One row of ListGenerations: a(utsb). CreatedMicros is µs since the Unix epoch.</summary>
 public sealed record GenerationInfo(uint Number, ulong CreatedMicros, string StorePath, bool Current);
 
+/// <summary>ExportContainer's options (a{sv}, each a boolean); a key not listed here is refused.</summary>
+public static class ExportOptions
+{
+    /// <summary>Every generation of the profile, not only the current one (default false).</summary>
+    public const string AllGenerations = nameof(AllGenerations);
+
+    /// <summary>The systems' closure in the archive (default true); false when the target has it already (copy pushes it first).</summary>
+    public const string Closure = nameof(Closure);
+
+    public static IReadOnlyList<string> Keys { get; } = [AllGenerations, Closure];
+}
+
 /// <summary>A row of ListSnapshots: a(stus).</summary>
 public sealed record SnapshotRow(string Name, ulong CreatedMicros, uint Generation, string SystemPath);
 

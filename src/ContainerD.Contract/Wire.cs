@@ -91,7 +91,7 @@ public static class Wire
         Method(Names.ManagerInterface, Manager.RestoreSnapshot, "ss", "o"),
         Method(Names.ManagerInterface, Manager.DeleteSnapshot, "ss", "o"),
         Method(Names.ManagerInterface, Manager.ResetContainer, "s", "o"),
-        Method(Names.ManagerInterface, Manager.ExportContainer, "shb", "o"),
+        Method(Names.ManagerInterface, Manager.ExportContainer, "sha{sv}", "o"),
         Method(Names.ManagerInterface, Manager.ImportContainer, "hs", "o"),
         Method(Names.ManagerInterface, Manager.ListJobs, "", "a(ussso)"),
         Method(Names.ManagerInterface, Manager.CancelJob, "u", ""),

@@ -170,7 +170,8 @@ public sealed class HostileBusTests : IAsyncLifetime
                 var error = await Call(Names.ManagerPath, Names.ManagerInterface, method.Name, method.InSignature, (ref MessageWriter w) =>
                 {
                     w.WriteString(name);
-                    foreach (char rest in method.InSignature[1..])
+                    // Whole types, one a char: a{sv} is 'D'.
+                    foreach (char rest in method.InSignature[1..].Replace("a{sv}", "D", StringComparison.Ordinal))
                     {
                         switch (rest)
                         {
@@ -178,6 +179,7 @@ public sealed class HostileBusTests : IAsyncLifetime
                             case 'b': w.WriteBool(false); break;
                             case 'u': w.WriteUInt32(0); break;
                             case 'h': w.WriteHandle(File.OpenHandle("/dev/null")); break;
+                            case 'D': w.WriteDictionaryEnd(w.WriteDictionaryStart()); break;
                         }
                     }
                 });
@@ -186,6 +188,37 @@ public sealed class HostileBusTests : IAsyncLifetime
             }
         }
         Assert.True(RssMegabytes() < 400, $"the daemon holds {RssMegabytes()} MB");
+        await AssertStillOnTheBus();
+    }
+
+    [Fact]
+    public async Task Export_options_are_checked_a_typo_or_a_wrong_type_is_refused_not_taken_for_a_default()
+    {
+        async Task<(string? Name, string? Message)> Export(string key, bool asString) =>
+            await Call(Names.ManagerPath, Names.ManagerInterface, Wire.Manager.ExportContainer, "sha{sv}", (ref MessageWriter w) =>
+            {
+                w.WriteString("target");
+                w.WriteHandle(File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Write));
+                ArrayStart dict = w.WriteDictionaryStart();
+                w.WriteDictionaryEntryStart();
+                w.WriteString(key);
+                if (asString)
+                {
+                    w.WriteVariantString("yes");
+                }
+                else
+                {
+                    w.WriteVariantBool(true);
+                }
+                w.WriteDictionaryEnd(dict);
+            });
+        var typo = await Export("AllGeneration", asString: false);
+        Assert.Equal(Errors.InvalidArgs, typo.Name);
+        Assert.Contains("unknown option 'AllGeneration'; the options are AllGenerations, Closure", typo.Message);
+        var wrongType = await Export("Closure", asString: true);
+        Assert.Equal(Errors.InvalidArgs, wrongType.Name);
+        Assert.Contains("option Closure takes a boolean", wrongType.Message);
+        Assert.Empty(await _client.ListJobsAsync());
         await AssertStillOnTheBus();
     }
 

@@ -239,6 +239,29 @@ public abstract class BusObject(string path, InterfaceSpec spec, ReadOnlyMemory<
         return name.Length == 0 ? name : SnapshotName.Require(name);
     }
 
+    /// <summary>a{sv} of booleans, each key one of known: anything else is InvalidArgs naming it (a typo must not pass for a default).</summary>
+    protected static Dictionary<string, bool> ReadOptions(ref Reader reader, IReadOnlyList<string> known)
+    {
+        var options = new Dictionary<string, bool>(StringComparer.Ordinal);
+        ArrayEnd end = reader.ReadDictionaryStart();
+        while (reader.HasNext(end))
+        {
+            reader.AlignStruct();
+            string key = ReadWord(ref reader, "an option's name");
+            var value = reader.ReadVariantValue();
+            if (!known.Contains(key))
+            {
+                throw new ContainerDException(ErrorKind.InvalidArgs, $"unknown option '{key}'; the options are {string.Join(", ", known)}");
+            }
+            if (value.Type != VariantValueType.Bool)
+            {
+                throw new ContainerDException(ErrorKind.InvalidArgs, $"option {key} takes a boolean (b)");
+            }
+            options[key] = value.GetBool();
+        }
+        return options;
+    }
+
     /// <summary>A definition: at most 1 MiB, checked before it is decoded or parsed.</summary>
     protected static string ReadDefinition(ref Reader reader)
     {

@@ -144,8 +144,9 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
         {
             string name = ReadName(ref reader);
             var archive = reader.ReadHandle<SafeFileHandle>() ?? throw new ContainerDException(ErrorKind.InvalidArgs, "no file descriptor came with the call");
-            bool all = reader.ReadBool();
-            return _ => operations.Export.Begin(name, archive, all);
+            var options = ReadOptions(ref reader, ExportOptions.Keys);
+            return _ => operations.Export.Begin(name, archive, options.GetValueOrDefault(ExportOptions.AllGenerations, false),
+                options.GetValueOrDefault(ExportOptions.Closure, true));
         },
         [Wire.Manager.DestroyContainer] = static (Operations.Operations operations, ref Reader reader) =>
         {

@@ -20,7 +20,8 @@ public sealed class ExportOperation(OperationKit kit)
 {
     public const string Name = "export";
 
-    public Job Begin(string name, SafeFileHandle archive, bool allGenerations)
+    /// <param name="closure">False leaves the closure section empty: the target has the systems (copy pushed them).</param>
+    public Job Begin(string name, SafeFileHandle archive, bool allGenerations, bool closure)
     {
         var container = kit.Registry.Get(name);
         OperationKit.RefuseIfEphemeral(container, "export of its root (export its definition instead)");
@@ -29,7 +30,7 @@ public sealed class ExportOperation(OperationKit kit)
             try
             {
                 await using var output = new FileStream(archive, FileAccess.Write, ExportArchive.ChunkBytes);
-                await StepsAsync(job, c, output, allGenerations).ConfigureAwait(false);
+                await StepsAsync(job, c, output, allGenerations, closure).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
@@ -39,7 +40,7 @@ public sealed class ExportOperation(OperationKit kit)
         });
     }
 
-    private async Task StepsAsync(Job job, Container container, Stream output, bool allGenerations)
+    private async Task StepsAsync(Job job, Container container, Stream output, bool allGenerations, bool withClosure)
     {
         string name = container.Name;
         var profile = NixTool.ListGenerations(kit.Paths.ProfileDir(name));
@@ -70,10 +71,10 @@ public sealed class ExportOperation(OperationKit kit)
         await kit.WhileFrozenAsync(job, container, "its root is archived", () =>
             writer.WriteSectionAsync(SectionKind.Rootfs, "", write =>
                 AsContainerRoot.TarCreateAsync(container.Ids, kit.Paths.Rootfs(name), tar => CopyAsync(tar, write), job.Canceled), job.Canceled)).ConfigureAwait(false);
-        var closure = await kit.Nix.ClosureAsync(generations.Select(g => g.System).ToList(), job.Canceled).ConfigureAwait(false);
-        job.Log($"exporting the closure of {generations.Count} generation(s): {closure.Count} store paths");
+        var closure = withClosure ? await kit.Nix.ClosureAsync(generations.Select(g => g.System).ToList(), job.Canceled).ConfigureAwait(false) : [];
+        job.Log(withClosure ? $"exporting the closure of {generations.Count} generation(s): {closure.Count} store paths" : "the closure stays out: the target has it");
         await writer.WriteSectionAsync(SectionKind.Closure, "", write =>
-            NixTool.ExportAsync(closure, export => CopyAsync(export, write), job.Canceled), job.Canceled).ConfigureAwait(false);
+            closure.Count == 0 ? Task.CompletedTask : NixTool.ExportAsync(closure, export => CopyAsync(export, write), job.Canceled), job.Canceled).ConfigureAwait(false);
         await writer.WriteEndAsync(job.Canceled).ConfigureAwait(false);
         await output.FlushAsync(job.Canceled).ConfigureAwait(false);
         job.Log($"exported {name}: generation(s) {string.Join(", ", generations.Select(g => g.Number))}, its root and {closure.Count} store paths");

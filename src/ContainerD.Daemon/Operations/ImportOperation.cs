@@ -139,6 +139,11 @@ public sealed class ImportOperation(OperationKit kit)
                     Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = StateStore.FileMode, BufferSize = ExportArchive.ChunkBytes,
                 });
                 await reader.ReadDataAsync("the closure", long.MaxValue, chunk => file.WriteAsync(chunk, ct).AsTask(), ct).ConfigureAwait(false);
+                if (file.Length == 0)
+                {
+                    throw new ContainerDException(ErrorKind.InvalidArgs,
+                        $"the archive carries no closure (it was exported for a host that has it) and this store lacks {string.Join(", ", missing)}; nothing was imported");
+                }
             }
             await ExpectAsync(reader, SectionKind.End, "", ct).ConfigureAwait(false);
             await reader.ReadDataAsync("the end", 0, _ => Task.CompletedTask, ct).ConfigureAwait(false);
