@@ -33,6 +33,7 @@ await using (var bench = await Bench.StartAsync())
         await measured.ListAsync(size);
     }
     await measured.CyclesAsync();
+    await new ArchiveMeasurements(bench, quick, measured.Rows, measured.Notes).RunAsync();
 }
 
 string command = "./bench.sh" + (quick ? " --quick" : "") + (withLxd ? " --with-lxd" : "");
