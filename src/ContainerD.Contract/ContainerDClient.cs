@@ -94,6 +94,22 @@ public sealed class ContainerDClient : IDisposable
             return rows.ToArray();
         });
 
+    /// <summary>How the jobs since the daemon started ended: the duration buckets' bounds (seconds) and a row per operation and result.</summary>
+    public Task<(double[] Bounds, JobStatisticsRow[] Rows)> GetJobStatisticsAsync() =>
+        Call(Names.ManagerPath, Wire.Of(Wire.Manager.GetJobStatistics), null, static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            double[] bounds = reader.ReadArrayOfDouble();
+            var rows = new List<JobStatisticsRow>();
+            ArrayEnd end = reader.ReadArrayStart(DBusType.Struct);
+            while (reader.HasNext(end))
+            {
+                reader.AlignStruct();
+                rows.Add(new JobStatisticsRow(reader.ReadString(), reader.ReadString(), reader.ReadUInt64(), reader.ReadDouble(), reader.ReadArrayOfUInt64()));
+            }
+            return (bounds, rows.ToArray());
+        });
+
     public Task<string> GetContainerAsync(string name) => CallForPath(Wire.Manager.GetContainer, [name]);
     public Task<string> CreateContainerAsync(string name, string yaml) => CallForPath(Wire.Manager.CreateContainer, [name, yaml]);
     public Task<string> StartContainerAsync(string name) => CallForPath(Wire.Manager.StartContainer, [name]);
@@ -177,7 +193,7 @@ public sealed class ContainerDClient : IDisposable
     /// <summary>The container's console log, open for reading from its start.</summary>
     public Task<SafeFileHandle> OpenConsoleLogAsync(string containerPath) => CallForHandle(containerPath, Wire.Container.OpenConsoleLog);
 
-    /// <summary>A container's figures from its cgroup (CPUUsageNSec, MemoryCurrent, MemoryMax, TasksCurrent, TasksMax; each t); empty when it is not running.</summary>
+    /// <summary>A running container's figures (UsageKeys: each a t, Interfaces a{sa{st}}); empty when it is not running.</summary>
     public Task<Dictionary<string, VariantValue>> GetUsageAsync(string containerPath) =>
         Call(containerPath, Wire.Of(Names.ContainerInterface, Wire.Container.GetUsage), null,
             static (Message m, object? _) => m.GetBodyReader().ReadDictionaryOfStringToVariantValue());
@@ -196,12 +212,7 @@ public sealed class ContainerDClient : IDisposable
     public async Task WatchJobsAsync(Action<uint, string>? onLog = null)
     {
         _jobRemovedWatch ??= await _connection.WatchSignalAsync(null, Names.ManagerPath, Names.ManagerInterface, Wire.Manager.JobRemoved,
-            static (Message m, object? _) =>
-            {
-                var reader = m.GetBodyReader();
-                return new JobEnd(reader.ReadUInt32(), reader.ReadObjectPathAsString(), reader.ReadString(), reader.ReadString(),
-                    reader.ReadString(), reader.ReadString(), m.SignatureAsString == Wire.Of(Wire.Manager.JobRemoved).Signature ? reader.ReadString() : "");
-            },
+            static (Message m, object? _) => ReadJobEnd(m),
             (Notification<JobEnd> n) =>
             {
                 if (n.HasValue)
@@ -227,6 +238,58 @@ public sealed class ContainerDClient : IDisposable
                 },
                 ObserverFlags.None, emitOnCapturedContext: false).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>JobRemoved's body; a daemon from before the error argument sends six.</summary>
+    private static JobEnd ReadJobEnd(Message m)
+    {
+        var reader = m.GetBodyReader();
+        return new JobEnd(reader.ReadUInt32(), reader.ReadObjectPathAsString(), reader.ReadString(), reader.ReadString(),
+            reader.ReadString(), reader.ReadString(), m.SignatureAsString == Wire.Of(Wire.Manager.JobRemoved).Signature ? reader.ReadString() : "");
+    }
+
+    /// <summary>
+    /// Follows every broadcast signal of the daemon's, in the order it sent them, through one match
+    /// rule (its name, every path below the Manager's): containers created and removed, their
+    /// properties changing, jobs starting and ending. JobLog is not broadcast and not among them.
+    /// </summary>
+    public async Task<IDisposable> WatchSignalsAsync(Action<DaemonSignal> onSignal)
+    {
+        var rule = new MatchRule { Type = MessageType.Signal, Sender = _busName, PathNamespace = Names.ManagerPath };
+        return await _connection.AddMatchAsync(rule, static (Message m, object? _) => ReadSignal(m),
+            (Notification<DaemonSignal?> n) =>
+            {
+                if (n.HasValue && n.Value is { } signal)
+                {
+                    onSignal(signal);
+                }
+            },
+            emitOnCapturedContext: false, ObserverFlags.None, null).ConfigureAwait(false);
+    }
+
+    private static DaemonSignal? ReadSignal(Message m)
+    {
+        string member = m.MemberAsString ?? "", @interface = m.InterfaceAsString ?? "";
+        if (@interface == Names.PropertiesInterface && member == "PropertiesChanged" && m.SignatureAsString == "sa{sv}as")
+        {
+            var reader = m.GetBodyReader();
+            return reader.ReadString() == Names.ContainerInterface
+                ? new ContainerChanged(m.PathAsString ?? "", reader.ReadDictionaryOfStringToVariantValue())
+                : null;
+        }
+        if (@interface != Names.ManagerInterface)
+        {
+            return null;
+        }
+        var body = m.GetBodyReader();
+        return member switch
+        {
+            Wire.Manager.ContainerNew => new ContainerAppeared(body.ReadString(), body.ReadObjectPathAsString()),
+            Wire.Manager.ContainerRemoved => new ContainerVanished(body.ReadString(), body.ReadObjectPathAsString()),
+            Wire.Manager.JobNew => new JobStarted(body.ReadUInt32(), body.ReadObjectPathAsString(), body.ReadString(), body.ReadString()),
+            Wire.Manager.JobRemoved => new JobEnded(ReadJobEnd(m)),
+            _ => null,
+        };
     }
 
     /// <summary>Waits for the end of a job started after WatchJobsAsync.</summary>

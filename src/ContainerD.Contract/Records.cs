@@ -1,3 +1,5 @@
+using Tmds.DBus.Protocol;
+
 namespace ContainerD.Contract;
 
 /// <summary>One row of ListContainers: a(ssuuuuo).</summary>
@@ -35,3 +37,27 @@ public sealed record JobEnd(uint Id, string JobPath, string Container, string Op
 
 /// <summary>What RunCommand returns: (i exit, ay stdout, ay stderr).</summary>
 public sealed record CommandResult(int ExitCode, byte[] Stdout, byte[] Stderr);
+
+/// <summary>
+/// One row of GetJobStatistics' a(sstdat): jobs of an operation that ended with a result, how many,
+/// their total duration in seconds, and per bucket bound (the method's ad) how many took at most that.
+/// </summary>
+public sealed record JobStatisticsRow(string Operation, string Result, ulong Count, double Seconds, ulong[] Buckets);
+
+/// <summary>A signal of the daemon's, as WatchSignalsAsync hands it on: what happened to containers and jobs.</summary>
+public abstract record DaemonSignal;
+
+/// <summary>ContainerNew(s name, o container).</summary>
+public sealed record ContainerAppeared(string Name, string Path) : DaemonSignal;
+
+/// <summary>ContainerRemoved(s name, o container).</summary>
+public sealed record ContainerVanished(string Name, string Path) : DaemonSignal;
+
+/// <summary>PropertiesChanged on a container's object: the properties that changed, with their new values.</summary>
+public sealed record ContainerChanged(string Path, IReadOnlyDictionary<string, VariantValue> Changed) : DaemonSignal;
+
+/// <summary>JobNew(u id, o job, s container, s operation).</summary>
+public sealed record JobStarted(uint Id, string JobPath, string Container, string Operation) : DaemonSignal;
+
+/// <summary>JobRemoved: the job's end.</summary>
+public sealed record JobEnded(JobEnd End) : DaemonSignal;

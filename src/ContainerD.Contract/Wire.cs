@@ -48,6 +48,7 @@ public static class Wire
         public const string ImportContainer = nameof(ImportContainer);
         public const string ListJobs = nameof(ListJobs);
         public const string CancelJob = nameof(CancelJob);
+        public const string GetJobStatistics = nameof(GetJobStatistics);
 
         public const string ContainerNew = nameof(ContainerNew);
         public const string ContainerRemoved = nameof(ContainerRemoved);
@@ -95,6 +96,7 @@ public static class Wire
         Method(Names.ManagerInterface, Manager.ImportContainer, "hs", "o"),
         Method(Names.ManagerInterface, Manager.ListJobs, "", "a(ussso)"),
         Method(Names.ManagerInterface, Manager.CancelJob, "u", ""),
+        Method(Names.ManagerInterface, Manager.GetJobStatistics, "", "ada(sstdat)"),
         Signal(Names.ManagerInterface, Manager.ContainerNew, "so"),
         Signal(Names.ManagerInterface, Manager.ContainerRemoved, "so"),
         Signal(Names.ManagerInterface, Manager.JobNew, "uoss"),

@@ -9,10 +9,15 @@ namespace ContainerD.Os;
 /// </summary>
 public static class CgroupUsageReader
 {
-    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/")
+    /// <summary>The cgroup hierarchies' mounts, as Read needs them (they do not move while the daemon runs: read them once).</summary>
+    public static CgroupMounts ReadMounts(string root = "/") =>
+        CgroupText.ParseMounts(ReadOrEmpty(Path.Combine(root, "proc/self/mounts")));
+
+    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/") => Read(pid, host, ReadMounts(root), root);
+
+    public static ContainerUsage Read(int pid, HostFeatures host, CgroupMounts mounts, string root = "/")
     {
         var paths = CgroupText.ParseProcCgroup(ReadOrEmpty(Path.Combine(root, "proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup")));
-        var mounts = CgroupText.ParseMounts(ReadOrEmpty(Path.Combine(root, "proc/self/mounts")));
 
         // The directory of the container's cgroup in the hierarchy holding controller, v2 first.
         (string Dir, bool V2)? Dir(string v2Controller, string v1Controller)
@@ -28,7 +33,8 @@ public static class CgroupUsageReader
             return null;
         }
 
-        ulong? cpu = null, memory = null, memoryMax = null, tasks = null, tasksMax = null;
+        ulong? cpu = null, memory = null, memoryMax = null, memoryPeak = null, swap = null, swapMax = null, tasks = null, tasksMax = null;
+        (ulong Read, ulong Write)? io = null;
         if (Dir("cpu", "cpuacct") is var (cpuDir, cpuV2))
         {
             cpu = cpuV2 ? Read(cpuDir, "cpu.stat", CgroupText.ParseCpuStatNSec) : Read(cpuDir, "cpuacct.usage", CgroupText.ParseCounter);
@@ -37,19 +43,43 @@ public static class CgroupUsageReader
         {
             memory = Read(memDir, memV2 ? "memory.current" : "memory.usage_in_bytes", CgroupText.ParseCounter);
             memoryMax = Read(memDir, memV2 ? "memory.max" : "memory.limit_in_bytes", CgroupText.ParseLimit);
+            // memory.peak is Linux 5.19 and later: an older kernel leaves it out.
+            memoryPeak = Read(memDir, memV2 ? "memory.peak" : "memory.max_usage_in_bytes", CgroupText.ParseCounter);
+            if (memV2)
+            {
+                swap = Read(memDir, "memory.swap.current", CgroupText.ParseCounter);
+                swapMax = Read(memDir, "memory.swap.max", CgroupText.ParseLimit);
+            }
+            else if (Read(memDir, "memory.memsw.usage_in_bytes", CgroupText.ParseCounter) is { } memsw && memory is { } m)
+            {
+                // v1 counts memory and swap together (only with swap accounting on); it has no swap limit of its own.
+                swap = memsw > m ? memsw - m : 0;
+            }
         }
         if (Dir("pids", "pids") is var (pidsDir, _))
         {
             tasks = Read(pidsDir, "pids.current", CgroupText.ParseCounter);
             tasksMax = Read(pidsDir, "pids.max", CgroupText.ParseLimit);
         }
-        return new ContainerUsage(cpu, memory, memoryMax, tasks, tasksMax);
+        if (Dir("io", "blkio") is var (ioDir, ioV2))
+        {
+            // v1's plain counters leave out child cgroups (a systemd guest's services): the recursive ones do not.
+            io = Read(ioDir, ioV2 ? "io.stat" : "blkio.throttle.io_service_bytes_recursive", text => (ValueTuple<ulong, ulong>?)CgroupText.ParseIoBytes(text));
+        }
+        return new ContainerUsage(cpu, memory, memoryMax, tasks, tasksMax)
+        {
+            MemoryPeak = memoryPeak,
+            MemorySwapCurrent = swap,
+            MemorySwapMax = swapMax,
+            IOReadBytes = io?.Read,
+            IOWriteBytes = io?.Write,
+        };
     }
 
     private static string Under(string root, string mount, string relative) =>
         Path.Combine(root, mount.TrimStart('/'), relative);
 
-    private static ulong? Read(string dir, string file, Func<string, ulong?> parse)
+    private static T? Read<T>(string dir, string file, Func<string, T?> parse) where T : struct
     {
         try
         {

@@ -72,7 +72,7 @@ public sealed class ContainerObject(BusContext bus, Container container, Session
                 return;
             case Wire.Container.GetUsage:
                 // Public, as systemd's figures are: how much, never what.
-                ReplyUsage(context, usage.GetUsage(container.Name));
+                ReplyUsage(context, await usage.GetUsageAsync(container.Name).ConfigureAwait(false));
                 return;
             default:
                 throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
@@ -87,29 +87,61 @@ public sealed class ContainerObject(BusContext bus, Container container, Session
         context.Reply(writer.CreateMessage());
     }
 
-    /// <summary>The figures the host has, each a t; an empty dictionary when the container is not running.</summary>
+    /// <summary>
+    /// The figures the host has, each a t (Interfaces: a{sa{st}}); an empty dictionary when the
+    /// container is not running. A figure the host cannot give is left out, never sent as 0.
+    /// </summary>
     private static void ReplyUsage(MethodContext context, ContainerUsage? usage)
     {
-        var figures = new List<(string Key, ulong? Value)>();
-        if (usage is not null)
-        {
-            figures.AddRange([("CPUUsageNSec", usage.CpuUsageNSec), ("MemoryCurrent", usage.MemoryCurrent), ("MemoryMax", usage.MemoryMax),
-                ("TasksCurrent", usage.TasksCurrent), ("TasksMax", usage.TasksMax)]);
-        }
         var writer = context.CreateReplyWriter("a{sv}");
         ArrayStart dict = writer.WriteDictionaryStart();
-        foreach (var (key, value) in figures)
+        if (usage is not null)
         {
-            if (value is { } v)
+            (string Key, ulong? Value)[] figures =
+            [
+                (UsageKeys.CpuUsageNSec, usage.CpuUsageNSec), (UsageKeys.MemoryCurrent, usage.MemoryCurrent), (UsageKeys.MemoryPeak, usage.MemoryPeak),
+                (UsageKeys.MemoryMax, usage.MemoryMax), (UsageKeys.MemorySwapCurrent, usage.MemorySwapCurrent), (UsageKeys.MemorySwapMax, usage.MemorySwapMax),
+                (UsageKeys.TasksCurrent, usage.TasksCurrent), (UsageKeys.TasksMax, usage.TasksMax),
+                (UsageKeys.IOReadBytes, usage.IOReadBytes), (UsageKeys.IOWriteBytes, usage.IOWriteBytes),
+                (UsageKeys.RootDiskBytes, usage.RootDiskBytes), (UsageKeys.RootDiskMeasuredAt, Micros(usage.RootDiskMeasuredAt)),
+            ];
+            foreach (var (key, value) in figures)
+            {
+                if (value is { } v)
+                {
+                    writer.WriteDictionaryEntryStart();
+                    writer.WriteText(key);
+                    writer.WriteVariantUInt64(v);
+                }
+            }
+            if (usage.Interfaces.Count > 0)
             {
                 writer.WriteDictionaryEntryStart();
-                writer.WriteText(key);
-                writer.WriteVariantUInt64(v);
+                writer.WriteText(UsageKeys.Interfaces);
+                writer.WriteSignature(UsageKeys.InterfacesSignature);
+                ArrayStart interfaces = writer.WriteDictionaryStart();
+                foreach (var i in usage.Interfaces)
+                {
+                    writer.WriteDictionaryEntryStart();
+                    writer.WriteText(i.Name);
+                    ArrayStart counters = writer.WriteDictionaryStart();
+                    foreach (var (key, value) in (ReadOnlySpan<(string, ulong)>)[(InterfaceKeys.RxBytes, i.RxBytes), (InterfaceKeys.RxPackets, i.RxPackets),
+                        (InterfaceKeys.TxBytes, i.TxBytes), (InterfaceKeys.TxPackets, i.TxPackets)])
+                    {
+                        writer.WriteDictionaryEntryStart();
+                        writer.WriteText(key);
+                        writer.WriteUInt64(value);
+                    }
+                    writer.WriteDictionaryEnd(counters);
+                }
+                writer.WriteDictionaryEnd(interfaces);
             }
         }
         writer.WriteDictionaryEnd(dict);
         context.Reply(writer.CreateMessage());
     }
+
+    private static ulong? Micros(DateTimeOffset? at) => at is { } t ? (ulong)(t.ToUnixTimeMilliseconds() * 1000) : null;
 
     /// <summary>argv and env, bounded in count and size before anything runs.</summary>
     private static (string[] Argv, Dictionary<string, string> Env) ReadCommand(Message request)

@@ -38,6 +38,7 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
             self.ReplySnapshots(context, ReadName(ref reader));
         }),
         [Wire.Manager.ListJobs] = static (self, context) => Done(() => self.ReplyJobs(context)),
+        [Wire.Manager.GetJobStatistics] = static (self, context) => Done(() => StatisticsReply.Send(context, self._jobs.Statistics)),
         // A change, but its job's container is named by the archive: the manifest is read first (at most 30 s).
         [Wire.Manager.ImportContainer] = static async (self, context) =>
         {

@@ -28,6 +28,9 @@ public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
     private readonly AsyncLocal<string?> _caller = new();
     private uint? _lastId;
 
+    /// <summary>How the jobs that ended went, per operation and result.</summary>
+    public JobStatistics Statistics { get; } = new();
+
     public event Action<Job>? JobNew;
     public event Action<Job, string>? JobLog;
     public event Action<Job, JobOutcome>? JobRemoved;
@@ -156,8 +159,10 @@ public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
             _jobs.Remove(job.Id);
             _byContainer.Remove(job.Container);
         }
+        var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Statistics.Record(job.Operation, outcome.Result, took);
         log.LogInformation("job {Id} {Operation} {Container}: {Result} in {Milliseconds:0.0} ms {Message}", job.Id, job.Operation, job.Container,
-            outcome.Result, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome.Message);
+            outcome.Result, took.TotalMilliseconds, outcome.Message);
         JobRemoved?.Invoke(job, outcome);
     }
 }

@@ -2,8 +2,37 @@ using System.Globalization;
 
 namespace ContainerD.Domain.Lxc;
 
-/// <summary>A running container's figures from its cgroup; a figure the host cannot give is null.</summary>
-public sealed record ContainerUsage(ulong? CpuUsageNSec, ulong? MemoryCurrent, ulong? MemoryMax, ulong? TasksCurrent, ulong? TasksMax);
+/// <summary>
+/// A running container's figures: from its cgroup, its host-side veth and its writable root. A
+/// figure the host cannot give is null (an interface list: empty), never 0.
+/// </summary>
+public sealed record ContainerUsage(ulong? CpuUsageNSec, ulong? MemoryCurrent, ulong? MemoryMax, ulong? TasksCurrent, ulong? TasksMax)
+{
+    /// <summary>The most memory it has used since it started (v2 memory.peak, v1 max_usage_in_bytes).</summary>
+    public ulong? MemoryPeak { get; init; }
+    /// <summary>Swap in use, where the host accounts it (v2 memory.swap.current, v1 memsw − memory).</summary>
+    public ulong? MemorySwapCurrent { get; init; }
+    public ulong? MemorySwapMax { get; init; }
+    /// <summary>Bytes read from and written to block devices (v2 io.stat, v1 blkio's recursive throttle counters).</summary>
+    public ulong? IOReadBytes { get; init; }
+    public ulong? IOWriteBytes { get; init; }
+    /// <summary>Its interfaces' counters as the container sees them (received = what came in to it).</summary>
+    public IReadOnlyList<InterfaceCounters> Interfaces { get; init; } = [];
+    /// <summary>Bytes its writable root takes on the host's disk, as last measured (null until a first measurement).</summary>
+    public ulong? RootDiskBytes { get; init; }
+    public DateTimeOffset? RootDiskMeasuredAt { get; init; }
+}
+
+/// <summary>One interface's counters from the container's side.</summary>
+public sealed record InterfaceCounters(string Name, ulong RxBytes, ulong RxPackets, ulong TxBytes, ulong TxPackets)
+{
+    /// <summary>
+    /// The counters of a veth's host end, turned around: what the host end received is what the
+    /// container sent, and what it sent the container received.
+    /// </summary>
+    public static InterfaceCounters FromHostEnd(string containerSideName, ulong hostRxBytes, ulong hostRxPackets, ulong hostTxBytes, ulong hostTxPackets) =>
+        new(containerSideName, RxBytes: hostTxBytes, RxPackets: hostTxPackets, TxBytes: hostRxBytes, TxPackets: hostRxPackets);
+}
 
 /// <summary>Where each cgroup hierarchy is mounted: the unified one and each v1 controller's.</summary>
 public sealed record CgroupMounts(string? V2, IReadOnlyDictionary<string, string> V1);
@@ -119,6 +148,38 @@ public static class CgroupText
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// Bytes read and written, summed over devices: v2 io.stat ("8:0 rbytes=N wbytes=N …") or v1
+    /// blkio.throttle.io_service_bytes_recursive ("8:0 Read N" … "Total N"). A cgroup that has done
+    /// no I/O yet has an empty io.stat or only v1's "Total 0": (0, 0).
+    /// </summary>
+    public static (ulong Read, ulong Write) ParseIoBytes(string text)
+    {
+        ulong read = 0, write = 0;
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length == 0 || !f[0].Contains(':', StringComparison.Ordinal))
+            {
+                continue; // v1's "Total N" (read and written together)
+            }
+            if (f.Length == 3 && ParseCounter(f[2]) is { } bytes)
+            {
+                // v1: one line per device and direction.
+                read += f[1] == "Read" ? bytes : 0;
+                write += f[1] == "Write" ? bytes : 0;
+                continue;
+            }
+            foreach (string field in f.Skip(1))
+            {
+                // v2: key=value pairs after the device.
+                read += field.StartsWith("rbytes=", StringComparison.Ordinal) && ParseCounter(field[7..]) is { } r ? r : 0;
+                write += field.StartsWith("wbytes=", StringComparison.Ordinal) && ParseCounter(field[7..]) is { } w ? w : 0;
+            }
+        }
+        return (read, write);
     }
 
     /// <summary>Octal escapes of /proc/self/mounts (\040 for a space).</summary>

@@ -85,6 +85,9 @@ public static class LxcConfigRenderer
         return c.ToString();
     }
 
+    /// <summary>The container's side of its veth.</summary>
+    public const string ContainerInterfaceName = "eth0";
+
     /// <summary>The host side of a container's veth: deterministic and at most 15 bytes (IFNAMSIZ).</summary>
     public static string HostInterfaceName(string container)
     {
@@ -106,7 +109,7 @@ public static class LxcConfigRenderer
             return;
         }
         c.Add("lxc.net.0.type", "veth");
-        c.Add("lxc.net.0.name", "eth0");
+        c.Add("lxc.net.0.name", ContainerInterfaceName);
         c.Add("lxc.net.0.flags", "up");
         c.Add("lxc.net.0.veth.pair", HostInterfaceName(d.Name));
         if (n.Bridge is not null)

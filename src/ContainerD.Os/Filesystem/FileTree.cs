@@ -90,26 +90,11 @@ public static class FileTree
     /// <summary>Removes what dir holds, except non-empty subdirectories: returns the first of those, or null when dir is empty.</summary>
     private static byte[]? EmptyOut(SafeFileHandle dir, string path, int depth)
     {
-        var buffer = new byte[32 * 1024];
-        int n;
-        while ((n = Getdents(dir, buffer)) > 0)
+        foreach (byte[] name in Entries(dir))
         {
-            for (int offset = 0; offset < n;)
+            if (RemoveEntry(dir, name, $"{path} (at depth {depth})") is { } nonEmpty)
             {
-                // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name (NUL-terminated).
-                int length = BitConverter.ToUInt16(buffer, offset + 16);
-                var entry = buffer.AsSpan(offset + 19, length - 19);
-                offset += length;
-                var name = entry[..entry.IndexOf((byte)0)];
-                if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-                {
-                    continue;
-                }
-                byte[] z = Z(name);
-                if (RemoveEntry(dir, z, $"{path} (at depth {depth})") is { } nonEmpty)
-                {
-                    return nonEmpty;
-                }
+                return nonEmpty;
             }
         }
         return null;

@@ -49,9 +49,12 @@ internal static unsafe partial class Native
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     public struct Statx
     {
+        [FieldOffset(16)] public uint Nlink;
         [FieldOffset(20)] public uint Uid;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Ino;
+        /// <summary>512-byte blocks allocated on disk (what du counts).</summary>
+        [FieldOffset(48)] public ulong Blocks;
         [FieldOffset(136)] public uint DevMajor;
         [FieldOffset(140)] public uint DevMinor;
         [FieldOffset(144)] public ulong MountId;
@@ -224,6 +227,28 @@ internal static unsafe partial class Native
             n = getdents64(Fd(dir), p, buffer.Length);
         }
         return n >= 0 ? (int)n : throw Error(Marshal.GetLastPInvokeError(), "getdents64", "");
+    }
+
+    /// <summary>The names in a directory (NUL-terminated, "." and ".." left out), read as the caller goes.</summary>
+    public static IEnumerable<byte[]> Entries(SafeFileHandle dir)
+    {
+        var buffer = new byte[32 * 1024];
+        int n;
+        while ((n = Getdents(dir, buffer)) > 0)
+        {
+            for (int offset = 0; offset < n;)
+            {
+                // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name (NUL-terminated).
+                int length = BitConverter.ToUInt16(buffer, offset + 16);
+                var entry = buffer.AsSpan(offset + 19, length - 19);
+                offset += length;
+                var name = entry[..entry.IndexOf((byte)0)];
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                {
+                    yield return Z(name);
+                }
+            }
+        }
     }
 
     /// <summary>Unmounts (lazily) the mount whose root fd refers to, by its /proc/self/fd path: no path a container controls.</summary>

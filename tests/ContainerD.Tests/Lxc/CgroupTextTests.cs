@@ -89,3 +89,46 @@ public sealed class CgroupTextTests
         Assert.Null(CgroupText.ParseCpuStatNSec("user_usec 1\n"));
     }
 }
+
+public sealed class UsageTextTests
+{
+    [Fact]
+    public void V1_blkio_counts_read_and_write_over_every_device_and_leaves_the_total_out()
+    {
+        var (read, write) = CgroupText.ParseIoBytes("""
+            254:0 Read 4096
+            254:0 Write 8192
+            254:0 Sync 12288
+            254:0 Async 0
+            254:0 Discard 0
+            254:0 Total 12288
+            8:16 Read 100
+            8:16 Write 1
+            Total 12389
+
+            """);
+        Assert.Equal(4196UL, read);
+        Assert.Equal(8193UL, write);
+    }
+
+    [Fact]
+    public void V2_io_stat_sums_rbytes_and_wbytes_over_devices()
+    {
+        var (read, write) = CgroupText.ParseIoBytes("254:0 rbytes=1048576 wbytes=4096 rios=12 wios=1 dbytes=0 dios=0\n8:0 rbytes=10 wbytes=20 rios=1 wios=1\n");
+        Assert.Equal(1048586UL, read);
+        Assert.Equal(4116UL, write);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Total 0\n")]
+    public void A_cgroup_that_did_no_io_has_read_and_written_nothing(string text) => Assert.Equal((0UL, 0UL), CgroupText.ParseIoBytes(text));
+
+    [Fact]
+    public void A_veths_host_end_counts_the_other_way_round()
+    {
+        // The host end received 100 bytes in 2 packets (the container sent them) and sent 300 in 4.
+        var counters = InterfaceCounters.FromHostEnd("eth0", hostRxBytes: 100, hostRxPackets: 2, hostTxBytes: 300, hostTxPackets: 4);
+        Assert.Equal(new InterfaceCounters("eth0", RxBytes: 300, RxPackets: 4, TxBytes: 100, TxPackets: 2), counters);
+    }
+}

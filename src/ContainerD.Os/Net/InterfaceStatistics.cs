@@ -1,0 +1,33 @@
+using System.Globalization;
+using ContainerD.Domain.Lxc;
+
+namespace ContainerD.Os.Net;
+
+/// <summary>
+/// A container's traffic, read on the host from its veth's host end (/sys/class/net/IF/statistics),
+/// which the daemon named itself: nothing inside the container is asked or entered.
+/// </summary>
+public static class InterfaceStatistics
+{
+    /// <summary>The counters as the container sees them on containerSideName, or null when the host end is not there.</summary>
+    public static InterfaceCounters? ReadHostEnd(string hostInterface, string containerSideName, string root = "/")
+    {
+        string dir = Path.Combine(root, "sys/class/net", hostInterface, "statistics");
+        ulong? Counter(string name)
+        {
+            try
+            {
+                return ulong.TryParse(File.ReadAllText(Path.Combine(dir, name)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value)
+                    ? value : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null; // the container stopped meanwhile and its veth went with it
+            }
+        }
+        return Counter("rx_bytes") is { } rxBytes && Counter("rx_packets") is { } rxPackets
+            && Counter("tx_bytes") is { } txBytes && Counter("tx_packets") is { } txPackets
+            ? InterfaceCounters.FromHostEnd(containerSideName, rxBytes, rxPackets, txBytes, txPackets)
+            : null;
+    }
+}
