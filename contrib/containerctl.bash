@@ -3,7 +3,7 @@
 _containerctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local commands="list status create start stop restart destroy update rollback generations snapshot snapshots restore reset export import run shell logs jobs cancel"
+  local commands="list status create start stop restart destroy update rollback generations snapshot snapshots restore reset export import run shell logs jobs cancel top events metrics"
   local bus=() command="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
@@ -15,7 +15,8 @@ _containerctl() {
   if [[ $prev == --bus ]]; then COMPREPLY=($(compgen -W "system session" -- "$cur")); return; fi
   if [[ -z $command ]]; then COMPREPLY=($(compgen -W "$commands --bus --help" -- "$cur")); return; fi
   case $prev in
-    -f|--file|--nix) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -f|--file|--nix|-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -s|--sort) COMPREPLY=($(compgen -W "cpu memory tasks io" -- "$cur")); return ;;
     --system|--flake) COMPREPLY=($(compgen -d -- "$cur")); return ;;
   esac
   local options
@@ -33,11 +34,14 @@ _containerctl() {
     export) options="--all-generations --no-block" ;;
     import) options="--name --no-block" ;;
     logs) options="-f" ;;
+    top) options="--sort --delay --json" ;;
+    events) options="--json" ;;
+    metrics) options="--output" ;;
     *) options="" ;;
   esac
   if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$options --help" -- "$cur")); return; fi
   case $command in
-    list|jobs|create) ;;
+    list|jobs|create|top|metrics) ;;
     cancel) COMPREPLY=($(compgen -W "$(containerctl "${bus[@]}" jobs 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }')" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "$(containerctl "${bus[@]}" list --names 2>/dev/null)" -- "$cur")) ;;
   esac

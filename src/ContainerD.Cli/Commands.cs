@@ -39,6 +39,9 @@ public static class Commands
             case "run": return await Inside.RunAsync(bus, args);
             case "shell": return await Inside.ShellAsync(bus, args);
             case "logs": return await Inside.LogsAsync(bus, args);
+            case "top": return await Top.RunAsync(bus, args);
+            case "events": return await Events.RunAsync(bus, args);
+            case "metrics": return await Metrics.RunAsync(bus, args);
             default: throw new CliException(ExitCodes.InvalidInput, $"unknown command '{args.Command}'; see 'containerctl --help'");
         }
     }
@@ -69,7 +72,7 @@ public static class Commands
         using var client = await ContainerDClient.ConnectAsync(bus);
         string path = await client.GetContainerAsync(name);
         var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
-        var usage = properties["State"].GetString() == "running" ? await client.GetUsageAsync(path) : null;
+        var usage = properties["State"].GetString() == "running" ? UsageFigures.From(await client.GetUsageAsync(path)) : null;
         string status = Output.Status(properties, usage);
         Console.Out.Write(Console.IsOutputRedirected ? status : TerminalText.Sanitize(status));
         return ExitCodes.Ok;

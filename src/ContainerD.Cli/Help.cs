@@ -31,6 +31,9 @@ public static class Help
                                              one archive: definition, generations, root, closure
           import FILE|- [--name NEW]         a container from an archive, with a fresh uid range
           jobs | cancel JOB                  the jobs running now; cancel one (e.g. a long build)
+          top [--sort cpu|memory|tasks|io]   the running containers by what they use, live (--json: once)
+          events [NAME…] [--json]            follow what happens: created, removed, state, generation, jobs
+          metrics [--output FILE]            Prometheus text format, for node_exporter's textfile collector
 
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
         The bus is also taken from CONTAINERCTL_BUS. 'containerctl COMMAND --help' shows more.
@@ -71,6 +74,34 @@ public static class Help
         ["import"] = "usage: containerctl import FILE|- [--name NEW] [--no-block]\nMakes a container from an archive: a fresh uid range (its files' owners shifted into it), its\nclosure imported (root only; a member may import when the store has the systems already), its\ngenerations set in its profile. A damaged or truncated archive is refused and nothing is made.\nexample: containerctl import web.ctdx --name web2\n",
         ["jobs"] = "usage: containerctl jobs\nThe jobs running now: id, container, operation.\nexample: containerctl jobs\n",
         ["cancel"] = "usage: containerctl cancel JOB\nCancels a running job (a build stops, no new generation is made).\nexample: containerctl cancel 12\n",
+        ["top"] = """
+            usage: containerctl top [--sort cpu|memory|tasks|io] [--delay SECONDS] [--json]
+            The running containers, one line each, largest first: tasks, CPU (% of one CPU over the
+            last interval), memory, and block I/O read and written per second. On a terminal it
+            redraws every second (--delay) until q or Ctrl-C; piped or with --json it samples twice,
+            an interval apart, and prints once, as systemd-cgtop does.
+            example: containerctl top --sort memory
+            example: containerctl top --json | jq '.[0].name'
+
+            """,
+        ["events"] = """
+            usage: containerctl events [NAME…] [--json]
+            Follows what happens, a line each with its time (UTC): created, removed, state (running,
+            stopped… also behind the daemon's back), generation, job-started and job-ended with its
+            result. NAMEs must be containers; without any, every container. --json: one JSON object
+            a line. It ends when containerctld goes away, saying so (exit 5).
+            example: containerctl events web --json
+
+            """,
+        ["metrics"] = """
+            usage: containerctl metrics [--output FILE]
+            One scrape in the Prometheus text format: each container's state, generation, CPU,
+            memory, tasks, I/O, network and root disk, and the jobs by operation (counts, running,
+            durations). --output writes FILE atomically (node_exporter's textfile collector reads
+            DIR/*.prom); when the daemon cannot be read, FILE says containerctld_up 0 (exit 5).
+            example: containerctl metrics --output /var/lib/prometheus/node-exporter/containerctld.prom
+
+            """,
         ["run"] = "usage: containerctl run NAME -- CMD [ARGS…]\nThe command's output and exit code become containerctl's.\nexample: containerctl run web -- cat /proc/self/uid_map\n",
     };
 

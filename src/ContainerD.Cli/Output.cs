@@ -68,7 +68,7 @@ public static class Output
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
-    public static string Status(Dictionary<string, VariantValue> p, Dictionary<string, VariantValue>? usage = null)
+    public static string Status(Dictionary<string, VariantValue> p, UsageFigures? usage = null)
     {
         uint uidBase = p["UidBase"].GetUInt32(), uidSize = p["UidSize"].GetUInt32();
         var created = DateTimeOffset.FromUnixTimeMilliseconds((long)(p["CreatedAt"].GetUInt64() / 1000));
@@ -77,7 +77,7 @@ public static class Output
         text.Append(CultureInfo.InvariantCulture, $"       State: {p["State"].GetString()}\n");
         uint pid = p["LeaderPid"].GetUInt32();
         text.Append(CultureInfo.InvariantCulture, $"      Leader: {(pid == 0 ? "-" : Num(pid))}\n");
-        text.Append(Usage(usage ?? []));
+        text.Append(Usage(usage ?? UsageFigures.None));
         text.Append(CultureInfo.InvariantCulture, $"   UIDs/GIDs: {uidBase}-{uidBase + uidSize - 1} ({uidSize} ids; container root is host uid {uidBase})\n");
         text.Append(CultureInfo.InvariantCulture, $"  Generation: {p["Generation"].GetUInt32()}\n");
         text.Append(CultureInfo.InvariantCulture, $"      System: {p["SystemPath"].GetString()}\n");
@@ -96,26 +96,62 @@ public static class Output
         return text.ToString();
     }
 
-    /// <summary>GetUsage's figures as systemctl status words them; nothing for those the daemon left out (a stopped container: all).</summary>
-    public static string Usage(Dictionary<string, VariantValue> usage)
+    /// <summary>
+    /// GetUsage's figures as systemctl status words them, a line each; nothing for a figure the
+    /// daemon left out (a stopped container: no line at all).
+    /// </summary>
+    public static string Usage(UsageFigures usage)
     {
-        ulong? Figure(string key) => usage.TryGetValue(key, out var v) ? v.GetUInt64() : null;
-        string Limit(ulong? max, Func<ulong, string> format) => max is { } m ? $" (limit: {format(m)})" : "";
         var text = new StringBuilder();
-        if (Figure("TasksCurrent") is { } tasks)
+        // "      Memory: …", aligned with status's other lines; a continuation line has no label.
+        void Line(string label, string value) => text.Append(CultureInfo.InvariantCulture, $"{(label.Length > 0 ? label + ":" : ""),13} {value}\n");
+        if (usage[UsageKeys.TasksCurrent] is { } tasks)
         {
-            text.Append(CultureInfo.InvariantCulture, $"       Tasks: {tasks}{Limit(Figure("TasksMax"), n => n.ToString(CultureInfo.InvariantCulture))}\n");
+            Line("Tasks", Num(tasks) + (usage[UsageKeys.TasksMax] is { } max ? $" (limit: {Num(max)})" : ""));
         }
-        if (Figure("MemoryCurrent") is { } memory)
+        if (usage[UsageKeys.MemoryCurrent] is { } memory)
         {
-            text.Append(CultureInfo.InvariantCulture, $"      Memory: {Bytes(memory)}{Limit(Figure("MemoryMax"), Bytes)}\n");
+            // As systemd: swap only once some is used; the limits last.
+            var details = new List<string>();
+            if (usage[UsageKeys.MemoryPeak] is { } peak)
+            {
+                details.Add($"peak: {Bytes(peak)}");
+            }
+            if (usage[UsageKeys.MemorySwapCurrent] is { } swap and > 0)
+            {
+                details.Add($"swap: {Bytes(swap)}");
+            }
+            if (usage[UsageKeys.MemoryMax] is { } max)
+            {
+                details.Add($"limit: {Bytes(max)}");
+            }
+            if (usage[UsageKeys.MemorySwapMax] is { } swapMax)
+            {
+                details.Add($"swap limit: {Bytes(swapMax)}");
+            }
+            Line("Memory", Bytes(memory) + (details.Count > 0 ? $" ({string.Join(", ", details)})" : ""));
         }
-        if (Figure("CPUUsageNSec") is { } cpu)
+        if (usage[UsageKeys.CpuUsageNSec] is { } cpu)
         {
-            text.Append(CultureInfo.InvariantCulture, $"         CPU: {CpuTime(cpu)}\n");
+            Line("CPU", CpuTime(cpu));
+        }
+        if (usage[UsageKeys.IOReadBytes] is { } read && usage[UsageKeys.IOWriteBytes] is { } written)
+        {
+            Line("IO", $"{Bytes(read)} read, {Bytes(written)} written");
+        }
+        for (int i = 0; i < usage.Interfaces.Count; i++)
+        {
+            var n = usage.Interfaces[i];
+            Line(i == 0 ? "Network" : "", $"{n.Name}: {Bytes(n.RxBytes)} in ({Packets(n.RxPackets)}), {Bytes(n.TxBytes)} out ({Packets(n.TxPackets)})");
+        }
+        if (usage[UsageKeys.RootDiskBytes] is { } disk)
+        {
+            Line("Disk", $"{Bytes(disk)} (writable root)");
         }
         return text.ToString();
     }
+
+    private static string Packets(ulong n) => n == 1 ? "1 packet" : $"{Num(n)} packets";
 
     /// <summary>systemd's format_bytes: 1024-based, one decimal unless it is 0 ("12.4M", "512M", "800B").</summary>
     public static string Bytes(ulong bytes)
@@ -147,6 +183,7 @@ public static class Output
     }
 
     private static string Num(uint n) => n.ToString(CultureInfo.InvariantCulture);
+    private static string Num(ulong n) => n.ToString(CultureInfo.InvariantCulture);
 
     internal static string Align(List<string[]> table)
     {

@@ -146,7 +146,7 @@ public sealed class CliTerminalTests
     public async Task Every_command_has_help_with_an_example()
     {
         foreach (string command in (string[])["list", "status", "create", "start", "stop", "restart", "destroy", "update",
-            "rollback", "generations", "run", "shell", "logs", "jobs", "cancel"])
+            "rollback", "generations", "run", "shell", "logs", "jobs", "cancel", "top", "events", "metrics"])
         {
             var help = await Cli.RunAsync([command, "--help"]);
             Assert.True(help.ExitCode == 0, $"{command}: {help}");
