@@ -21,10 +21,10 @@ public static class MetricsText
 {
     private const string Prefix = "containerctld_";
 
-    /// <summary>The container metrics from GetUsage: name, type, help, the key and the factor to base units.</summary>
-    private static readonly (string Name, string Type, string Help, string Key, double Scale)[] UsageFamilies =
+    /// <summary>The container metrics from GetUsage: name, type, help, the key and what it is divided by for base units.</summary>
+    private static readonly (string Name, string Type, string Help, string Key, double Divisor)[] UsageFamilies =
     [
-        ("container_cpu_seconds_total", "counter", "CPU time the container's processes used.", UsageKeys.CpuUsageNSec, 1e-9),
+        ("container_cpu_seconds_total", "counter", "CPU time the container's processes used.", UsageKeys.CpuUsageNSec, 1e9),
         ("container_memory_bytes", "gauge", "Memory the container uses now (its cgroup's).", UsageKeys.MemoryCurrent, 1),
         ("container_memory_peak_bytes", "gauge", "The most memory the container used since it started.", UsageKeys.MemoryPeak, 1),
         ("container_memory_max_bytes", "gauge", "The container's memory limit, where it has one.", UsageKeys.MemoryMax, 1),
@@ -69,7 +69,7 @@ public static class MetricsText
         }
 
         var usage = containers.Where(c => input.Usage.ContainsKey(c.Name)).Select(c => (c.Name, Figures: input.Usage[c.Name])).ToList();
-        foreach (var (name, type, help, key, scale) in UsageFamilies)
+        foreach (var (name, type, help, key, divisor) in UsageFamilies)
         {
             var samples = usage.Where(u => u.Figures[key] is not null).ToList();
             if (samples.Count == 0)
@@ -79,7 +79,7 @@ public static class MetricsText
             Family(text, name, type, help);
             foreach (var u in samples)
             {
-                Sample(text, name, Labels(("name", u.Name)), u.Figures[key]!.Value * scale);
+                Sample(text, name, Labels(("name", u.Name)), u.Figures[key]!.Value / divisor);
             }
         }
         foreach (var (name, help, value) in NetworkFamilies)
