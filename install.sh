@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs ContainerD as a system service: the daemon and the CLI (NativeAOT), the systemd unit,
-# the D-Bus policy and activation file, tmpfiles.d and sysusers.d entries, bash completion and an
-# example config. Every installed path is recorded in a manifest, which --uninstall reads.
+# Installs ContainerD as a system service: the daemon and the CLI (NativeAOT), the systemd unit
+# (and a timer that writes metrics for node_exporter, not enabled), the D-Bus policy and activation
+# file, tmpfiles.d and sysusers.d entries, bash completion and an example config. Every installed path is recorded in a manifest, which --uninstall reads.
 #
 #   ./install.sh [--prefix /usr/local] [--destdir DIR] [--from DIR]
 #   ./install.sh --uninstall [--prefix /usr/local] [--destdir DIR]
@@ -55,7 +55,7 @@ reload() {
 if ((uninstall)); then
   [[ -f $destdir$manifest ]] || { echo "install.sh: nothing to uninstall: $destdir$manifest is missing" >&2; exit 1; }
   if ((live)) && [[ -d /run/systemd/system ]]; then
-    systemctl disable --now containerctld.service 2>/dev/null || true
+    systemctl disable --now containerctld-metrics.timer containerctld.service 2>/dev/null || true
   fi
   mapfile -t paths < <(tac "$destdir$manifest")
   rm -f "$destdir$manifest"
@@ -108,6 +108,10 @@ put 755 "$from/cli/containerctl" "$prefix/bin/containerctl"
 # Straight from sed into place: no temporary file outside the destination.
 put 644 /dev/stdin /etc/systemd/system/containerctld.service \
   < <(sed "s|^ExecStart=/usr/local/lib/containerctld/containerctld |ExecStart=$libdir/containerctld |" systemd/containerctld.service)
+# Metrics for node_exporter's textfile collector: installed, not enabled (README: "Metrics").
+put 644 /dev/stdin /etc/systemd/system/containerctld-metrics.service \
+  < <(sed "s|^ExecStart=/usr/local/bin/containerctl |ExecStart=$prefix/bin/containerctl |" systemd/containerctld-metrics.service)
+put 644 systemd/containerctld-metrics.timer /etc/systemd/system/containerctld-metrics.timer
 put 644 systemd/io.containerctl.ContainerD1.conf /usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf
 put 644 systemd/io.containerctl.ContainerD1.service /usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service
 put 644 systemd/containerctld.tmpfiles /usr/lib/tmpfiles.d/containerctld.conf

@@ -128,7 +128,7 @@ let
   toAssertions = map (check: { assertion = check.ok; inherit (check) message; });
 in
 {
-  imports = [ ./cockpit.nix ]; # the Cockpit page, where services.cockpit is on
+  imports = [ ./cockpit.nix ./metrics.nix ]; # the Cockpit page, where services.cockpit is on; metrics for node_exporter
 
   options.services.containerctld = {
     enable = mkEnableOption "containerctld, unprivileged LXC containers whose systems come from the Nix store";

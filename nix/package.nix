@@ -22,12 +22,16 @@ buildDotnetModule {
     "--prefix" "LD_LIBRARY_PATH" ":" (lib.makeLibraryPath [ lxc ])
   ];
 
-  # The same unit, policy, activation, tmpfiles and sysusers files that install.sh installs.
+  # The same units (the daemon's, the metrics timer's), policy, activation, tmpfiles and sysusers files that install.sh installs.
   postInstall = ''
     install -Dm644 systemd/containerctld.service $out/lib/systemd/system/containerctld.service
     substituteInPlace $out/lib/systemd/system/containerctld.service \
       --replace-fail /usr/local/lib/containerctld/containerctld $out/bin/containerctld \
       --replace-fail "ExecReload=/bin/kill " "ExecReload=${coreutils}/bin/kill "
+    install -Dm644 systemd/containerctld-metrics.service $out/lib/systemd/system/containerctld-metrics.service
+    substituteInPlace $out/lib/systemd/system/containerctld-metrics.service \
+      --replace-fail /usr/local/bin/containerctl $out/bin/containerctl
+    install -Dm644 systemd/containerctld-metrics.timer $out/lib/systemd/system/containerctld-metrics.timer
     install -Dm644 systemd/io.containerctl.ContainerD1.conf $out/share/dbus-1/system.d/io.containerctl.ContainerD1.conf
     install -Dm644 systemd/io.containerctl.ContainerD1.service $out/share/dbus-1/system-services/io.containerctl.ContainerD1.service
     install -Dm644 systemd/containerctld.tmpfiles $out/lib/tmpfiles.d/containerctld.conf

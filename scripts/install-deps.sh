@@ -12,6 +12,9 @@ packages=(lxc uidmap nix-bin nix-setup-systemd dbus busybox-static nftables ipro
 packages+=(cockpit-ws cockpit-bridge cockpit-system chromium)
 # ContainerAttackTests compile their mount-attack helper statically (gcc -static needs libc6-dev).
 packages+=(gcc libc6-dev)
+# The metrics tests check `containerctl metrics` with promtool, which only Debian's prometheus
+# package ships (it brings the server too; nothing here enables or needs it).
+packages+=(prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -49,6 +49,25 @@ public sealed class InstallTests : IDisposable
     }
 
     [Fact]
+    public async Task The_metrics_timer_and_service_pass_systemd_analyze_verify()
+    {
+        // As install.sh does: ExecStart names where the CLI is installed (here: the published one).
+        string service = Path.Combine(_dir, "containerctld-metrics.service"), timer = Path.Combine(_dir, "containerctld-metrics.timer");
+        string text = await File.ReadAllTextAsync(RepoFile("systemd/containerctld-metrics.service"));
+        await File.WriteAllTextAsync(service, text.Replace("/usr/local/bin/containerctl ", Repo.Cli + " ", StringComparison.Ordinal));
+        File.Copy(RepoFile("systemd/containerctld-metrics.timer"), timer);
+
+        var verify = await Programs.Run("systemd-analyze", "verify", "--man=no", service, timer);
+        Assert.True(verify.ExitCode == 0 && verify.Stderr.Trim().Length == 0, $"{verify.ExitCode}: {verify.Stderr}");
+        Assert.Contains("Type=oneshot", text);
+        Assert.Contains("ReadWritePaths=-/var/lib/prometheus/node-exporter", text);
+        Assert.Contains("Environment=TEXTFILE_DIR=/var/lib/prometheus/node-exporter", text);
+        string timerText = await File.ReadAllTextAsync(timer);
+        Assert.Contains("OnUnitActiveSec=15s", timerText);
+        Assert.Contains("WantedBy=timers.target", timerText);
+    }
+
+    [Fact]
     public async Task A_real_dbus_daemon_loads_the_policy_and_can_activate_the_service()
     {
         string services = Path.Combine(_dir, "system-services");
@@ -90,7 +109,8 @@ public sealed class InstallTests : IDisposable
         string[] expected =
         [
             "usr/local/bin/containerctl", "usr/local/lib/containerctld/containerctld", "usr/local/lib/containerctld/libMono.Unix.so",
-            "etc/systemd/system/containerctld.service", "usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf",
+            "etc/systemd/system/containerctld.service", "etc/systemd/system/containerctld-metrics.service",
+            "etc/systemd/system/containerctld-metrics.timer", "usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf",
             "usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service", "usr/lib/tmpfiles.d/containerctld.conf",
             "usr/lib/sysusers.d/containerctld.conf", "usr/share/bash-completion/completions/containerctl", "etc/containerctld/config.yaml",
             "usr/share/cockpit/containerctl/manifest.json", "usr/share/cockpit/containerctl/index.html", "usr/share/cockpit/containerctl/index.js",
@@ -106,6 +126,8 @@ public sealed class InstallTests : IDisposable
         }
         string unit = await File.ReadAllTextAsync(Path.Combine(root, "etc/systemd/system/containerctld.service"));
         Assert.Contains("ExecStart=/usr/local/lib/containerctld/containerctld --config /etc/containerctld/config.yaml", unit);
+        Assert.Contains("ExecStart=/usr/local/bin/containerctl --bus system metrics --output ${TEXTFILE_DIR}/containerctld.prom",
+            await File.ReadAllTextAsync(Path.Combine(root, "etc/systemd/system/containerctld-metrics.service")));
         var help = await Programs.Run(Path.Combine(root, "usr/local/bin/containerctl"), "--help");
         Assert.True(help.ExitCode == 0, help.Stderr);
 
@@ -198,6 +220,8 @@ public sealed class InstallTests : IDisposable
         }
         string unit = await File.ReadAllTextAsync(Path.Combine(stage, "etc/systemd/system/containerctld.service"));
         Assert.Contains("ExecStart=/opt/ctd/lib/containerctld/containerctld --config /etc/containerctld/config.yaml", unit);
+        Assert.Contains("ExecStart=/opt/ctd/bin/containerctl --bus system metrics",
+            await File.ReadAllTextAsync(Path.Combine(stage, "etc/systemd/system/containerctld-metrics.service")));
         // The manifest names the target system's paths, not the staging root's.
         Assert.All(await File.ReadAllLinesAsync(Path.Combine(stage, "opt/ctd/lib/containerctld/install-manifest")),
             line => Assert.False(line.StartsWith(caller, StringComparison.Ordinal), line));

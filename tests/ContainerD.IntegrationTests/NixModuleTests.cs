@@ -83,6 +83,36 @@ public sealed partial class NixModuleTests
         Assert.Equal(["alice"], (await EvalAsync(example, "admins", release)).EnumerateArray().Select(a => a.GetString()));
     }
 
+    [Theory]
+    [InlineData("24.11")]
+    [InlineData("20.09")]
+    public async Task Metrics_run_the_packaged_timer_into_the_directory_node_exporter_reads_and_are_off_by_default(string release)
+    {
+        var off = await EvalAsync(Host(""), "metrics", release);
+        Assert.Equal(JsonValueKind.Null, off.GetProperty("timer").ValueKind);
+        Assert.Equal(JsonValueKind.Null, off.GetProperty("service").ValueKind);
+        Assert.Equal(0, off.GetProperty("tmpfiles").GetArrayLength());
+
+        var on = await EvalAsync(Host("""metrics = { enable = true; directory = "/srv/textfile"; interval = "1min"; };"""), "metrics", release);
+        var timer = on.GetProperty("timer");
+        Assert.Equal(["timers.target"], timer.GetProperty("wantedBy").EnumerateArray().Select(t => t.GetString()));
+        // A drop-in on the packaged timer: its 15 s cleared, the interval set.
+        Assert.Equal(["", "1min"], timer.GetProperty("timerConfig").GetProperty("OnUnitActiveSec").EnumerateArray().Select(t => t.GetString()));
+        var service = on.GetProperty("service");
+        Assert.Equal("/srv/textfile", service.GetProperty("environment").GetProperty("TEXTFILE_DIR").GetString());
+        Assert.Equal(["/srv/textfile"], service.GetProperty("serviceConfig").GetProperty("ReadWritePaths").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal(["d /srv/textfile 0755 root root -"], on.GetProperty("tmpfiles").EnumerateArray().Select(r => r.GetString()));
+
+        // The README's example points node_exporter where the timer writes.
+        var example = await EvalAsync(ReadmeExample(), "metrics", release);
+        string directory = example.GetProperty("service").GetProperty("environment").GetProperty("TEXTFILE_DIR").GetString()!;
+        Assert.Equal(["--collector.textfile.directory=" + directory], example.GetProperty("nodeExporterFlags").EnumerateArray().Select(f => f.GetString()));
+
+        var relative = await EvalAsync(Host("""metrics = { enable = true; directory = "textfile"; };"""), "failedAssertions", release);
+        Assert.Equal(["services.containerctld.metrics.directory must be an absolute path, not \"textfile\""],
+            relative.EnumerateArray().Select(m => m.GetString()));
+    }
+
     [Fact]
     public async Task A_changed_container_reloads_the_daemon_a_changed_config_restarts_it_and_no_change_touches_nothing()
     {
