@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ContainerD's costs against raw LXC (and LXD with --with-lxd), measured side by side in one run,
 # as root on Debian 12. Writes docs/PERFORMANCE.md unless --quick (CI's smoke run) is given.
-#   ./bench.sh [--quick] [--with-lxd]
+#   ./bench.sh [--quick] [--with-lxd | --usage]
 # The full run takes about 5 minutes on 2 cores: it creates 1000 containers and starts them all.
+# --usage measures only what GetUsage and metrics scrapes cost (with 10, 100 and 1000 containers
+# running), into that part of docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 [[ $(id -u) == 0 ]] || { echo "bench.sh: run as root (containers are root-started, unprivileged)" >&2; exit 1; }

@@ -24,6 +24,8 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
 
     public List<Row> Rows { get; } = [];
     public List<string> Notes { get; } = [];
+    /// <summary>GetUsage and metrics, measured at each list size (their own part of the report).</summary>
+    public UsageMeasurements Usage { get; } = new(bench, plan);
 
     private string One => _names[0];
     private string RawOne => _raws[0];
@@ -205,6 +207,50 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
     public async Task ListAsync(int size)
     {
         Progress($"{size} containers");
+        var (listed, running) = await EnsureRunningAsync(size);
+
+        var list = await Timing.OfAsync(plan.ListCalls, () => bench.Client.ListContainersAsync());
+        var lxcLs = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), () => Programs.RunChecked("lxc-ls", "-P", bench.Daemon.LxcPath, "-f"));
+        Timing? lxdList = null;
+        if (lxd is not null && size <= plan.LxdListSize)
+        {
+            await lxd.PopulateAsync(listed.Length, running);
+            lxdList = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), lxd.ListAsync);
+        }
+        Rows.Add(new Row($"`ListContainers` round trip, {listed.Length} containers, {running} running", list,
+            With(new("`lxc-ls -f` (same lxcpath)", lxcLs), "`lxc list` (LXD, same counts)", lxdList), size >= 1000 ? Target.Milliseconds(10) : null));
+        if (size == plan.ListSizes[0])
+        {
+            var cli = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
+            Rows.Add(new Row($"`containerctl list`, end to end (process start included), {listed.Length} containers", cli,
+                With(new("`lxc-ls -f`", lxcLs), "`lxc list` (LXD)", lxdList), Target.Milliseconds(30)));
+        }
+        await Task.Delay(1000); // let the daemon settle before reading its memory
+        _rss.Add(($"{listed.Length} containers, {running} running", bench.DaemonRssMegabytes()));
+        if (lxd is not null && size <= plan.LxdListSize)
+        {
+            Notes.Add(Invariant($"LXD's daemon (lxd) with {listed.Length} containers, {running} running: {lxd.DaemonRssMegabytes():0.0} MB resident (ContainerD: {_rss[^1].Megabytes:0.0} MB)."));
+        }
+        await Usage.MeasureAsync(running, list);
+    }
+
+    /// <summary>
+    /// `./bench.sh --usage`: only what seeing the containers costs, with each of the plan's list
+    /// sizes defined and up to its count running.
+    /// </summary>
+    public async Task UsageOnlyAsync()
+    {
+        foreach (int size in plan.ListSizes)
+        {
+            Progress($"{size} containers");
+            var (_, running) = await EnsureRunningAsync(size);
+            await Usage.MeasureAsync(running, await Timing.OfAsync(plan.ListCalls, () => bench.Client.ListContainersAsync()));
+        }
+    }
+
+    /// <summary>Creates containers up to size and starts up to the plan's count; where the machine refuses more, says so and goes on.</summary>
+    private async Task<(ContainerD.Contract.ContainerSummary[] Listed, int Running)> EnsureRunningAsync(int size)
+    {
         var all = (await bench.Client.ListContainersAsync()).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         for (int i = 0; all.Count < size; i++)
         {
@@ -231,29 +277,7 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
         var listed = await bench.Client.ListContainersAsync();
         int running = listed.Count(c => c.State == "running");
         _largest = (listed.Length, running);
-
-        var list = await Timing.OfAsync(plan.ListCalls, () => bench.Client.ListContainersAsync());
-        var lxcLs = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), () => Programs.RunChecked("lxc-ls", "-P", bench.Daemon.LxcPath, "-f"));
-        Timing? lxdList = null;
-        if (lxd is not null && size <= plan.LxdListSize)
-        {
-            await lxd.PopulateAsync(listed.Length, running);
-            lxdList = await Timing.OfAsync(Math.Max(3, plan.Repetitions / 3), lxd.ListAsync);
-        }
-        Rows.Add(new Row($"`ListContainers` round trip, {listed.Length} containers, {running} running", list,
-            With(new("`lxc-ls -f` (same lxcpath)", lxcLs), "`lxc list` (LXD, same counts)", lxdList), size >= 1000 ? Target.Milliseconds(10) : null));
-        if (size == plan.ListSizes[0])
-        {
-            var cli = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
-            Rows.Add(new Row($"`containerctl list`, end to end (process start included), {listed.Length} containers", cli,
-                With(new("`lxc-ls -f`", lxcLs), "`lxc list` (LXD)", lxdList), Target.Milliseconds(30)));
-        }
-        await Task.Delay(1000); // let the daemon settle before reading its memory
-        _rss.Add(($"{listed.Length} containers, {running} running", bench.DaemonRssMegabytes()));
-        if (lxd is not null && size <= plan.LxdListSize)
-        {
-            Notes.Add(Invariant($"LXD's daemon (lxd) with {listed.Length} containers, {running} running: {lxd.DaemonRssMegabytes():0.0} MB resident (ContainerD: {_rss[^1].Megabytes:0.0} MB)."));
-        }
+        return (listed, running);
     }
 
     /// <summary>

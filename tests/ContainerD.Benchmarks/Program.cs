@@ -4,43 +4,59 @@ using ContainerD.Benchmarks;
 // containers. Prints a Markdown report; --output also writes it into a file (between its results
 // markers, so the prose around them stays). --quick: small counts
 // and few repetitions (under a minute), as the test suite runs it: it fails on errors, never on timing.
-string[] known = ["--quick", "--with-lxd", "--output"];
+string[] known = ["--quick", "--with-lxd", "--usage", "--output"];
 if (args.Any(a => a.StartsWith('-') && !known.Contains(a)) || (args.Contains("--output") && args[^1] == "--output"))
 {
-    Console.Error.WriteLine("usage: ContainerD.Benchmarks [--quick] [--with-lxd] [--output FILE]");
+    Console.Error.WriteLine("usage: ContainerD.Benchmarks [--quick] [--with-lxd | --usage] [--output FILE]");
     return 2;
 }
 bool quick = args.Contains("--quick");
 bool withLxd = args.Contains("--with-lxd");
+// --usage: only what GetUsage and metrics scrapes cost (and the containers they need), into their own part of the report.
+bool usageOnly = args.Contains("--usage");
 string? output = args.SkipWhile(a => a != "--output").Skip(1).FirstOrDefault();
 var plan = quick ? Plan.Quick : Plan.Full;
 
 Measurements measured;
 await using (var bench = await Bench.StartAsync())
 {
-    await using var lxd = withLxd ? await Lxd.StartAsync(Path.Combine(bench.Daemon.Dir, "lxd"), bench.System) : null;
+    await using var lxd = withLxd && !usageOnly ? await Lxd.StartAsync(Path.Combine(bench.Daemon.Dir, "lxd"), bench.System) : null;
     measured = new Measurements(bench, lxd, plan);
     await measured.PrepareAsync();
-    await measured.StartAndStopAsync();
-    await measured.SystemdBootAsync();
-    await measured.RunTrueAsync();
-    await measured.CreateAndDestroyAsync();
-    // The first list size comes before the concurrent starts, which need their own stopped containers.
-    await measured.ListAsync(plan.ListSizes[0]);
-    await measured.ConcurrentStartAsync();
-    foreach (int size in plan.ListSizes.Skip(1))
+    if (usageOnly)
     {
-        await measured.ListAsync(size);
+        await measured.UsageOnlyAsync();
     }
-    await measured.CyclesAsync();
-    await new ArchiveMeasurements(bench, quick, measured.Rows, measured.Notes).RunAsync();
+    else
+    {
+        await measured.StartAndStopAsync();
+        await measured.SystemdBootAsync();
+        await measured.RunTrueAsync();
+        await measured.CreateAndDestroyAsync();
+        // The first list size comes before the concurrent starts, which need their own stopped containers.
+        await measured.ListAsync(plan.ListSizes[0]);
+        await measured.ConcurrentStartAsync();
+        foreach (int size in plan.ListSizes.Skip(1))
+        {
+            await measured.ListAsync(size);
+        }
+        await measured.CyclesAsync();
+        await new ArchiveMeasurements(bench, quick, measured.Rows, measured.Notes).RunAsync();
+    }
 }
 
-string command = "./bench.sh" + (quick ? " --quick" : "") + (withLxd ? " --with-lxd" : "");
-string report = Report.Markdown(measured.Rows, measured.Notes, command);
-Console.Out.Write(report);
+string command = "./bench.sh" + (quick ? " --quick" : "") + (withLxd && !usageOnly ? " --with-lxd" : "") + (usageOnly ? " --usage" : "");
+// The usage part of a whole run says which run it belongs to; alone, it has the run's header itself.
+string usage = (usageOnly ? Report.Header(command) : $"Measured in the same run as the results above (`{command}`).\n\n")
+    + Report.Table(measured.Usage.Rows, measured.Usage.Notes);
+string report = usageOnly ? "" : Report.Markdown(measured.Rows, measured.Notes, command);
+Console.Out.Write(usageOnly ? usage : report + "\n" + usage);
 if (output is not null)
 {
-    await Report.WriteIntoAsync(output, report);
+    if (!usageOnly)
+    {
+        await Report.WriteIntoAsync(output, report, Report.Results);
+    }
+    await Report.WriteIntoAsync(output, usage, Report.UsageResults);
 }
 return 0;

@@ -13,7 +13,8 @@ public sealed class BenchmarkTests
     {
         Prerequisites.Require();
         string output = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.md");
-        await File.WriteAllTextAsync(output, "# prose before\n<!-- results: written by ./bench.sh -->\nold\n<!-- end of results -->\nprose after\n");
+        await File.WriteAllTextAsync(output, "# prose before\n<!-- results: written by ./bench.sh -->\nold\n<!-- end of results -->\nprose after\n"
+            + "<!-- usage results: written by ./bench.sh and ./bench.sh --usage -->\nold usage\n<!-- end of usage results -->\nthe end\n");
         try
         {
             var (exit, stdout, stderr) = await Programs.Run(Repo.Benchmarks, "--quick", "--output", output);
@@ -25,6 +26,8 @@ public sealed class BenchmarkTests
                 "start → running", "stop (init powers off)", "stop --force", "systemd guest: start → `is-system-running` running/degraded", "`containerctl run NAME -- true`, end to end",
                 "`RunCommand([\"true\"])` over D-Bus", "create from a prebuilt system path", "destroy (stopped container)",
                 "5 containers started at once", "`ListContainers` round trip, 10 containers", "`containerctl list`, end to end",
+                "`GetUsage` round trip, one running container", "metrics scrape over D-Bus", "`containerctl metrics`, end to end",
+                "`ListContainers` round trip during back-to-back scrapes, 10 containers, 5 running",
             ];
             foreach (string figure in figures)
             {
@@ -32,13 +35,17 @@ public sealed class BenchmarkTests
             }
             Assert.Matches(@"(?m)^\| start → running[^\n]*\| `lxc-start -d` \| \d+\.\d / \d+\.\d / \d+\.\d \| \d+\.\d\d× \| ≤ 1\.10× \| (yes|\*\*no\*\*) \|$", stdout);
             Assert.Matches(@"ContainerD's daemon, resident memory \(VmRSS\): idle, no containers: \d+\.\d MB;.*after 20: \d+\.\d MB\.", stdout);
+            Assert.Matches(@"Daemon CPU per `containerctl metrics` scrape with 5 running: \d+\.\d ms", stdout);
 
             // Written into the file between its markers; the prose around them is kept.
             string file = await File.ReadAllTextAsync(output);
             Assert.StartsWith("# prose before\n<!-- results: written by ./bench.sh -->\n", file);
-            Assert.EndsWith("<!-- end of results -->\nprose after\n", file);
-            Assert.Contains(stdout, file);
+            Assert.Contains("<!-- end of results -->\nprose after\n<!-- usage results: written by ./bench.sh and ./bench.sh --usage -->\n", file);
+            Assert.EndsWith("<!-- end of usage results -->\nthe end\n", file);
+            Assert.Contains(stdout[..stdout.IndexOf("Measured in the same run", StringComparison.Ordinal)].TrimEnd(), file);
+            Assert.Contains(stdout[stdout.IndexOf("Measured in the same run", StringComparison.Ordinal)..], file);
             Assert.DoesNotContain("old\n", file);
+            Assert.DoesNotContain("old usage\n", file);
 
             // Nothing left running: no raw twin, no daemon of the run.
             var leftovers = Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit))
