@@ -25,6 +25,6 @@ public class LoginDefsTests
     {
         var useradd = LoginDefs.Parse("").SubUids;
         Assert.True(new IdRange(100_000, 1_000_000_000).Contains(useradd));
-        Assert.False(Domain.Configuration.DaemonConfig.DefaultIdPool.Overlaps(useradd));
+        Assert.False(ContainerD.Domain.Configuration.DaemonConfig.DefaultIdPool.Overlaps(useradd));
     }
 }
