@@ -186,6 +186,8 @@ public sealed class CliTerminalTests
 
         Assert.Equal(["reset", "restart", "restore", "rollback", "run"], await CompleteAsync("r"));
         Assert.Equal(["--force", "--help", "--no-block", "--timeout"], await CompleteAsync("stop", "--"));
+        Assert.Equal(["cpu", "io", "memory", "tasks"], await CompleteAsync("top", "--sort", ""));
+        Assert.Equal(["alpha", "alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "events", "al"));
         Assert.Equal(["alpha", "alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "shell", "al"));
         Assert.Equal(["alpine"], await CompleteAsync("--bus", daemon.Bus.Address, "logs", "alpi"));
     }
