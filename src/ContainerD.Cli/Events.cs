@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using ContainerD.Contract;
 
 namespace ContainerD.Cli;
@@ -82,46 +80,41 @@ public static class EventText
     }
 
     /// <summary>One JSON object on one line (JSON Lines), the fields that apply.</summary>
-    public static string Json(ContainerEvent e)
+    public static string Json(ContainerEvent e) => Output.Json(indented: false, json =>
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.WriteStartObject();
+        json.WriteString("time", Timestamp(e.Time));
+        json.WriteString("type", e.Type);
+        json.WriteString("container", e.Container);
+        void Field(string name, string? value)
         {
-            json.WriteStartObject();
-            json.WriteString("time", Timestamp(e.Time));
-            json.WriteString("type", e.Type);
-            json.WriteString("container", e.Container);
-            void Field(string name, string? value)
+            if (value is not null)
             {
-                if (value is not null)
-                {
-                    json.WriteString(name, value);
-                }
+                json.WriteString(name, value);
             }
-            if (e.Type == "generation")
-            {
-                json.WriteNumber("generation", uint.Parse(e.Value!, CultureInfo.InvariantCulture));
-                if (e.Previous is { } previous)
-                {
-                    json.WriteNumber("previous", uint.Parse(previous, CultureInfo.InvariantCulture));
-                }
-            }
-            else
-            {
-                Field(e.Type == "state" ? "state" : "value", e.Value);
-                Field("previous", e.Previous);
-            }
-            if (e.Job is { } job)
-            {
-                json.WriteNumber("job", job);
-            }
-            Field("operation", e.Operation);
-            Field("result", e.Result);
-            Field("error", e.Error);
-            json.WriteEndObject();
         }
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        if (e.Type == "generation")
+        {
+            json.WriteNumber("generation", uint.Parse(e.Value!, CultureInfo.InvariantCulture));
+            if (e.Previous is { } previous)
+            {
+                json.WriteNumber("previous", uint.Parse(previous, CultureInfo.InvariantCulture));
+            }
+        }
+        else
+        {
+            Field(e.Type == "state" ? "state" : "value", e.Value);
+            Field("previous", e.Previous);
+        }
+        if (e.Job is { } job)
+        {
+            json.WriteNumber("job", job);
+        }
+        Field("operation", e.Operation);
+        Field("result", e.Result);
+        Field("error", e.Error);
+        json.WriteEndObject();
+    });
 
     /// <summary>UTC to the millisecond, ISO 8601, as `incus monitor` stamps its events.</summary>
     public static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

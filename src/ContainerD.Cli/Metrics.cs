@@ -195,26 +195,9 @@ public static class Metrics
     {
         using var client = await ContainerDClient.ConnectAsync(bus);
         var containers = await client.ListContainersAsync();
-        var running = containers.Where(c => c.State == "running").ToList();
-        var usage = running.Select(c => client.GetUsageAsync(c.Path)).ToList();
         var statistics = client.GetJobStatisticsAsync();
         var jobs = client.ListJobsAsync();
-        var figures = new Dictionary<string, UsageFigures>(StringComparer.Ordinal);
-        for (int i = 0; i < running.Count; i++)
-        {
-            try
-            {
-                var f = UsageFigures.From(await usage[i]);
-                if (!f.IsEmpty)
-                {
-                    figures[running[i].Name] = f;
-                }
-            }
-            catch (Tmds.DBus.Protocol.DBusErrorReplyException e) when (ExitCodes.ForError(e.ErrorName) == ExitCodes.NotFound)
-            {
-                // destroyed between the list and its figures
-            }
-        }
+        var figures = await UsageFigures.OfRunningAsync(client, containers);
         var (bounds, rows) = await statistics;
         return new MetricsInput(containers, figures, bounds, rows, await jobs);
     }

@@ -44,6 +44,17 @@ public static class Output
         return Align(table);
     }
 
+    /// <summary>What write writes, as UTF-8 text (without a newline at the end).</summary>
+    public static string Json(bool indented, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+        {
+            write(json);
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     public static string ContainersJson(IReadOnlyList<(ContainerSummary Row, bool Autostart)> rows)
     {
         using var buffer = new MemoryStream();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using ContainerD.Contract;
 
 namespace ContainerD.Cli;
@@ -73,39 +72,34 @@ public static class TopTable
         return text.ToString();
     }
 
-    public static string Json(IReadOnlyList<TopRow> rows)
+    public static string Json(IReadOnlyList<TopRow> rows) => Output.Json(indented: true, json =>
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        json.WriteStartArray();
+        foreach (var r in rows)
         {
-            json.WriteStartArray();
-            foreach (var r in rows)
+            json.WriteStartObject();
+            json.WriteString("name", r.Name);
+            void Number(string name, double? value)
             {
-                json.WriteStartObject();
-                json.WriteString("name", r.Name);
-                void Number(string name, double? value)
+                if (value is { } v)
                 {
-                    if (value is { } v)
-                    {
-                        json.WriteNumber(name, Math.Round(v, 3));
-                    }
-                    else
-                    {
-                        json.WriteNull(name);
-                    }
+                    json.WriteNumber(name, Math.Round(v, 3));
                 }
-                Number("tasks", r.Tasks);
-                Number("cpuPercent", r.CpuPercent);
-                Number("cpuUsageNSec", r.CpuNSec);
-                Number("memoryBytes", r.Memory);
-                Number("readBytesPerSecond", r.ReadPerSecond);
-                Number("writeBytesPerSecond", r.WritePerSecond);
-                json.WriteEndObject();
+                else
+                {
+                    json.WriteNull(name);
+                }
             }
-            json.WriteEndArray();
+            Number("tasks", r.Tasks);
+            Number("cpuPercent", r.CpuPercent);
+            Number("cpuUsageNSec", r.CpuNSec);
+            Number("memoryBytes", r.Memory);
+            Number("readBytesPerSecond", r.ReadPerSecond);
+            Number("writeBytesPerSecond", r.WritePerSecond);
+            json.WriteEndObject();
         }
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
-    }
+        json.WriteEndArray();
+    }) + "\n";
 }
 
 /// <summary>
@@ -184,29 +178,12 @@ public static class Top
         return ExitCodes.Ok;
     }
 
-    /// <summary>Every running container's figures, asked all at once (one round trip's wait), and when.</summary>
+    /// <summary>Every running container's figures, and when they were asked for.</summary>
     private static async Task<(Dictionary<string, UsageFigures> Figures, long At)> SampleAsync(ContainerDClient client)
     {
-        var running = (await client.ListContainersAsync()).Where(c => c.State == "running").ToList();
-        var asked = running.Select(c => client.GetUsageAsync(c.Path)).ToList();
+        var containers = await client.ListContainersAsync();
         long at = Stopwatch.GetTimestamp();
-        var figures = new Dictionary<string, UsageFigures>(StringComparer.Ordinal);
-        for (int i = 0; i < running.Count; i++)
-        {
-            try
-            {
-                var usage = UsageFigures.From(await asked[i]);
-                if (!usage.IsEmpty)
-                {
-                    figures[running[i].Name] = usage; // empty: it stopped meanwhile
-                }
-            }
-            catch (Tmds.DBus.Protocol.DBusErrorReplyException e) when (ExitCodes.ForError(e.ErrorName) == ExitCodes.NotFound)
-            {
-                // destroyed meanwhile
-            }
-        }
-        return (figures, at);
+        return (await UsageFigures.OfRunningAsync(client, containers), at);
     }
 
     private static void Draw(IReadOnlyList<TopRow> rows, string sort, TimeSpan delay)

@@ -18,6 +18,33 @@ public sealed record UsageFigures(IReadOnlyDictionary<string, ulong> Values, IRe
 
     public bool IsEmpty => Values.Count == 0 && Interfaces.Count == 0;
 
+    /// <summary>
+    /// The figures of each running container of the list, asked all at once (one round trip's
+    /// wait for all of them). A container that stopped or went meanwhile is left out.
+    /// </summary>
+    public static async Task<Dictionary<string, UsageFigures>> OfRunningAsync(ContainerDClient client, IEnumerable<ContainerSummary> containers)
+    {
+        var running = containers.Where(c => c.State == "running").ToList();
+        var asked = running.Select(c => client.GetUsageAsync(c.Path)).ToList();
+        var figures = new Dictionary<string, UsageFigures>(StringComparer.Ordinal);
+        for (int i = 0; i < running.Count; i++)
+        {
+            try
+            {
+                var usage = From(await asked[i].ConfigureAwait(false));
+                if (!usage.IsEmpty)
+                {
+                    figures[running[i].Name] = usage; // empty: it stopped meanwhile
+                }
+            }
+            catch (DBusErrorReplyException e) when (ExitCodes.ForError(e.ErrorName) == ExitCodes.NotFound)
+            {
+                // destroyed meanwhile
+            }
+        }
+        return figures;
+    }
+
     /// <summary>Reads the reply; keys it does not know (a newer daemon's) are skipped, not errors.</summary>
     public static UsageFigures From(Dictionary<string, VariantValue> usage)
     {

@@ -16,24 +16,43 @@ public sealed class UsageTests
     /// <summary>Every container of these tests boots the same system: one Nix build for all of them.</summary>
     private static string Definition(string name, string extra = "") => DaemonUnderTest.NixDefinition(name, hostName: "usage", extra: extra);
 
-    private static async Task<(DaemonUnderTest Daemon, ContainerDClient Client, string Path)> RunningAsync(string name, string extra = "")
+    /// <summary>A daemon with one container running, the client that made it, and its object's path.</summary>
+    private sealed record Running(DaemonUnderTest Daemon, ContainerDClient Client, string Name, string Path) : IAsyncDisposable
+    {
+        public async Task<ulong?> FigureAsync(string key) =>
+            (await Client.GetUsageAsync(Path)).TryGetValue(key, out var value) ? value.GetUInt64() : null;
+
+        public async Task RunAsync(string script)
+        {
+            var run = await Daemon.CliAsync("run", Name, "--", "sh", "-c", script);
+            Assert.True(run.ExitCode == 0, run.ToString());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Daemon.DisposeAsync();
+        }
+    }
+
+    private static async Task<Running> RunningAsync(string name, string extra = "")
     {
         var daemon = await DaemonUnderTest.StartAsync();
         var client = await daemon.ConnectAsync();
-        var create = await client.RunJobAsync(c => c.CreateContainerAsync(name, Definition(name, extra)));
-        Assert.True(create.Succeeded, create.Message);
-        var start = await client.RunJobAsync(c => c.StartContainerAsync(name));
-        Assert.True(start.Succeeded, start.Message);
-        return (daemon, client, await client.GetContainerAsync(name));
-    }
-
-    private static async Task<ulong?> FigureAsync(ContainerDClient client, string path, string key) =>
-        (await client.GetUsageAsync(path)).TryGetValue(key, out var value) ? value.GetUInt64() : null;
-
-    private static async Task RunAsync(DaemonUnderTest daemon, string name, string script)
-    {
-        var run = await daemon.CliAsync("run", name, "--", "sh", "-c", script);
-        Assert.True(run.ExitCode == 0, run.ToString());
+        var running = new Running(daemon, client, name, "");
+        try
+        {
+            var create = await client.RunJobAsync(c => c.CreateContainerAsync(name, Definition(name, extra)));
+            Assert.True(create.Succeeded, create.Message);
+            var start = await client.RunJobAsync(c => c.StartContainerAsync(name));
+            Assert.True(start.Succeeded, start.Message);
+            return running with { Path = await client.GetContainerAsync(name) };
+        }
+        catch
+        {
+            await running.DisposeAsync();
+            throw;
+        }
     }
 
     [Fact]
@@ -93,36 +112,32 @@ public sealed class UsageTests
     [Fact]
     public async Task Allocating_64_MiB_inside_raises_memory_now_and_its_peak_which_stays_once_it_is_freed()
     {
-        var (daemon, client, path) = await RunningAsync("hungry");
-        await using var _ = daemon;
-        using var __ = client;
-        ulong before = (await FigureAsync(client, path, UsageKeys.MemoryCurrent))!.Value;
+        await using var c = await RunningAsync("hungry");
+        ulong before = (await c.FigureAsync(UsageKeys.MemoryCurrent))!.Value;
 
         // awk holds a 64 MiB string (every page written) while its sleep runs.
-        await RunAsync(daemon, "hungry", """awk 'BEGIN { s = sprintf("%67108864s", ""); system("sleep 600") }' </dev/null >/dev/null 2>&1 & echo $! >/tmp/hog""");
-        await Eventually.TrueAsync(async () => await FigureAsync(client, path, UsageKeys.MemoryCurrent) >= before + (64UL << 20),
+        await c.RunAsync("""awk 'BEGIN { s = sprintf("%67108864s", ""); system("sleep 600") }' </dev/null >/dev/null 2>&1 & echo $! >/tmp/hog""");
+        await Eventually.TrueAsync(async () => await c.FigureAsync(UsageKeys.MemoryCurrent) >= before + (64UL << 20),
             "MemoryCurrent growing by 64 MiB", TimeSpan.FromSeconds(30));
-        Assert.True(await FigureAsync(client, path, UsageKeys.MemoryPeak) >= before + (64UL << 20));
-        Assert.Matches(@"\n +Memory: [0-9.]+M \(peak: [0-9.]+M(, swap: [0-9.]+[BKMG])?\)\n", (await daemon.CliAsync("status", "hungry")).Stdout);
+        Assert.True(await c.FigureAsync(UsageKeys.MemoryPeak) >= before + (64UL << 20));
+        Assert.Matches(@"\n +Memory: [0-9.]+M \(peak: [0-9.]+M(, swap: [0-9.]+[BKMG])?\)\n", (await c.Daemon.CliAsync("status", "hungry")).Stdout);
 
         // Freed: memory drops back, the peak remembers.
-        await RunAsync(daemon, "hungry", "kill $(cat /tmp/hog)");
-        await Eventually.TrueAsync(async () => await FigureAsync(client, path, UsageKeys.MemoryCurrent) < before + (32UL << 20),
+        await c.RunAsync("kill $(cat /tmp/hog)");
+        await Eventually.TrueAsync(async () => await c.FigureAsync(UsageKeys.MemoryCurrent) < before + (32UL << 20),
             "MemoryCurrent dropping once awk is gone", TimeSpan.FromSeconds(30));
-        Assert.True(await FigureAsync(client, path, UsageKeys.MemoryPeak) >= before + (64UL << 20));
+        Assert.True(await c.FigureAsync(UsageKeys.MemoryPeak) >= before + (64UL << 20));
     }
 
     [Fact]
     public async Task Fifty_sleepers_inside_raise_the_tasks_by_fifty()
     {
-        var (daemon, client, path) = await RunningAsync("crowded");
-        await using var _ = daemon;
-        using var __ = client;
-        ulong before = (await FigureAsync(client, path, UsageKeys.TasksCurrent))!.Value;
+        await using var c = await RunningAsync("crowded");
+        ulong before = (await c.FigureAsync(UsageKeys.TasksCurrent))!.Value;
 
-        await RunAsync(daemon, "crowded", "for i in $(seq 50); do sleep 600 </dev/null >/dev/null 2>&1 & done");
-        await Eventually.TrueAsync(async () => await FigureAsync(client, path, UsageKeys.TasksCurrent) >= before + 50, "TasksCurrent growing by 50");
-        Assert.Matches(@"\n +Tasks: (5[1-9]|[6-9]\d|\d{3,}) \(limit: 16384\)\n", (await daemon.CliAsync("status", "crowded")).Stdout);
+        await c.RunAsync("for i in $(seq 50); do sleep 600 </dev/null >/dev/null 2>&1 & done");
+        await Eventually.TrueAsync(async () => await c.FigureAsync(UsageKeys.TasksCurrent) >= before + 50, "TasksCurrent growing by 50");
+        Assert.Matches(@"\n +Tasks: (5[1-9]|[6-9]\d|\d{3,}) \(limit: 16384\)\n", (await c.Daemon.CliAsync("status", "crowded")).Stdout);
     }
 
     [Fact]
@@ -134,17 +149,15 @@ public sealed class UsageTests
               hostAddress: 10.231.17.1/30
               localAddress: 10.231.17.2/30
             """;
-        var (daemon, client, path) = await RunningAsync("pinged", network);
-        await using var _ = daemon;
-        using var __ = client;
+        await using var c = await RunningAsync("pinged", network);
         // A fresh link may drop a first packet while the neighbour is resolved: one ping that answers first.
         await Eventually.TrueAsync(async () => (await Programs.Run(Prerequisites.Busybox, "ping", "-c", "1", "-W", "1", "10.231.17.2")).ExitCode == 0,
             "the container answering a ping", TimeSpan.FromSeconds(20));
-        var before = Interface(await client.GetUsageAsync(path));
+        var before = Interface(await c.Client.GetUsageAsync(c.Path));
 
         var ping = await Programs.Run(Prerequisites.Busybox, "ping", "-c", "5", "-i", "0.2", "-s", "1000", "10.231.17.2");
         Assert.True(ping.ExitCode == 0, ping.Stderr);
-        var after = Interface(await client.GetUsageAsync(path));
+        var after = Interface(await c.Client.GetUsageAsync(c.Path));
 
         // Five requests of 1000 bytes came in to the container, five replies went out.
         Assert.True(after.Rx.Packets >= before.Rx.Packets + 5, $"{before} → {after}");
@@ -155,23 +168,22 @@ public sealed class UsageTests
         string statistics = $"/sys/class/net/{LxcConfigRenderer.HostInterfaceName("pinged")}/statistics";
         Assert.True(ulong.Parse(await File.ReadAllTextAsync(Path.Combine(statistics, "tx_packets"))) >= after.Rx.Packets);
         Assert.Matches(@"\n +Network: eth0: [0-9.]+[BKMG] in \(\d+ packets\), [0-9.]+[BKMG] out \(\d+ packets\)\n",
-            (await daemon.CliAsync("status", "pinged")).Stdout);
+            (await c.Daemon.CliAsync("status", "pinged")).Stdout);
     }
 
     [Fact]
     public async Task Writing_a_10_MB_file_inside_raises_the_roots_disk_use_and_an_ephemeral_root_has_none()
     {
-        var (daemon, client, path) = await RunningAsync("filled");
-        await using var _ = daemon;
-        using var __ = client;
-        var first = await client.GetUsageAsync(path);
+        await using var c = await RunningAsync("filled");
+        var client = c.Client;
+        var first = await client.GetUsageAsync(c.Path);
         ulong before = first[UsageKeys.RootDiskBytes].GetUInt64();
 
-        await RunAsync(daemon, "filled", "dd if=/dev/zero of=/root/ten bs=1M count=10 2>/dev/null");
+        await c.RunAsync("dd if=/dev/zero of=/root/ten bs=1M count=10 2>/dev/null");
         // The figure is the last walk's; one is queued whenever it is due (every 2 s at most for a root this small).
-        await Eventually.TrueAsync(async () => await FigureAsync(client, path, UsageKeys.RootDiskBytes) >= before + 10_000_000,
+        await Eventually.TrueAsync(async () => await c.FigureAsync(UsageKeys.RootDiskBytes) >= before + 10_000_000,
             "RootDiskBytes growing by 10 MB", TimeSpan.FromSeconds(30));
-        var now = await client.GetUsageAsync(path);
+        var now = await client.GetUsageAsync(c.Path);
         Assert.True(now[UsageKeys.RootDiskMeasuredAt].GetUInt64() > first[UsageKeys.RootDiskMeasuredAt].GetUInt64());
         Assert.InRange(now[UsageKeys.RootDiskBytes].GetUInt64() - before, 10_000_000UL, 11_000_000UL);
 
