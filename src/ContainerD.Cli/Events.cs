@@ -169,7 +169,14 @@ public static class Events
             foreach (var e in EventText.From(signal, time, known).Where(e => wanted.Count == 0 || wanted.Contains(e.Container)))
             {
                 string line = json ? EventText.Json(e) : EventText.Line(e);
-                Console.Out.WriteLine(terminal ? TerminalText.Sanitize(line) : line);
+                try
+                {
+                    Console.Out.WriteLine(terminal ? TerminalText.Sanitize(line) : line);
+                }
+                catch (IOException)
+                {
+                    return ExitCodes.Ok; // the reader went away (`events | head -3`): done, as a SIGPIPE would end a C tool
+                }
             }
         }
     }
