@@ -115,15 +115,16 @@ public sealed class UsageTests
         await using var c = await RunningAsync("hungry");
         ulong before = (await c.FigureAsync(UsageKeys.MemoryCurrent))!.Value;
 
-        // awk holds a 64 MiB string (every page written) while its sleep runs.
-        await c.RunAsync("""awk 'BEGIN { s = sprintf("%67108864s", ""); system("sleep 600") }' </dev/null >/dev/null 2>&1 & echo $! >/tmp/hog""");
+        // awk holds a 64 MiB string (every page written) until its input ends, which a sleep holds open.
+        // (Not system("sleep"): busybox awk runs it with /bin/sh, which the container does not have.)
+        await c.RunAsync("""sleep 600 </dev/null 2>/dev/null | awk 'BEGIN { s = sprintf("%67108864s", "") } END { print length(s) }' >/dev/null 2>&1 &""");
         await Eventually.TrueAsync(async () => await c.FigureAsync(UsageKeys.MemoryCurrent) >= before + (64UL << 20),
             "MemoryCurrent growing by 64 MiB", TimeSpan.FromSeconds(30));
         Assert.True(await c.FigureAsync(UsageKeys.MemoryPeak) >= before + (64UL << 20));
         Assert.Matches(@"\n +Memory: [0-9.]+M \(peak: [0-9.]+M(, swap: [0-9.]+[BKMG])?\)\n", (await c.Daemon.CliAsync("status", "hungry")).Stdout);
 
         // Freed: memory drops back, the peak remembers.
-        await c.RunAsync("kill $(cat /tmp/hog)");
+        await c.RunAsync("kill $(pidof awk)");
         await Eventually.TrueAsync(async () => await c.FigureAsync(UsageKeys.MemoryCurrent) < before + (32UL << 20),
             "MemoryCurrent dropping once awk is gone", TimeSpan.FromSeconds(30));
         Assert.True(await c.FigureAsync(UsageKeys.MemoryPeak) >= before + (64UL << 20));
