@@ -13,11 +13,12 @@ public static class CgroupUsageReader
     public static CgroupMounts ReadMounts(string root = "/") =>
         CgroupText.ParseMounts(ReadOrEmpty(Path.Combine(root, "proc/self/mounts")));
 
-    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/") => Read(pid, host, ReadMounts(root), root);
+    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/") => Read(pid, null, host, ReadMounts(root), root);
 
-    public static ContainerUsage Read(int pid, HostFeatures host, CgroupMounts mounts, string root = "/")
+    /// <summary>The figures of the cgroup pid's /proc/PID/cgroup names (container: LXC's cgroup for it, wherever below it pid went).</summary>
+    public static ContainerUsage Read(int pid, string? container, HostFeatures host, CgroupMounts mounts, string root = "/")
     {
-        var paths = CgroupText.ParseProcCgroup(ReadOrEmpty(Path.Combine(root, "proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup")));
+        var paths = CgroupText.ParseProcCgroup(ReadOrEmpty(Path.Combine(root, "proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup")), container);
 
         // The directory of the container's cgroup in the hierarchy holding controller, v2 first.
         (string Dir, bool V2)? Dir(string v2Controller, string v1Controller)
@@ -79,35 +80,8 @@ public static class CgroupUsageReader
     private static string Under(string root, string mount, string relative) =>
         Path.Combine(root, mount.TrimStart('/'), relative);
 
-    private static T? Read<T>(string dir, string file, Func<string, T?> parse) where T : struct
-    {
-        try
-        {
-            return parse(File.ReadAllText(Path.Combine(dir, file)));
-        }
-        catch (IOException)
-        {
-            return null; // the container stopped meanwhile, or the file is not there on this kernel
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static T? Read<T>(string dir, string file, Func<string, T?> parse) where T : struct =>
+        KernelFile.Read(Path.Combine(dir, file)) is { } text ? parse(text) : null;
 
-    private static string ReadOrEmpty(string file)
-    {
-        try
-        {
-            return File.ReadAllText(file);
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return "";
-        }
-    }
+    private static string ReadOrEmpty(string file) => KernelFile.Read(file) ?? "";
 }

@@ -23,6 +23,9 @@ public sealed class UsageService
     private readonly RootDiskMonitor _disk;
     // The hierarchies' mount points do not move while the daemon runs; read once, not per call.
     private readonly Lazy<CgroupMounts> _mounts = new(() => CgroupUsageReader.ReadMounts());
+    // A scrape asks for every container at once: its reads take all cores but one, never the one
+    // that reads the bus, so a ListContainers beside a scrape of a thousand is answered at once.
+    private readonly SemaphoreSlim _readers = new(Math.Max(1, Environment.ProcessorCount - 1));
 
     public UsageService(ContainerRegistry registry, HostFeatures host, ContainerPaths paths, TimeProvider time)
     {
@@ -42,15 +45,25 @@ public sealed class UsageService
         }
         // Quick file reads, but a scrape sends one call per container at once: off the bus's read loop.
         await Task.Yield();
-        var usage = CgroupUsageReader.Read(pid, _host, _mounts.Value);
+        var definition = container.Definition;
+        ContainerUsage usage;
+        IReadOnlyList<InterfaceCounters> interfaces;
+        await _readers.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            usage = CgroupUsageReader.Read(pid, name, _host, _mounts.Value);
+            interfaces = definition.Network.Mode == NetworkMode.Veth
+                && InterfaceStatistics.ReadHostEnd(LxcConfigRenderer.HostInterfaceName(name), LxcConfigRenderer.ContainerInterfaceName) is { } counters
+                ? [counters] : [];
+        }
+        finally
+        {
+            _readers.Release();
+        }
         if (container.LeaderPid != pid)
         {
             return null; // it stopped while we read: the pid may be another process's by now
         }
-        var definition = container.Definition;
-        IReadOnlyList<InterfaceCounters> interfaces = definition.Network.Mode == NetworkMode.Veth
-            && InterfaceStatistics.ReadHostEnd(LxcConfigRenderer.HostInterfaceName(name), LxcConfigRenderer.ContainerInterfaceName) is { } counters
-            ? [counters] : [];
         // An ephemeral root is a tmpfs inside the container's namespace: its pages count in MemoryCurrent, not on disk.
         var disk = definition.Ephemeral ? default : await _disk.GetAsync(name, _paths.Rootfs(name), FirstDiskWait).ConfigureAwait(false);
         return usage with { Interfaces = interfaces, RootDiskBytes = disk.Bytes, RootDiskMeasuredAt = disk.MeasuredAt };

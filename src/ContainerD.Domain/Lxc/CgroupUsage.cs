@@ -48,17 +48,19 @@ public static class CgroupText
 
     /// <summary>
     /// /proc/PID/cgroup: each v1 controller (and "" for the unified hierarchy) to its cgroup path.
-    /// A path with "." or ".." segments, a NUL or not starting with "/" is left out. A trailing
-    /// "init.scope" (systemd as the guest's init moves itself there) is taken off: the container's
-    /// cgroup is its parent.
+    /// A path with "." or ".." segments, a NUL or not starting with "/" is left out. Given the
+    /// container's name, a path through LXC's cgroup for it (lxc.payload.NAME) ends there: the
+    /// container's root may move its init into a cgroup of its own below, and the figures are the
+    /// whole container's all the same. Otherwise a trailing "init.scope" (systemd as the guest's init
+    /// moves itself there) is taken off: the container's cgroup is its parent.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> ParseProcCgroup(string text)
+    public static IReadOnlyDictionary<string, string> ParseProcCgroup(string text, string? container = null)
     {
         var paths = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] fields = line.Split(':', 3);
-            if (fields.Length != 3 || SafePath(fields[2]) is not { } path)
+            if (fields.Length != 3 || SafePath(fields[2], container) is not { } path)
             {
                 continue;
             }
@@ -78,8 +80,11 @@ public static class CgroupText
         return paths;
     }
 
+    /// <summary>LXC's cgroup for a container (lxc.cgroup.pattern's default, lxc.payload.%n).</summary>
+    public static string PayloadCgroup(string container) => "lxc.payload." + container;
+
     /// <summary>A cgroup path as a relative path under its mount ("" for the root), or null when it is not plain.</summary>
-    public static string? SafePath(string path)
+    public static string? SafePath(string path, string? container = null)
     {
         if (path.Length == 0 || path[0] != '/' || path.Contains('\0', StringComparison.Ordinal))
         {
@@ -90,7 +95,12 @@ public static class CgroupText
         {
             return null;
         }
-        if (segments.Count > 0 && segments[^1] == "init.scope")
+        int payload = container is null ? -1 : segments.IndexOf(PayloadCgroup(container));
+        if (payload >= 0)
+        {
+            segments.RemoveRange(payload + 1, segments.Count - payload - 1);
+        }
+        else if (segments.Count > 0 && segments[^1] == "init.scope")
         {
             segments.RemoveAt(segments.Count - 1);
         }

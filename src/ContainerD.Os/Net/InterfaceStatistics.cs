@@ -13,18 +13,9 @@ public static class InterfaceStatistics
     public static InterfaceCounters? ReadHostEnd(string hostInterface, string containerSideName, string root = "/")
     {
         string dir = Path.Combine(root, "sys/class/net", hostInterface, "statistics");
-        ulong? Counter(string name)
-        {
-            try
-            {
-                return ulong.TryParse(File.ReadAllText(Path.Combine(dir, name)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value)
-                    ? value : null;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return null; // the container stopped meanwhile and its veth went with it
-            }
-        }
+        // Null when the container stopped meanwhile and its veth went with it.
+        ulong? Counter(string name) => KernelFile.Read(Path.Combine(dir, name)) is { } text
+            && ulong.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) ? value : null;
         return Counter("rx_bytes") is { } rxBytes && Counter("rx_packets") is { } rxPackets
             && Counter("tx_bytes") is { } txBytes && Counter("tx_packets") is { } txPackets
             ? InterfaceCounters.FromHostEnd(containerSideName, rxBytes, rxPackets, txBytes, txPackets)

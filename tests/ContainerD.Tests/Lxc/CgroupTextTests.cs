@@ -42,6 +42,15 @@ public sealed class CgroupTextTests
     [InlineData("/a\0b")]
     public void A_cgroup_path_that_is_not_plain_is_refused(string path) => Assert.Null(CgroupText.SafePath(path));
 
+    [Theory]
+    [InlineData("/lxc.payload.web", "lxc.payload.web")]
+    [InlineData("/lxc.payload.web/init.scope", "lxc.payload.web")]
+    [InlineData("/lxc.payload.web/hidden/deeper", "lxc.payload.web")] // the container's root moved its init below its own cgroup
+    [InlineData("/lxc.payload.webber/x", "lxc.payload.webber/x")]      // another container's name is not this one's
+    [InlineData("/elsewhere/init.scope", "elsewhere")]
+    public void Given_its_name_a_containers_cgroup_ends_at_lxcs_cgroup_for_it(string path, string expected) =>
+        Assert.Equal(expected, CgroupText.ParseProcCgroup($"4:memory:{path}\n", "web")["memory"]);
+
     [Fact]
     public void A_line_with_a_path_that_climbs_is_left_out()
     {
