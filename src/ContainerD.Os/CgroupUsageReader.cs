@@ -4,21 +4,35 @@ namespace ContainerD.Os;
 
 /// <summary>
 /// Reads a running container's figures from its cgroup: the init's /proc/PID/cgroup names the path
-/// (parsed as text), each figure comes from the hierarchy that has its controller. Only files
-/// directly under a cgroupfs mount are read; nothing the container controls is followed.
+/// (parsed as text, once per pid), each figure comes from the hierarchy that has its controller.
+/// Only files directly under a cgroupfs mount are read; nothing the container controls is followed.
 /// </summary>
 public static class CgroupUsageReader
 {
     /// <summary>The cgroup hierarchies' mounts, as Read needs them (they do not move while the daemon runs: read them once).</summary>
     public static CgroupMounts ReadMounts(string root = "/") =>
-        CgroupText.ParseMounts(ReadOrEmpty(Path.Combine(root, "proc/self/mounts")));
+        CgroupText.ParseMounts(KernelFile.Read(Path.Combine(root, "proc/self/mounts")) ?? "");
 
-    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/") => Read(pid, null, host, ReadMounts(root), root);
-
-    /// <summary>The figures of the cgroup pid's /proc/PID/cgroup names (container: LXC's cgroup for it, wherever below it pid went).</summary>
-    public static ContainerUsage Read(int pid, string? container, HostFeatures host, CgroupMounts mounts, string root = "/")
+    public static ContainerUsage Read(int pid, HostFeatures host, string root = "/")
     {
-        var paths = CgroupText.ParseProcCgroup(ReadOrEmpty(Path.Combine(root, "proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup")), container);
+        using var files = new UsageFiles(pid);
+        return Read(files, null, host, ReadMounts(root), root);
+    }
+
+    /// <summary>
+    /// The figures of the cgroup files.Pid's /proc/PID/cgroup names (read once; container: LXC's
+    /// cgroup for it, wherever below it the pid went), through files, which keeps them open.
+    /// </summary>
+    public static ContainerUsage Read(UsageFiles files, string? container, HostFeatures host, CgroupMounts mounts, string root = "/")
+    {
+        var paths = files.CgroupPaths ?? CgroupText.ParseProcCgroup(
+            KernelFile.Read(Path.Combine(root, "proc", files.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup")) ?? "", container);
+        if (paths.Count > 0)
+        {
+            files.CgroupPaths = paths; // a pid that is gone names none: asked again next time
+        }
+        T? Read<T>(string dir, string file, Func<string, T?> parse) where T : struct =>
+            files.Read(Path.Combine(dir, file)) is { } text ? parse(text) : null;
 
         // The directory of the container's cgroup in the hierarchy holding controller, v2 first.
         (string Dir, bool V2)? Dir(string v2Controller, string v1Controller)
@@ -79,9 +93,4 @@ public static class CgroupUsageReader
 
     private static string Under(string root, string mount, string relative) =>
         Path.Combine(root, mount.TrimStart('/'), relative);
-
-    private static T? Read<T>(string dir, string file, Func<string, T?> parse) where T : struct =>
-        KernelFile.Read(Path.Combine(dir, file)) is { } text ? parse(text) : null;
-
-    private static string ReadOrEmpty(string file) => KernelFile.Read(file) ?? "";
 }

@@ -107,6 +107,12 @@ public sealed class UsageTests
         var stopped = await daemon.CliAsync("status", "busy");
         Assert.DoesNotContain("Memory:", stopped.Stdout);
         Assert.DoesNotContain("Disk:", stopped.Stdout);
+
+        // Started again: a new init, a new cgroup, its own figures (CPU starts over).
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("busy"))).Succeeded);
+        var again = await client.GetUsageAsync(path);
+        Assert.InRange(again[UsageKeys.TasksCurrent].GetUInt64(), 1UL, 200UL);
+        Assert.True(again[UsageKeys.CpuUsageNSec].GetUInt64() < cpuAfter, $"{again[UsageKeys.CpuUsageNSec].GetUInt64()} after a restart, {cpuAfter} before");
     }
 
     [Fact]

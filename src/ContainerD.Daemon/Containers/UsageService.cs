@@ -27,11 +27,67 @@ public sealed class UsageService
     // that reads the bus, so a ListContainers beside a scrape of a thousand is answered at once.
     private readonly SemaphoreSlim _readers = new(Math.Max(1, Environment.ProcessorCount - 1));
 
+    /// <summary>Each running container's kernel files, kept open from one call to the next (for its init's pid).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UsageFiles> _files = new(StringComparer.Ordinal);
+
     public UsageService(ContainerRegistry registry, HostFeatures host, ContainerPaths paths, TimeProvider time)
     {
         (_registry, _host, _paths) = (registry, host, paths);
         _disk = new RootDiskMonitor(DiskUsage.Measure, time);
-        registry.Removed += container => _disk.Forget(container.Name);
+        registry.Removed += container =>
+        {
+            _disk.Forget(container.Name);
+            Close(container.Name);
+        };
+        // Stopped: its cgroup goes; a start makes a new one, with new files.
+        registry.Changed += container =>
+        {
+            if (container.RunState != ContainerState.Running)
+            {
+                Close(container.Name);
+            }
+        };
+    }
+
+    private void Close(string name)
+    {
+        if (_files.TryRemove(name, out var files))
+        {
+            files.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The container's open files for this pid; those of an earlier pid are closed. (A set that a
+    /// stop closes while a call reads it only makes that call's figures missing, and at most one
+    /// set per container stays open: the next start or the removal closes it.)
+    /// </summary>
+    private UsageFiles FilesFor(string name, int pid)
+    {
+        while (true)
+        {
+            if (_files.TryGetValue(name, out var existing))
+            {
+                if (existing.Pid == pid)
+                {
+                    return existing;
+                }
+                var replacement = new UsageFiles(pid);
+                if (_files.TryUpdate(name, replacement, existing))
+                {
+                    existing.Dispose();
+                    return replacement;
+                }
+                replacement.Dispose();
+                continue;
+            }
+            var created = new UsageFiles(pid);
+            if (_files.TryAdd(name, created))
+            {
+                return created;
+            }
+            created.Dispose();
+        }
     }
 
     /// <summary>The figures while it runs; null when it is not running.</summary>
@@ -51,9 +107,10 @@ public sealed class UsageService
         await _readers.WaitAsync().ConfigureAwait(false);
         try
         {
-            usage = CgroupUsageReader.Read(pid, name, _host, _mounts.Value);
+            var files = FilesFor(name, pid);
+            usage = CgroupUsageReader.Read(files, name, _host, _mounts.Value);
             interfaces = definition.Network.Mode == NetworkMode.Veth
-                && InterfaceStatistics.ReadHostEnd(LxcConfigRenderer.HostInterfaceName(name), LxcConfigRenderer.ContainerInterfaceName) is { } counters
+                && InterfaceStatistics.ReadHostEnd(LxcConfigRenderer.HostInterfaceName(name), LxcConfigRenderer.ContainerInterfaceName, files) is { } counters
                 ? [counters] : [];
         }
         finally

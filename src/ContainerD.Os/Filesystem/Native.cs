@@ -251,6 +251,18 @@ internal static unsafe partial class Native
         }
     }
 
+    /// <summary>pread: bytes read at offset, or -1 and errno.</summary>
+    public static int TryPread(SafeFileHandle fd, Span<byte> buffer, long offset, out int errno)
+    {
+        nint n;
+        fixed (byte* p = buffer)
+        {
+            n = pread(Fd(fd), p, buffer.Length, offset);
+        }
+        errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return (int)n;
+    }
+
     /// <summary>Unmounts (lazily) the mount whose root fd refers to, by its /proc/self/fd path: no path a container controls.</summary>
     public static int TryUnmountDetach(SafeFileHandle fd)
     {
@@ -318,6 +330,9 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int umount2(byte* target, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint pread(int fd, byte* buffer, nint count, long offset);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint readlink(byte* path, byte* buffer, nint size);

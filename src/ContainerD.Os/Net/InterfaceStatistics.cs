@@ -9,12 +9,15 @@ namespace ContainerD.Os.Net;
 /// </summary>
 public static class InterfaceStatistics
 {
-    /// <summary>The counters as the container sees them on containerSideName, or null when the host end is not there.</summary>
-    public static InterfaceCounters? ReadHostEnd(string hostInterface, string containerSideName, string root = "/")
+    /// <summary>
+    /// The counters as the container sees them on containerSideName, or null when the host end is
+    /// not there; read through files (kept open) when given.
+    /// </summary>
+    public static InterfaceCounters? ReadHostEnd(string hostInterface, string containerSideName, UsageFiles? files = null, string root = "/")
     {
         string dir = Path.Combine(root, "sys/class/net", hostInterface, "statistics");
         // Null when the container stopped meanwhile and its veth went with it.
-        ulong? Counter(string name) => KernelFile.Read(Path.Combine(dir, name)) is { } text
+        ulong? Counter(string name) => (files is null ? KernelFile.Read(Path.Combine(dir, name)) : files.Read(Path.Combine(dir, name))) is { } text
             && ulong.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) ? value : null;
         return Counter("rx_bytes") is { } rxBytes && Counter("rx_packets") is { } rxPackets
             && Counter("tx_bytes") is { } txBytes && Counter("tx_packets") is { } txPackets

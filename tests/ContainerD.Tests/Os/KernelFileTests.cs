@@ -23,3 +23,29 @@ public sealed class KernelFileTests : IDisposable
         Assert.Equal(File.ReadAllText("/proc/self/cgroup"), KernelFile.Read("/proc/self/cgroup"));
     }
 }
+
+public sealed class UsageFilesTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("containerd-usagefiles-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_file_kept_open_reads_what_it_says_now_and_none_once_disposed()
+    {
+        string counter = Path.Combine(_dir, "memory.usage_in_bytes");
+        File.WriteAllText(counter, "1\n");
+        var files = new UsageFiles(pid: 4242);
+        Assert.Equal("1\n", files.Read(counter));
+        // Rewritten in place, as the kernel regenerates a counter's text at each read from offset 0.
+        File.WriteAllText(counter, "12345\n");
+        Assert.Equal("12345\n", files.Read(counter));
+        // What was not there at the first read stays not there for this pid (a kernel without the file).
+        string peak = Path.Combine(_dir, "memory.peak");
+        Assert.Null(files.Read(peak));
+        File.WriteAllText(peak, "7\n");
+        Assert.Null(files.Read(peak));
+        files.Dispose();
+        Assert.Null(files.Read(counter));
+    }
+}
