@@ -18,14 +18,32 @@ public sealed record UsageFigures(IReadOnlyDictionary<string, ulong> Values, IRe
 
     public bool IsEmpty => Values.Count == 0 && Interfaces.Count == 0;
 
+    /// <summary>How many GetUsage calls one scrape keeps under way at once.</summary>
+    public const int InFlight = 32;
+
     /// <summary>
-    /// The figures of each running container of the list, asked all at once (one round trip's
-    /// wait for all of them). A container that stopped or went meanwhile is left out.
+    /// The figures of each running container of the list, InFlight calls under way at a time: nearly
+    /// one round trip's wait for a few, and for a thousand no queue of a thousand calls at the bus
+    /// and the daemon in front of another client's call. A container that stopped or went
+    /// meanwhile is left out.
     /// </summary>
     public static async Task<Dictionary<string, UsageFigures>> OfRunningAsync(ContainerDClient client, IEnumerable<ContainerSummary> containers)
     {
         var running = containers.Where(c => c.State == "running").ToList();
-        var asked = running.Select(c => client.GetUsageAsync(c.Path)).ToList();
+        using var window = new SemaphoreSlim(InFlight);
+        async Task<Dictionary<string, VariantValue>> AskAsync(string path)
+        {
+            await window.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                return await client.GetUsageAsync(path).ConfigureAwait(false);
+            }
+            finally
+            {
+                window.Release();
+            }
+        }
+        var asked = running.Select(c => AskAsync(c.Path)).ToList();
         var figures = new Dictionary<string, UsageFigures>(StringComparer.Ordinal);
         for (int i = 0; i < running.Count; i++)
         {

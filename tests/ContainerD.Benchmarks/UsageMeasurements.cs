@@ -34,7 +34,7 @@ public sealed class UsageMeasurements(Bench bench, Plan plan)
 
         // The scrape as `containerctl metrics` makes it: everything asked at once.
         var api = await Timing.OfAsync(plan.Repetitions, () => ScrapeAsync(bench.Client));
-        Rows.Add(new Row($"metrics scrape over D-Bus (`ListContainers`, {running} × `GetUsage`, `GetJobStatistics`), {running} running", api, []));
+        Rows.Add(new Row($"metrics scrape over D-Bus (`ListContainers`, {running} × `GetUsage` all sent at once, `GetJobStatistics`), {running} running", api, []));
 
         double before = DaemonCpuSeconds();
         var cli = await Timing.OfAsync(plan.Repetitions, async () =>
