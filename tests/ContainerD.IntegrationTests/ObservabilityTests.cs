@@ -20,8 +20,7 @@ public sealed partial class ObservabilityTests
     {
         string file = Path.Combine(daemon.Dir, name + ".yaml");
         await File.WriteAllTextAsync(file, Definition(name, extra));
-        var create = start ? await daemon.CliAsync("create", name, "-f", file, "--start") : await daemon.CliAsync("create", name, "-f", file);
-        Assert.True(create.ExitCode == 0, create.ToString());
+        await Checked.CliAsync(daemon, ["create", name, "-f", file, .. start ? ["--start"] : Array.Empty<string>()]);
     }
 
     [Fact]
@@ -30,8 +29,7 @@ public sealed partial class ObservabilityTests
         await using var daemon = await DaemonUnderTest.StartAsync();
         await CreateAsync(daemon, "calm");
         await CreateAsync(daemon, "spinner");
-        var spin = await daemon.CliAsync("run", "spinner", "--", "sh", "-c", "while :; do :; done </dev/null >/dev/null 2>&1 &");
-        Assert.True(spin.ExitCode == 0, spin.ToString());
+        await Checked.CliAsync(daemon, "run", "spinner", "--", "sh", "-c", "while :; do :; done </dev/null >/dev/null 2>&1 &");
 
         await using (var terminal = await TmuxTerminal.StartAsync(Repo.Cli, "--bus", daemon.Bus.Address, "top"))
         {
@@ -45,16 +43,14 @@ public sealed partial class ObservabilityTests
         }
 
         // Piped: two samples a second apart, one table, nothing redrawn.
-        var piped = await daemon.CliAsync("top");
-        Assert.True(piped.ExitCode == 0, piped.ToString());
+        var piped = await Checked.CliAsync(daemon, "top");
         string[] lines = piped.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         Assert.StartsWith("NAME", lines[0]);
         Assert.StartsWith("spinner ", lines[1]);
         Assert.DoesNotContain("\x1b", piped.Stdout);
 
-        var json = await daemon.CliAsync("top", "--json", "--sort", "memory");
-        Assert.True(json.ExitCode == 0, json.ToString());
+        var json = await Checked.CliAsync(daemon, "top", "--json", "--sort", "memory");
         using var document = JsonDocument.Parse(json.Stdout);
         Assert.Equal(["calm", "spinner"], document.RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()).Order());
         var memory = document.RootElement.EnumerateArray().Select(e => e.GetProperty("memoryBytes").GetDouble()).ToList();
@@ -85,8 +81,7 @@ public sealed partial class ObservabilityTests
         await Programs.RunChecked("lxc-stop", "-P", daemon.LxcPath, "-n", "seen", "-k");
         await Eventually.TrueAsync(() => Parsed(events).Any(e => e.Type == "state" && e.Container == "seen" && e.Value == "stopped"),
             "events showing seen stopped");
-        var destroy = await daemon.CliAsync("destroy", "seen", "--yes");
-        Assert.True(destroy.ExitCode == 0, destroy.ToString());
+        await Checked.CliAsync(daemon, "destroy", "seen", "--yes");
         await Eventually.TrueAsync(() => Parsed(events).Any(e => e.Type == "job-ended" && e.Operation == "destroy"), "events showing the destroy's end");
 
         var seen = Parsed(events).Where(e => e.Container == "seen").Select(e => e.ToString()).ToList();
@@ -122,8 +117,7 @@ public sealed partial class ObservabilityTests
         await CreateAsync(daemon, "parked", start: false);
 
         var status = await daemon.CliAsync("status", "measured");
-        var metrics = await daemon.CliAsync("metrics");
-        Assert.True(metrics.ExitCode == 0, metrics.ToString());
+        var metrics = await Checked.CliAsync(daemon, "metrics");
         var check = await Programs.RunWith(null, metrics.Stdout, "promtool", "check", "metrics");
         Assert.True(check.ExitCode == 0, $"promtool check metrics: {check.Stdout}{check.Stderr}\n{metrics.Stdout}");
         Assert.Equal("", check.Stdout + check.Stderr); // not even a lint warning
@@ -161,8 +155,7 @@ public sealed partial class ObservabilityTests
         string dir = Path.Combine(daemon.Dir, "textfile");
         Directory.CreateDirectory(dir);
         string prom = Path.Combine(dir, "containerctld.prom");
-        var written = await daemon.CliAsync("metrics", "--output", prom);
-        Assert.True(written.ExitCode == 0, written.ToString());
+        var written = await Checked.CliAsync(daemon, "metrics", "--output", prom);
         Assert.Equal("", written.Stdout);
         Assert.Equal(["containerctld.prom"], Directory.GetFiles(dir).Select(Path.GetFileName));
         Assert.Equal((UnixFileMode)0b110_100_100, File.GetUnixFileMode(prom));

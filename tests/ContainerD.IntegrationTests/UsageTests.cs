@@ -22,11 +22,7 @@ public sealed class UsageTests
         public async Task<ulong?> FigureAsync(string key) =>
             (await Client.GetUsageAsync(Path)).TryGetValue(key, out var value) ? value.GetUInt64() : null;
 
-        public async Task RunAsync(string script)
-        {
-            var run = await Daemon.CliAsync("run", Name, "--", "sh", "-c", script);
-            Assert.True(run.ExitCode == 0, run.ToString());
-        }
+        public Task RunAsync(string script) => Checked.CliAsync(Daemon, "run", Name, "--", "sh", "-c", script);
 
         public async ValueTask DisposeAsync()
         {
@@ -93,8 +89,7 @@ public sealed class UsageTests
         Assert.True(cpuAfter > cpuBefore + 300_000_000UL, $"{cpuBefore} → {cpuAfter}");
 
         // containerctl status words them as systemctl does.
-        var status = await daemon.CliAsync("status", "busy");
-        Assert.True(status.ExitCode == 0, status.ToString());
+        var status = await Checked.CliAsync(daemon, "status", "busy");
         Assert.Matches(@"\n +Tasks: [1-9]\d* \(limit: 200\)\n", status.Stdout);
         Assert.Matches(@"\n +Memory: [0-9.]+[KMG] \(peak: [0-9.]+[KMG], limit: 256M\)\n", status.Stdout);
         Assert.Matches(@"\n +CPU: ([0-9.]+(ms|s)|\d+min)", status.Stdout);
