@@ -13,7 +13,7 @@ packages+=(cockpit-ws cockpit-bridge cockpit-system chromium)
 # ContainerAttackTests compile their mount-attack helper statically (gcc -static needs libc6-dev).
 packages+=(gcc libc6-dev)
 # The metrics tests check `containerctl metrics` with promtool, which only Debian's prometheus
-# package ships (it brings the server too; nothing here enables or needs it).
+# package ships (it brings the server too: installed without starting it, below).
 packages+=(prometheus)
 missing=()
 for p in "${packages[@]}"; do
@@ -23,7 +23,19 @@ if ((${#missing[@]})); then
   echo "==> installing Debian packages: ${missing[*]}"
   [[ $(id -u) == 0 ]] || { echo "install-deps: run as root to install ${missing[*]}" >&2; exit 1; }
   apt-get update -q
+  # The tests need programs, not services: prometheus, openssh-server and cockpit would start
+  # their daemons on a host that runs systemd (a Prometheus on :9090, a second sshd). A
+  # policy-rc.d that refuses every start keeps them stopped; one the admin has stays untouched.
+  guard=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# containerd install-deps.sh: no service starts while it installs\nexit 101\n' > "$guard"
+    chmod 755 "$guard"
+    trap 'rm -f "$guard"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [[ -n $guard ]] && rm -f "$guard"
+  trap - EXIT
 fi
 command -v dotnet >/dev/null || { echo "install-deps: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }
 echo "==> restoring .NET packages"
