@@ -10,6 +10,9 @@ packages=(lxc uidmap nix-bin nix-setup-systemd dbus busybox-static nftables ipro
 # The Cockpit page's tests: Debian's Cockpit (cockpit-system is its shell, with the menu) and the
 # Chromium that playwright-core drives (its own browser download is not used).
 packages+=(cockpit-ws cockpit-bridge cockpit-system chromium)
+# The second host of the remote tests (tests/ContainerD.Testing/SecondHost.cs) runs Debian's sshd with
+# a config of its own on loopback; containerctl -H and nix-copy-closure use the ssh client.
+packages+=(openssh-server openssh-client)
 # ContainerAttackTests compile their mount-attack helper statically (gcc -static needs libc6-dev).
 packages+=(gcc libc6-dev)
 # The metrics tests check `containerctl metrics` with promtool, which only Debian's prometheus

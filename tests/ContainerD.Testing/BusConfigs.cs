@@ -1,4 +1,4 @@
-namespace ContainerD.IntegrationTests.Harness;
+namespace ContainerD.Testing;
 
 /// <summary>dbus-daemon configurations for tests where other users connect.</summary>
 public static class BusConfigs
