@@ -11,14 +11,14 @@ namespace ContainerD.Cli;
 /// </summary>
 public static partial class ArchiveCommands
 {
-    public static async Task<int> ExportAsync(string bus, Arguments args)
+    public static async Task<int> ExportAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
-        string target = args.Positional("archive file (or - for stdout)");
+        string file = args.Positional("archive file (or - for stdout)");
         bool all = args.Flag("--all-generations");
         bool noBlock = args.Flag("--no-block");
         args.End();
-        bool toStdout = target == "-";
+        bool toStdout = file == "-";
         if (toStdout && !Console.IsOutputRedirected)
         {
             throw args.Usage("the archive is binary: redirect stdout to a file or a pipe, or give a file name");
@@ -27,32 +27,32 @@ public static partial class ArchiveCommands
         try
         {
             // 0600: the archive holds the container's files, its secrets too.
-            archive = toStdout ? Duplicate(1) : File.OpenHandle(target, FileMode.CreateNew, FileAccess.Write);
+            archive = toStdout ? Duplicate(1) : File.OpenHandle(file, FileMode.CreateNew, FileAccess.Write);
             if (!toStdout)
             {
                 File.SetUnixFileMode(archive, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
         }
-        catch (IOException e) when (File.Exists(target))
+        catch (IOException e) when (File.Exists(file))
         {
-            throw new CliException(ExitCodes.Conflict, $"{target} exists already; remove it or pick another name ({e.Message})");
+            throw new CliException(ExitCodes.Conflict, $"{file} exists already; remove it or pick another name ({e.Message})");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException(ExitCodes.InvalidInput, $"cannot create {target}: {e.Message}");
+            throw new CliException(ExitCodes.InvalidInput, $"cannot create {file}: {e.Message}");
         }
-        using var client = await ContainerDClient.ConnectAsync(bus);
-        int result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : target)}",
+        using var client = await target.ConnectAsync();
+        int result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : file)}",
             c => c.ExportContainerAsync(name, archive, allGenerations: all), toStderr: toStdout);
         if (result != ExitCodes.Ok && !toStdout && !noBlock)
         {
             // Ours, and half written: a file that is not an archive must not look like one.
-            File.Delete(target);
+            File.Delete(file);
         }
         return result;
     }
 
-    public static async Task<int> ImportAsync(string bus, Arguments args)
+    public static async Task<int> ImportAsync(Target target, Arguments args)
     {
         string source = args.Positional("archive file (or - for stdin)");
         string newName = args.Option("--name") ?? "";
@@ -67,7 +67,7 @@ public static partial class ArchiveCommands
         {
             throw new CliException(ExitCodes.NotFound, $"cannot open {source}: {e.Message}");
         }
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         return await Commands.RunJobAsync(client, noBlock, $"import {(newName.Length > 0 ? newName : source)}", "imported",
             c => c.ImportContainerAsync(archive, newName));
     }

@@ -14,44 +14,44 @@ public static class Cli
 /// <summary>Each command: parse, call the daemon, print.</summary>
 public static class Commands
 {
-    public static async Task<int> RunAsync(string bus, Arguments args)
+    public static async Task<int> RunAsync(Target target, Arguments args)
     {
         switch (args.Command)
         {
-            case "list": return await ListAsync(bus, args);
-            case "status": return await StatusAsync(bus, args);
-            case "create": return await CreateAsync(bus, args);
-            case "start": return await JobAsync(bus, args, "started", (c, name) => c.StartContainerAsync(name));
-            case "restart": return await JobAsync(bus, args, "restarted", (c, name) => c.RestartContainerAsync(name));
-            case "stop": return await StopAsync(bus, args);
-            case "destroy": return await DestroyAsync(bus, args);
-            case "update": return await UpdateAsync(bus, args);
-            case "rollback": return await RollbackAsync(bus, args);
-            case "generations": return await GenerationsAsync(bus, args);
-            case "snapshot": return await SnapshotCommands.SnapshotAsync(bus, args);
-            case "snapshots": return await SnapshotCommands.ListAsync(bus, args);
-            case "restore": return await SnapshotCommands.RestoreAsync(bus, args);
-            case "reset": return await SnapshotCommands.ResetAsync(bus, args);
-            case "export": return await ArchiveCommands.ExportAsync(bus, args);
-            case "import": return await ArchiveCommands.ImportAsync(bus, args);
-            case "jobs": return await JobsAsync(bus, args);
-            case "cancel": return await CancelAsync(bus, args);
-            case "run": return await Inside.RunAsync(bus, args);
-            case "shell": return await Inside.ShellAsync(bus, args);
-            case "logs": return await Inside.LogsAsync(bus, args);
-            case "top": return await Top.RunAsync(bus, args);
-            case "events": return await Events.RunAsync(bus, args);
-            case "metrics": return await Metrics.RunAsync(bus, args);
+            case "list": return await ListAsync(target, args);
+            case "status": return await StatusAsync(target, args);
+            case "create": return await CreateAsync(target, args);
+            case "start": return await JobAsync(target, args, "started", (c, name) => c.StartContainerAsync(name));
+            case "restart": return await JobAsync(target, args, "restarted", (c, name) => c.RestartContainerAsync(name));
+            case "stop": return await StopAsync(target, args);
+            case "destroy": return await DestroyAsync(target, args);
+            case "update": return await UpdateAsync(target, args);
+            case "rollback": return await RollbackAsync(target, args);
+            case "generations": return await GenerationsAsync(target, args);
+            case "snapshot": return await SnapshotCommands.SnapshotAsync(target, args);
+            case "snapshots": return await SnapshotCommands.ListAsync(target, args);
+            case "restore": return await SnapshotCommands.RestoreAsync(target, args);
+            case "reset": return await SnapshotCommands.ResetAsync(target, args);
+            case "export": return await ArchiveCommands.ExportAsync(target, args);
+            case "import": return await ArchiveCommands.ImportAsync(target, args);
+            case "jobs": return await JobsAsync(target, args);
+            case "cancel": return await CancelAsync(target, args);
+            case "run": return await Inside.RunAsync(target, args);
+            case "shell": return await Inside.ShellAsync(target, args);
+            case "logs": return await Inside.LogsAsync(target, args);
+            case "top": return await Top.RunAsync(target, args);
+            case "events": return await Events.RunAsync(target, args);
+            case "metrics": return await Metrics.RunAsync(target, args);
             default: throw new CliException(ExitCodes.InvalidInput, $"unknown command '{args.Command}'; see 'containerctl --help'");
         }
     }
 
-    private static async Task<int> ListAsync(string bus, Arguments args)
+    private static async Task<int> ListAsync(Target target, Arguments args)
     {
         bool json = args.Flag("--json");
         bool namesOnly = args.Flag("--names");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         var rows = await client.ListContainersAsync();
         if (namesOnly)
         {
@@ -65,11 +65,11 @@ public static class Commands
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> StatusAsync(string bus, Arguments args)
+    private static async Task<int> StatusAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         string path = await client.GetContainerAsync(name);
         var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
         var usage = properties["State"].GetString() == "running" ? UsageFigures.From(await client.GetUsageAsync(path)) : null;
@@ -78,7 +78,7 @@ public static class Commands
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> StopAsync(string bus, Arguments args)
+    private static async Task<int> StopAsync(Target target, Arguments args)
     {
         bool force = args.Flag("--force");
         uint? timeout = null;
@@ -87,15 +87,15 @@ public static class Commands
             timeout = uint.TryParse(text, out uint seconds) && seconds > 0 ? seconds : throw args.Usage($"'{text}' is not a number of seconds");
         }
         return timeout is { } t
-            ? await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force, t))
-            : await JobAsync(bus, args, "stopped", (c, name) => c.StopContainerAsync(name, force));
+            ? await JobAsync(target, args, "stopped", (c, name) => c.StopContainerAsync(name, force, t))
+            : await JobAsync(target, args, "stopped", (c, name) => c.StopContainerAsync(name, force));
     }
 
     /// <summary>Destroy loses the container's files: ask on a terminal, and want --yes from scripts.</summary>
-    private static async Task<int> DestroyAsync(string bus, Arguments args) =>
+    private static async Task<int> DestroyAsync(Target target, Arguments args) =>
         Confirmed(args, "destroy removes the container and its files for good",
             "Destroy the container and all its files (its rootfs, profile and state)?", "Nothing destroyed.")
-            ? await JobAsync(bus, args, "destroyed", (c, name) => c.DestroyContainerAsync(name))
+            ? await JobAsync(target, args, "destroyed", (c, name) => c.DestroyContainerAsync(name))
             : ExitCodes.Failed;
 
     /// <summary>For what loses files: --yes, or a y on a terminal; a script without --yes is told to add it (exit 2).</summary>
@@ -118,27 +118,27 @@ public static class Commands
         return false;
     }
 
-    private static async Task<int> JobsAsync(string bus, Arguments args)
+    private static async Task<int> JobsAsync(Target target, Arguments args)
     {
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         Console.Out.Write(Output.JobsTable(await client.ListJobsAsync()));
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> CancelAsync(string bus, Arguments args)
+    private static async Task<int> CancelAsync(Target target, Arguments args)
     {
         string text = args.Positional("job id");
         args.End();
         uint id = uint.TryParse(text.AsSpan(text.StartsWith(Names.JobPathPrefix, StringComparison.Ordinal) ? Names.JobPathPrefix.Length : 0), out uint parsed)
             ? parsed : throw args.Usage($"'{text}' is not a job id; 'containerctl jobs' lists them");
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         await client.CancelJobAsync(id);
         Console.Out.WriteLine($"job {id}: cancel requested");
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> CreateAsync(string bus, Arguments args)
+    private static async Task<int> CreateAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         bool start = args.Flag("--start");
@@ -146,7 +146,7 @@ public static class Commands
         string yaml = DefinitionFromArguments(name, args);
         args.End();
 
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         int result = await RunJobAsync(client, noBlock, $"create {name}", "created", c => c.CreateContainerAsync(name, yaml));
         if (result != ExitCodes.Ok || !start || noBlock)
         {
@@ -224,18 +224,18 @@ public static class Commands
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
-    private static async Task<int> UpdateAsync(string bus, Arguments args)
+    private static async Task<int> UpdateAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         bool noBlock = args.Flag("--no-block");
         string? file = args.Option("-f", "--file");
         args.End();
         string yaml = file is null ? "" : ReadFile(file);
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         return await RunJobAsync(client, noBlock, $"update {name}", "updated", c => c.UpdateContainerAsync(name, yaml));
     }
 
-    private static async Task<int> RollbackAsync(string bus, Arguments args)
+    private static async Task<int> RollbackAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         bool noBlock = args.Flag("--no-block");
@@ -245,16 +245,16 @@ public static class Commands
             throw args.Usage($"'{text}' is not a generation number");
         }
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         return await RunJobAsync(client, noBlock, $"rollback {name}", "rolled back", c => c.RollbackContainerAsync(name, generation));
     }
 
-    private static async Task<int> GenerationsAsync(string bus, Arguments args)
+    private static async Task<int> GenerationsAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         string? delete = args.Option("--delete");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         if (delete is not null)
         {
             int result = await RunJobAsync(client, false, $"delete generations of {name}", "cleaned up", c => c.DeleteGenerationsAsync(name, delete));
@@ -311,12 +311,12 @@ public static class Commands
         }
     }
 
-    internal static async Task<int> JobAsync(string bus, Arguments args, string pastTense, Func<ContainerDClient, string, Task<string>> start)
+    internal static async Task<int> JobAsync(Target target, Arguments args, string pastTense, Func<ContainerDClient, string, Task<string>> start)
     {
         string name = args.Positional("container name");
         bool noBlock = args.Flag("--no-block");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         return await RunJobAsync(client, noBlock, $"{args.Command} {name}", pastTense, c => start(c, name));
     }
 

@@ -131,7 +131,7 @@ public static class EventText
 /// </summary>
 public static class Events
 {
-    public static async Task<int> RunAsync(string bus, Arguments args)
+    public static async Task<int> RunAsync(Target target, Arguments args)
     {
         bool json = args.Flag("--json");
         var names = new List<string>();
@@ -141,7 +141,7 @@ public static class Events
         }
         args.End();
 
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         Task gone = await client.WatchDaemonAsync();
         // Subscribed before anything is read: what happens from here on is in the queue, in order.
         var queue = System.Threading.Channels.Channel.CreateUnbounded<(DaemonSignal Signal, DateTimeOffset Time)>();

@@ -6,7 +6,7 @@ public static class Help
     public const string Overview = """
         containerctl — manage ContainerD containers (unprivileged LXC, systems from the Nix store)
 
-        usage: containerctl [--bus system|session|ADDRESS] COMMAND [ARGS]
+        usage: containerctl [-H [USER@]HOST[:PORT] [--ssh-config FILE]] [--bus system|session|ADDRESS] COMMAND [ARGS]
           list [--json]                      the containers, their state and uid ranges
           status NAME                        everything the daemon knows about NAME
           create NAME -f FILE [--start]      create from a YAML definition
@@ -37,6 +37,8 @@ public static class Help
 
         Job commands wait for the job and stream its log; --no-block prints the job and returns.
         The bus is also taken from CONTAINERCTL_BUS. 'containerctl COMMAND --help' shows more.
+        -H drives the daemon of another host through ssh (as machinectl -H does; also CONTAINERCTL_HOST):
+        --bus then names the bus on that host, --ssh-config FILE is ssh's -F (CONTAINERCTL_SSH_CONFIG).
         Exit codes: 0 ok, 1 failed, 2 invalid input, 3 not found, 4 permission denied,
         5 daemon unreachable, 6 busy or already exists, 7 not supported by this host.
 

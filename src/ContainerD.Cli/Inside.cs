@@ -7,7 +7,7 @@ namespace ContainerD.Cli;
 /// <summary>The commands that reach inside a container: run, shell, logs.</summary>
 public static class Inside
 {
-    public static async Task<int> RunAsync(string bus, Arguments args)
+    public static async Task<int> RunAsync(Target target, Arguments args)
     {
         var argv = args.AfterDoubleDash() ?? throw args.Usage("put -- before the command, e.g. containerctl run web -- id");
         string name = args.Positional("container name");
@@ -16,7 +16,7 @@ public static class Inside
         {
             throw args.Usage("no command given after --");
         }
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         Task gone = await client.WatchDaemonAsync();
         string path = await client.GetContainerAsync(name);
         var result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>())
@@ -33,11 +33,15 @@ public static class Inside
     }
 
     /// <summary>An interactive shell: the daemon hands over a pty; keys go in, output comes out, until the shell exits.</summary>
-    public static async Task<int> ShellAsync(string bus, Arguments args)
+    public static async Task<int> ShellAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        if (target.Remote is not null)
+        {
+            return await RemoteCli.RunAsync(target, terminal: true, ["shell", name]);
+        }
+        using var client = await target.ConnectAsync();
         Task gone = await client.WatchDaemonAsync();
         string path = await client.GetContainerAsync(name);
         using var pty = await client.OpenShellAsync(path);
@@ -70,12 +74,16 @@ public static class Inside
     }
 
     /// <summary>The console log; with -f, keeps printing what the container writes, across LXC's log rotation.</summary>
-    public static async Task<int> LogsAsync(string bus, Arguments args)
+    public static async Task<int> LogsAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         bool follow = args.Flag("-f") | args.Flag("--follow");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        if (target.Remote is not null)
+        {
+            return await RemoteCli.RunAsync(target, terminal: false, follow ? ["logs", name, "--follow"] : ["logs", name]);
+        }
+        using var client = await target.ConnectAsync();
         string path = await client.GetContainerAsync(name);
         using var stdout = Console.OpenStandardOutput();
         var log = new FileStream(await client.OpenConsoleLogAsync(path), FileAccess.Read, bufferSize: 0);

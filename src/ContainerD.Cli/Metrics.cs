@@ -156,7 +156,7 @@ public static class MetricsText
 /// </summary>
 public static class Metrics
 {
-    public static async Task<int> RunAsync(string bus, Arguments args)
+    public static async Task<int> RunAsync(Target target, Arguments args)
     {
         string? output = args.Option("-o", "--output");
         args.End();
@@ -167,7 +167,7 @@ public static class Metrics
         string text;
         try
         {
-            text = MetricsText.Render(await ScrapeAsync(bus));
+            text = MetricsText.Render(await ScrapeAsync(target));
         }
         catch (Exception e) when (output is not null && Unreachable(e))
         {
@@ -191,9 +191,9 @@ public static class Metrics
         || (e is Tmds.DBus.Protocol.DBusErrorReplyException reply && ExitCodes.ForError(reply.ErrorName) == ExitCodes.Unreachable);
 
     /// <summary>One scrape: everything asked at once, one round trip's wait for all of it.</summary>
-    public static async Task<MetricsInput> ScrapeAsync(string bus)
+    public static async Task<MetricsInput> ScrapeAsync(Target target)
     {
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         var containers = await client.ListContainersAsync();
         var statistics = client.GetJobStatisticsAsync();
         var jobs = client.ListJobsAsync();

@@ -2,14 +2,29 @@ using ContainerD.Cli;
 using ContainerD.Contract;
 using Tmds.DBus.Protocol;
 
-// containerctl [--bus system|session|ADDRESS] COMMAND …
+// containerctl [-H [USER@]HOST[:PORT]] [--ssh-config FILE] [--bus system|session|ADDRESS] COMMAND …
 string bus = Environment.GetEnvironmentVariable("CONTAINERCTL_BUS") is { Length: > 0 } fromEnv ? fromEnv : "system";
+string? host = Environment.GetEnvironmentVariable("CONTAINERCTL_HOST") is { Length: > 0 } hostFromEnv ? hostFromEnv : null;
+string? sshConfig = Environment.GetEnvironmentVariable("CONTAINERCTL_SSH_CONFIG") is { Length: > 0 } configFromEnv ? configFromEnv : null;
+bool sshConfigGiven = false;
 var words = args.ToList();
 while (words.Count > 0 && words[0].StartsWith('-'))
 {
-    if (words[0] == "--bus" && words.Count > 1)
+    if (words[0] is "--bus" or "-H" or "--host" or "--ssh-config" && words.Count > 1)
     {
-        bus = words[1];
+        if (words[0] == "--bus")
+        {
+            bus = words[1];
+        }
+        else if (words[0] == "--ssh-config")
+        {
+            sshConfig = words[1];
+            sshConfigGiven = true;
+        }
+        else
+        {
+            host = words[1];
+        }
         words.RemoveRange(0, 2);
     }
     else if (words[0] is "--help" or "-h")
@@ -29,6 +44,22 @@ if (words.Count == 0)
     return ExitCodes.InvalidInput;
 }
 
+Target target;
+try
+{
+    target = new Target(bus, host is null ? null : new SshRoute(RemoteHost.Parse(host), sshConfig));
+}
+catch (FormatException e)
+{
+    Console.Error.WriteLine($"containerctl: -H: {e.Message}; see 'containerctl --help'");
+    return ExitCodes.InvalidInput;
+}
+if (host is null && sshConfigGiven)
+{
+    Console.Error.WriteLine("containerctl: --ssh-config goes with -H HOST; see 'containerctl --help'");
+    return ExitCodes.InvalidInput;
+}
+
 string command = words[0];
 var arguments = new Arguments(command, words.Skip(1).ToList());
 // --help after "--" belongs to the command that `run` runs, not to containerctl.
@@ -40,7 +71,12 @@ if (words.Skip(1).TakeWhile(w => w != "--").Any(w => w is "--help" or "-h"))
 
 try
 {
-    return await Commands.RunAsync(bus, arguments);
+    return await Commands.RunAsync(target, arguments);
+}
+catch (RemoteUnreachableException e)
+{
+    Cli.Say($"containerctl: {e.Message}");
+    return ExitCodes.Unreachable;
 }
 catch (CliException e)
 {
@@ -49,12 +85,12 @@ catch (CliException e)
 }
 catch (DBusConnectFailedException)
 {
-    Console.Error.WriteLine($"containerctl: cannot reach containerctld on {BusAddress.Describe(bus)} — is containerctld.service running? (start it with 'systemctl start containerctld')");
+    Console.Error.WriteLine($"containerctl: cannot reach containerctld on {target.Describe} — is containerctld.service running? ({target.StartHint})");
     return ExitCodes.Unreachable;
 }
 catch (DBusErrorReplyException e) when (ExitCodes.ForError(e.ErrorName) == ExitCodes.Unreachable)
 {
-    Console.Error.WriteLine($"containerctl: cannot reach containerctld on {BusAddress.Describe(bus)} — is containerctld.service running? (start it with 'systemctl start containerctld')");
+    Console.Error.WriteLine($"containerctl: cannot reach containerctld on {target.Describe} — is containerctld.service running? ({target.StartHint})");
     return ExitCodes.Unreachable;
 }
 catch (DBusErrorReplyException e) when (e.ErrorName == Errors.BusAccessDenied)

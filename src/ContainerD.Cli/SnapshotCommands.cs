@@ -8,7 +8,7 @@ namespace ContainerD.Cli;
 public static class SnapshotCommands
 {
     /// <summary>snapshot NAME [SNAP] takes one; snapshot NAME --delete SNAP removes one.</summary>
-    public static async Task<int> SnapshotAsync(string bus, Arguments args)
+    public static async Task<int> SnapshotAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         string? delete = args.Option("--delete");
@@ -19,24 +19,24 @@ public static class SnapshotCommands
         {
             throw args.Usage("give either a snapshot to take or --delete SNAPSHOT, not both");
         }
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         return delete is not null
             ? await Commands.RunJobAsync(client, noBlock, $"delete snapshot {delete} of {name}", "deleted", c => c.DeleteSnapshotAsync(name, delete))
             : await Commands.RunJobAsync(client, noBlock, $"snapshot {name}", "snapshotted", c => c.SnapshotContainerAsync(name, snapshot));
     }
 
-    public static async Task<int> ListAsync(string bus, Arguments args)
+    public static async Task<int> ListAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         bool json = args.Flag("--json");
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         var rows = await client.ListSnapshotsAsync(name);
         Console.Out.Write(json ? Json(rows) : Table(rows));
         return ExitCodes.Ok;
     }
 
-    public static async Task<int> RestoreAsync(string bus, Arguments args)
+    public static async Task<int> RestoreAsync(Target target, Arguments args)
     {
         string name = args.Positional("container name");
         string snapshot = args.Positional("snapshot name");
@@ -47,14 +47,14 @@ public static class SnapshotCommands
             return ExitCodes.Failed;
         }
         args.End();
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         return await Commands.RunJobAsync(client, noBlock, $"restore {name} from {snapshot}", "restored", c => c.RestoreSnapshotAsync(name, snapshot));
     }
 
-    public static async Task<int> ResetAsync(string bus, Arguments args) =>
+    public static async Task<int> ResetAsync(Target target, Arguments args) =>
         Commands.Confirmed(args, "reset empties the container's writable root: its files are lost (its system, generations and snapshots stay)",
             "Empty the container's writable root (a running container is restarted)?", "Nothing reset.")
-            ? await Commands.JobAsync(bus, args, "reset", (c, name) => c.ResetContainerAsync(name))
+            ? await Commands.JobAsync(target, args, "reset", (c, name) => c.ResetContainerAsync(name))
             : ExitCodes.Failed;
 
     public static string Table(IReadOnlyList<SnapshotRow> rows) =>

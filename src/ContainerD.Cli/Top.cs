@@ -109,7 +109,7 @@ public static class TopTable
 /// </summary>
 public static class Top
 {
-    public static async Task<int> RunAsync(string bus, Arguments args)
+    public static async Task<int> RunAsync(Target target, Arguments args)
     {
         bool json = args.Flag("--json");
         string sort = args.Option("-s", "--sort") ?? "cpu";
@@ -125,7 +125,7 @@ public static class Top
         }
         args.End();
 
-        using var client = await ContainerDClient.ConnectAsync(bus);
+        using var client = await target.ConnectAsync();
         Task gone = await client.WatchDaemonAsync();
         var (before, taken) = await SampleAsync(client).OrGoneAsync(gone, "top was reading the containers");
         bool live = !json && !Console.IsOutputRedirected;

@@ -17,11 +17,13 @@ public sealed class ContainerDClient : IDisposable
     private IDisposable? _jobRemovedWatch;
     private Task<Task>? _daemonGone;
     private IDisposable? _daemonWatch;
+    private readonly IDisposable? _transport;
 
-    private ContainerDClient(DBusConnection connection, string busName)
+    private ContainerDClient(DBusConnection connection, string busName, IDisposable? transport = null)
     {
         _connection = connection;
         _busName = busName;
+        _transport = transport;
     }
 
     public DBusConnection Connection => _connection;
@@ -42,11 +44,43 @@ public sealed class ContainerDClient : IDisposable
         return new ContainerDClient(connection, busName);
     }
 
+    /// <summary>
+    /// Connects to the bus of another host through ssh (see <see cref="SshConnectionOptions"/>); bus
+    /// names the bus there. ssh's messages once connected go to onSshMessage.
+    /// </summary>
+    /// <exception cref="RemoteUnreachableException">ssh failed, or the bridge on the far side did: the message says which.</exception>
+    public static async Task<ContainerDClient> ConnectAsync(string bus, SshRoute via, Action<string>? onSshMessage = null,
+        string busName = Names.DefaultBusName)
+    {
+        var options = new SshConnectionOptions(via, bus, onSshMessage);
+        var connection = new DBusConnection(options);
+        try
+        {
+            await connection.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is DBusConnectFailedException or DBusConnectionClosedException or IOException)
+        {
+            connection.Dispose();
+            string why = options.DescribeFailure();
+            options.Dispose();
+            throw new RemoteUnreachableException(why, e);
+        }
+        catch
+        {
+            connection.Dispose();
+            options.Dispose();
+            throw;
+        }
+        options.Connected();
+        return new ContainerDClient(connection, busName, options);
+    }
+
     public void Dispose()
     {
         _daemonWatch?.Dispose();
         _jobRemovedWatch?.Dispose();
         _connection.Dispose();
+        _transport?.Dispose();
     }
 
     // ---- Manager methods ----

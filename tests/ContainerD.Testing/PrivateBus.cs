@@ -18,14 +18,19 @@ public sealed class PrivateBus : IDisposable
     }
 
     /// <summary>Starts a bus from a config file (for policy tests), or a plain session-type bus.</summary>
-    public static PrivateBus Start(string? configFile = null)
+    /// <param name="wrapper">An argv it runs under, e.g. SecondHost.Enter(): a bus checks its callers against the users of its /etc.</param>
+    public static PrivateBus Start(string? configFile = null, IReadOnlyList<string>? wrapper = null)
     {
-        var startInfo = new ProcessStartInfo("dbus-daemon")
+        var startInfo = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : "dbus-daemon")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (string arg in wrapper is { Count: > 0 } ? [.. wrapper.Skip(1), "dbus-daemon"] : Array.Empty<string>())
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
         startInfo.ArgumentList.Add(configFile is null ? "--session" : $"--config-file={configFile}");
         startInfo.ArgumentList.Add("--nofork");
         startInfo.ArgumentList.Add("--print-address=1");

@@ -21,7 +21,8 @@ namespace ContainerD.Testing;
 /// must not get one) and LXC its own locks.</item>
 /// <item><b>Its own bus and daemon.</b> A <see cref="PrivateBus"/> configured as a system bus with the
 /// repository's policy (so a remote non-admin is refused as on a real host) and a
-/// <see cref="DaemonUnderTest"/> started inside the namespace.</item>
+/// <see cref="DaemonUnderTest"/>, both started inside the namespace (the bus refuses a caller whose
+/// uid its /etc does not know: the host's own users are in the host's /etc only).</item>
 /// <item><b>An sshd</b> (Debian's, run with a config of its own: no PAM, keys only) on 127.0.0.1 and a
 /// free port — nothing listens on or talks to any other address. Its host key and one client key are
 /// made per host in <see cref="Dir"/>; <see cref="SshConfig"/> is a client config that trusts exactly
@@ -87,7 +88,8 @@ public sealed class SecondHost : IAsyncDisposable
             string busDir = Path.Combine(dir, "bus");
             Directory.CreateDirectory(busDir);
             File.SetUnixFileMode(busDir, (UnixFileMode)0b111_101_101);
-            var bus = PrivateBus.Start(BusConfigs.SystemWithRepoPolicy(busDir));
+            // Inside: the bus resolves its callers' uids to users and groups in the host's /etc.
+            var bus = PrivateBus.Start(BusConfigs.SystemWithRepoPolicy(busDir), host.Enter());
             host._daemon = await DaemonUnderTest.StartAsync(daemonConfig, bus, wrapper: host.Enter());
         }
         catch

@@ -1,0 +1,202 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using ContainerD.IntegrationTests.Harness;
+
+namespace ContainerD.IntegrationTests;
+
+/// <summary>
+/// containerctl -H: this machine's CLI drives the daemon of a second host (SecondHost: its own
+/// store, /etc, bus and daemon) through ssh and systemd-stdio-bridge, as machinectl -H does.
+/// </summary>
+public sealed class RemoteTests
+{
+    [Fact]
+    public async Task Every_command_drives_the_other_hosts_daemon_through_ssh()
+    {
+        await using var host = await SecondHost.StartAsync();
+        string file = Path.Combine(host.Dir, "far.yaml");
+        await File.WriteAllTextAsync(file, DaemonUnderTest.NixDefinition("far-web"));
+
+        var empty = await host.CliAsync("list", "--names");
+        Assert.True(empty.ExitCode == 0, $"{empty}\n{host.SshdLog}");
+        Assert.Equal("", empty.Stdout);
+
+        // A job over ssh: its log streams back, its end is awaited, and it happened there.
+        var create = await host.CliAsync("create", "far-web", "-f", file, "--start");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.Contains("nix-build ", create.Stdout);
+        Assert.Contains("far-web: created", create.Stdout);
+        Assert.Contains("far-web: started", create.Stdout);
+        using var there = await host.Daemon.ConnectAsync();
+        Assert.Equal(("far-web", "running"), ((await there.ListContainersAsync())[0].Name, (await there.ListContainersAsync())[0].State));
+        string system = (await there.GetPropertyAsync(await there.GetContainerAsync("far-web"), "io.containerctl.ContainerD1.Container", "SystemPath")).GetString();
+        Assert.Single(await host.ValidPathsAsync([system]));
+        Assert.NotEqual(0, (await Programs.Run("nix-store", "--check-validity", system)).ExitCode);
+
+        var list = await host.CliAsync("list");
+        Assert.Matches(new Regex(@"^far-web\s+running\s+\d+\s+\d+-\d+\s+1\s+no$", RegexOptions.Multiline), list.Stdout);
+        var status = await host.CliAsync("status", "far-web");
+        Assert.Contains("State: running", status.Stdout);
+        Assert.Contains(system, status.Stdout);
+
+        // run: argv and output bytes travel in the D-Bus messages, no shell on either host in between.
+        var run = await host.CliAsync("run", "far-web", "--", "echo", "a b", "$HOME", "; touch /far-pwned", "'q'");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("a b $HOME ; touch /far-pwned 'q'\n", run.Stdout);
+        var exit = await host.CliAsync("run", "far-web", "--", "sh", "-c", "hostname; echo oops >&2; exit 7");
+        Assert.Equal(7, exit.ExitCode);
+        Assert.Equal("far-web\n", exit.Stdout);
+        Assert.Equal("oops\n", exit.Stderr);
+
+        // logs needs the daemon's fd: the remote host's own containerctl reads it there.
+        CliResult logs = null!;
+        await Eventually.TrueAsync(async () => (logs = await host.CliAsync("logs", "far-web")).ExitCode != 0 || logs.Stdout.Contains("up as uid"),
+            "the init's greeting in the remote console log", TimeSpan.FromSeconds(20));
+        Assert.True(logs.ExitCode == 0, logs.ToString());
+        Assert.Contains("init: system far-web variant 1 up", logs.Stdout);
+
+        Assert.True((await host.CliAsync("jobs")).ExitCode == 0);
+        var stop = await host.CliAsync("stop", "far-web");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.Equal("stopped", (await there.ListContainersAsync())[0].State);
+        var destroy = await host.CliAsync("destroy", "far-web", "--yes");
+        Assert.True(destroy.ExitCode == 0, destroy.ToString());
+        Assert.Empty(await there.ListContainersAsync());
+        var missing = await host.CliAsync("status", "far-web");
+        Assert.Equal(3, missing.ExitCode);
+    }
+
+    [Fact]
+    public async Task Shell_on_another_host_is_its_containerctl_on_a_terminal_through_ssh()
+    {
+        await using var host = await SecondHost.StartAsync();
+        using var there = await host.Daemon.ConnectAsync();
+        Assert.True((await there.RunJobAsync(c => c.CreateContainerAsync("far-shell", DaemonUnderTest.NixDefinition("far-shell")))).Succeeded);
+        Assert.True((await there.RunJobAsync(c => c.StartContainerAsync("far-shell"))).Succeeded);
+
+        await using var terminal = await TmuxTerminal.StartAsync(Repo.Cli, "-H", host.Spec(), "--ssh-config", host.SshConfig,
+            "--bus", host.Daemon.Bus.Address, "shell", "far-shell");
+        await terminal.WaitForScreenAsync(s => s.Contains("Connected to far-shell"), "the remote shell's greeting");
+        await terminal.TypeLineAsync("echo sum=$((6*7)) host=$(hostname); tty");
+        string screen = await terminal.WaitForScreenAsync(s => s.Contains("sum=42"), "the command's output");
+        Assert.Contains("sum=42 host=far-shell", screen);
+        await terminal.WaitForScreenAsync(s => s.Contains("/dev/pts/"), "a terminal inside");
+        await terminal.TypeLineAsync("exit 0");
+        await terminal.WaitForScreenAsync(s => s.Contains("Disconnected from far-shell"), "the end of the session");
+        Assert.Equal(0, await terminal.WaitForExitAsync("containerctl exiting"));
+    }
+
+    [Fact]
+    public async Task A_remote_user_outside_the_admin_group_may_read_and_is_refused_changes_by_the_other_hosts_policy()
+    {
+        const string user = "ctd-remote-outsider";
+        await using var host = await SecondHost.StartAsync();
+        await host.AddLoginUserAsync(user);
+        using var there = await host.Daemon.ConnectAsync();
+        Assert.True((await there.RunJobAsync(c => c.CreateContainerAsync("far-guarded", DaemonUnderTest.NixDefinition("far-guarded")))).Succeeded);
+
+        var list = await host.CliAsAsync(user, "list", "--names");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Equal("far-guarded\n", list.Stdout);
+
+        var start = await host.CliAsAsync(user, "start", "far-guarded");
+        Assert.Equal(4, start.ExitCode);
+        Assert.Contains("permission denied", start.Stderr);
+        // Through the remote CLI too (logs runs the other host's containerctl as that user).
+        var logs = await host.CliAsAsync(user, "logs", "far-guarded");
+        Assert.Equal(4, logs.ExitCode);
+        var run = await host.CliAsAsync(user, "run", "far-guarded", "--", "id");
+        Assert.Equal(4, run.ExitCode);
+        Assert.Equal("stopped", (await there.ListContainersAsync())[0].State);
+        Assert.Empty(await there.ListJobsAsync());
+
+        // Root over the same ssh may.
+        var admin = await host.CliAsync("start", "far-guarded");
+        Assert.True(admin.ExitCode == 0, admin.ToString());
+    }
+
+    [Fact]
+    public async Task A_bad_unreachable_silent_or_refusing_host_is_a_clear_error_and_exit_code_not_a_hang()
+    {
+        await using var host = await SecondHost.StartAsync();
+        string marker = Path.Combine(host.Dir, "pwned");
+
+        // Bad host specs: refused before ssh runs (exit 2), an option-looking one included.
+        foreach (var (spec, says) in new[]
+        {
+            ("", "the host is empty"),
+            ("a b", "has a space"),
+            ("-oProxyCommand=touch " + marker, "has a space"),
+            ("-oProxyCommand=x", "is not a host name"),
+            ("root@", "names no host"),
+            ("@host", "is not a user name"),
+            ("host:0", "is not a port number"),
+            ("host:65536", "is not a port number"),
+            ("::1", "in brackets"),
+            ("[::1", "does not close"),
+        })
+        {
+            var bad = await Cli.RunAsync(["-H", spec, "list"]);
+            Assert.True(bad.ExitCode == 2, $"{spec}: {bad}");
+            Assert.Contains(says, bad.Stderr);
+        }
+        var configAlone = await Cli.RunAsync(["--ssh-config", host.SshConfig, "list"]);
+        Assert.Equal(2, configAlone.ExitCode);
+
+        // Nothing listens there: ssh's own words, exit 5.
+        int closed = ClosedLoopbackPort();
+        var refused = await Cli.RunAsync(["-H", $"root@127.0.0.1:{closed}", "--ssh-config", host.SshConfig, "list"]);
+        Assert.Equal(5, refused.ExitCode);
+        Assert.Contains($"cannot reach root@127.0.0.1:{closed} through ssh", refused.Stderr);
+        Assert.Contains("Connection refused", refused.Stderr);
+
+        // Something accepts and never speaks: ssh's ConnectTimeout ends it (exit 5), not a hang.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var silentRun = Cli.RunAsync(["-H", $"root@127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}", "--ssh-config", host.SshConfig, "list"]);
+        using var accepted = await silent.AcceptTcpClientAsync();
+        var timedOut = await silentRun.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(5, timedOut.ExitCode);
+        Assert.Contains("timed out", timedOut.Stderr);
+
+        // ssh refuses the login: a user with no key there, and one the host does not know.
+        await host.AddLoginUserAsync("ctd-remote-nokey");
+        File.Delete(Path.Combine(host.SshDir, "authorized", "ctd-remote-nokey"));
+        foreach (string user in new[] { "ctd-remote-nokey", "ctd-remote-nobody" })
+        {
+            var denied = await host.CliAsAsync(user, "list");
+            Assert.Equal(5, denied.ExitCode);
+            Assert.Contains("Permission denied (publickey)", denied.Stderr);
+        }
+
+        // No daemon on the bus there, and no bus at that address there: exit 5, naming the host's bus.
+        var noBus = await Cli.RunAsync(["-H", host.Spec(), "--ssh-config", host.SshConfig, "--bus", "unix:path=/nonexistent/bus", "list"]);
+        Assert.Equal(5, noBus.ExitCode);
+        Assert.Contains($"the bus at unix:path=/nonexistent/bus of {host.Spec()}", noBus.Stderr);
+
+        // Hostile words for the remote shell arrive as words: a name with quotes and a command is
+        // refused by the remote daemon as a name (exit 2) and runs nothing; so is such a bus address.
+        foreach (string name in new[] { $"x'; touch {marker}; echo '", $"x\"; touch {marker}; \"", $"$(touch {marker})", $"`touch {marker}`", $"x\\'; touch {marker} #" })
+        {
+            var logs = await host.CliAsync("logs", name);
+            Assert.True(logs.ExitCode == 2, $"{name}: {logs}");
+            Assert.Contains("container name", logs.Stderr);
+        }
+        var hostileBus = await Cli.RunAsync(["-H", host.Spec(), "--ssh-config", host.SshConfig, "--bus", $"unix:path=/x'; touch {marker}; '", "list"]);
+        Assert.Equal(5, hostileBus.ExitCode);
+        var newline = await host.CliAsync("logs", "x\ntouch " + marker);
+        Assert.Equal(2, newline.ExitCode);
+        Assert.Contains("control character", newline.Stderr);
+        Assert.False(File.Exists(marker));
+    }
+
+    private static int ClosedLoopbackPort()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+}
