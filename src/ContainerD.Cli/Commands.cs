@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using ContainerD.Contract;
 
 namespace ContainerD.Cli;
@@ -143,10 +142,38 @@ public static class Commands
         string name = args.Positional("container name");
         bool start = args.Flag("--start");
         bool noBlock = args.Flag("--no-block");
-        string yaml = DefinitionFromArguments(name, args);
+        bool autostart = args.Flag("--autostart");
+        string? file = args.Option("-f", "--file");
+        var system = SystemChoice.From(args);
+        bool? buildHere = BuildOn(target, args);
         args.End();
+        if ((file is null) == (system is null))
+        {
+            throw args.Usage("give exactly one of -f FILE, --nix FILE, --flake PATH#NAME or --system PATH");
+        }
+        if (file is not null && autostart)
+        {
+            throw args.Usage("with -f, put autostart and the Nix settings in the file");
+        }
+        if (file is not null && buildHere == true)
+        {
+            throw args.Usage("with -f the definition is sent as it is and its system built on the other host; give --nix, --flake or --system to build here and push");
+        }
 
         using var client = await target.ConnectAsync();
+        string yaml;
+        if (system is null)
+        {
+            yaml = ReadFile(file!);
+        }
+        else
+        {
+            if (buildHere != false && target.Remote is { } remote)
+            {
+                system = await Push.BuildAndCopyAsync(remote, system, $"create {name}");
+            }
+            yaml = system.Definition(name, autostart);
+        }
         int result = await RunJobAsync(client, noBlock, $"create {name}", "created", c => c.CreateContainerAsync(name, yaml));
         if (result != ExitCodes.Ok || !start || noBlock)
         {
@@ -155,73 +182,25 @@ public static class Commands
         return await RunJobAsync(client, noBlock, $"start {name}", "started", c => c.StartContainerAsync(name));
     }
 
-    /// <summary>The YAML to send: a file as it is, or one made from --nix/--flake/--system (JSON is YAML).</summary>
-    private static string DefinitionFromArguments(string name, Arguments args)
+    /// <summary>
+    /// --build-on local|remote (null when not given): with -H a --nix or --flake system is built here
+    /// and its closure pushed (local, the default), or the definition goes as it is and the other host
+    /// builds it (remote).
+    /// </summary>
+    private static bool? BuildOn(Target target, Arguments args)
     {
-        string? file = args.Option("-f", "--file");
-        string? nix = args.Option("--nix");
-        string? attr = args.Option("-A", "--attr");
-        var nixArgs = args.Pairs("--arg");
-        string? system = args.Option("--system");
-        string? flake = args.Option("--flake");
-        bool autostart = args.Flag("--autostart");
-        if ((file is null ? 0 : 1) + (nix is null ? 0 : 1) + (system is null ? 0 : 1) + (flake is null ? 0 : 1) != 1)
+        string? buildOn = args.Option("--build-on");
+        if (buildOn is not null && target.Remote is null)
         {
-            throw args.Usage("give exactly one of -f FILE, --nix FILE, --flake PATH#NAME or --system PATH");
+            throw args.Usage("--build-on goes with -H HOST: without it the daemon builds on its own machine, which is this one");
         }
-        if (flake is not null && (attr is not null || nixArgs.Count > 0))
+        return buildOn switch
         {
-            throw args.Usage("-A and --arg go with --nix; a flake names its configuration after '#'");
-        }
-        if (file is not null)
-        {
-            if (autostart || attr is not null || nixArgs.Count > 0)
-            {
-                throw args.Usage("with -f, put autostart and the Nix settings in the file");
-            }
-            return ReadFile(file);
-        }
-
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("name", name);
-            json.WriteStartObject("system");
-            if (nix is not null)
-            {
-                json.WriteStartObject("nix");
-                json.WriteString("file", Path.GetFullPath(nix));
-                if (attr is not null)
-                {
-                    json.WriteString("attr", attr);
-                }
-                if (nixArgs.Count > 0)
-                {
-                    json.WriteStartObject("args");
-                    foreach (var (key, value) in nixArgs)
-                    {
-                        json.WriteString(key, value);
-                    }
-                    json.WriteEndObject();
-                }
-                json.WriteEndObject();
-            }
-            else if (flake is not null)
-            {
-                // The daemon reads the flake's directory: a relative path is made absolute here.
-                int hash = flake.IndexOf('#', StringComparison.Ordinal);
-                json.WriteString("flake", hash > 0 ? Path.GetFullPath(flake[..hash]) + flake[hash..] : flake);
-            }
-            else
-            {
-                json.WriteString("path", system);
-            }
-            json.WriteEndObject();
-            json.WriteBoolean("autostart", autostart);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+            null => null,
+            "local" => true,
+            "remote" => false,
+            _ => throw args.Usage($"--build-on takes local or remote, not '{buildOn}'"),
+        };
     }
 
     private static async Task<int> UpdateAsync(Target target, Arguments args)
@@ -229,9 +208,26 @@ public static class Commands
         string name = args.Positional("container name");
         bool noBlock = args.Flag("--no-block");
         string? file = args.Option("-f", "--file");
+        var system = SystemChoice.From(args);
+        bool? buildHere = BuildOn(target, args);
         args.End();
+        if (file is not null && system is not null)
+        {
+            throw args.Usage("give -f FILE (a whole definition) or --nix, --flake or --system (a new system for the current definition), not both");
+        }
         string yaml = file is null ? "" : ReadFile(file);
         using var client = await target.ConnectAsync();
+        if (system is not null)
+        {
+            // The current definition with its system replaced: network, limits, mounts stay.
+            string path = await client.GetContainerAsync(name);
+            string current = (await client.GetPropertyAsync(path, Names.ContainerInterface, "Definition")).GetString();
+            if (buildHere != false && target.Remote is { } remote)
+            {
+                system = await Push.BuildAndCopyAsync(remote, system, $"update {name}");
+            }
+            yaml = system.ReplaceSystemOf(current);
+        }
         return await RunJobAsync(client, noBlock, $"update {name}", "updated", c => c.UpdateContainerAsync(name, yaml));
     }
 

@@ -19,7 +19,8 @@ public static class Help
           run NAME -- CMD [ARGS…]            run a command inside (no shell in between)
           shell NAME                         an interactive root shell inside, on a real terminal
           logs NAME [-f]                     its console log; -f keeps following it
-          update NAME [-f FILE]              rebuild its system as a new generation and activate it
+          update NAME [-f FILE | --nix FILE … | --flake PATH#NAME | --system PATH]
+                                             rebuild its system as a new generation and activate it
           rollback NAME [GENERATION]         back to the previous (or the given) generation
           generations NAME [--delete WHICH]  its system's generations; delete old ones (old | 30d | +5)
           snapshot NAME [SNAP] | snapshot NAME --delete SNAP
@@ -50,20 +51,34 @@ public static class Help
         ["status"] = "usage: containerctl status NAME\nexample: containerctl status web\n",
         ["create"] = """
             usage: containerctl create NAME (-f FILE | --nix FILE [-A ATTR] [--arg K V]… | --flake PATH#NAME | --system PATH)
-                                       [--autostart] [--start] [--no-block]
+                                       [--autostart] [--start] [--no-block] [--build-on local|remote]
             Builds the container's system with Nix, gives it its own uid range and creates it.
             --flake builds PATH's nixosConfigurations.NAME.config.system.build.toplevel (a NAME with
             a dot is the attribute itself), as nixos-container create --flake does.
+            With -H HOST, --nix and --flake build here and copy to HOST the store paths it lacks
+            (nix-copy-closure), --system copies its closure if this machine has it; --build-on remote
+            sends the definition as it is, for HOST to build. -f FILE is always sent as it is.
             example: containerctl create web -f web.yaml --start
             example: containerctl create web --nix ./web.nix -A system --arg hostName web
             example: containerctl create web --flake ./containers#web --start
+            example: containerctl -H root@web1 create web --nix ./web.nix --start
 
             """,
         ["start"] = "usage: containerctl start NAME [--no-block]\nexample: containerctl start web\n",
         ["stop"] = "usage: containerctl stop NAME [--force] [--timeout SECONDS] [--no-block]\nAsks init to power off and kills it after the timeout (default: the definition's stopTimeout);\n--force kills it at once.\nexample: containerctl stop web --timeout 30\n",
         ["restart"] = "usage: containerctl restart NAME [--no-block]\nexample: containerctl restart web\n",
         ["destroy"] = "usage: containerctl destroy NAME [--yes] [--no-block]\nStops NAME if needed and removes it, its profile and its files; its uid range is freed.\nAsks for confirmation on a terminal; scripts must pass --yes.\nexample: containerctl destroy web --yes\n",
-        ["update"] = "usage: containerctl update NAME [-f FILE] [--no-block]\nBuilds the system again (from FILE, or the current definition) as a new generation;\na running container gets it as its definition's activation says.\nexample: containerctl update web -f web.yaml\n",
+        ["update"] = """
+            usage: containerctl update NAME [-f FILE | --nix FILE [-A ATTR] [--arg K V]… | --flake PATH#NAME | --system PATH]
+                                       [--no-block] [--build-on local|remote]
+            Builds the system again (from FILE, or the current definition) as a new generation;
+            a running container gets it as its definition's activation says. --nix, --flake and
+            --system replace only the current definition's system. With -H HOST they build here and
+            push, as create does.
+            example: containerctl update web -f web.yaml
+            example: containerctl -H root@web1 update web --nix ./web.nix --arg variant 2
+
+            """,
         ["rollback"] = "usage: containerctl rollback NAME [GENERATION] [--no-block]\nexample: containerctl rollback web      (to the previous generation)\n",
         ["generations"] = "usage: containerctl generations NAME [--delete old|Nd|+N]\nLists the generations; --delete removes old ones (never the current): old = all but the current,\n30d = older than 30 days, +5 = all but the newest 5. 'nix-store --gc' then reclaims their systems.\nexample: containerctl generations web --delete +3\n",
         ["shell"] = "usage: containerctl shell NAME\nAn interactive login shell as the container's root, on a new terminal the daemon opens inside.\nThe session ends when the shell does (exit or Ctrl-D).\nexample: containerctl shell web\n",

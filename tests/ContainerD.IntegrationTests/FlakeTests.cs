@@ -42,7 +42,7 @@ public sealed class FlakeTests
     /// A path flake with no inputs: the busybox example's builder and the host's static busybox
     /// copied beside flake.nix (pure evaluation reads nothing outside the flake).
     /// </summary>
-    private static async Task<string> WriteFlakeAsync(string dir)
+    internal static async Task<string> WriteFlakeAsync(string dir)
     {
         string flake = Path.Combine(dir, "flake");
         Directory.CreateDirectory(flake);
