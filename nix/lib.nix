@@ -148,6 +148,12 @@ rec {
     ];
 
   # The host's settings: one pool, the daemon leaves /etc/subuid to NixOS, and reads the files the module writes.
+  # DaemonConfigParser's rule for binary caches: no cache without a key to check its signatures by.
+  cacheChecks = substituters: trustedPublicKeys: [
+    { ok = substituters == [ ] || trustedPublicKeys != [ ];
+      message = "services.containerctld.substituters need services.containerctld.trustedPublicKeys: containerctld takes a path from a binary cache only with a signature by one of them (it never turns signature checks off)"; }
+  ];
+
   settingsChecks = idPool: settings: [
     { ok = !(settings ? idPool) || settings.idPool == { inherit (idPool) base size; };
       message = "services.containerctld.settings.idPool (${builtins.toJSON settings.idPool}) disagrees with services.containerctld.idPool (${builtins.toJSON { inherit (idPool) base size; }}): set only services.containerctld.idPool; it writes both config.yaml's idPool and root's subUidRanges and subGidRanges"; }

@@ -20,6 +20,9 @@ let
   cfg = config.services.containerctld;
   ctdLib = import ./lib.nix;
   literal = lib.literalExpression or lib.literalExample;
+  # The binary caches go into config.yaml only when set: an empty list is the daemon's default.
+  caches = lib.optionalAttrs (cfg.substituters != [ ]) { inherit (cfg) substituters; }
+    // lib.optionalAttrs (cfg.trustedPublicKeys != [ ]) { inherit (cfg) trustedPublicKeys; };
 
   # NixOS ≥ 22.11 sets a system's platform with nixpkgs.hostPlatform and its eval-config takes
   # system = null; older ones (checked: 2020-07) want the system's name there.
@@ -150,6 +153,18 @@ in
       default = { };
       description = "More of containerctld's config.yaml (bus, stateDir, pruneDeclarative, …); the pool is services.containerctld.idPool.";
     };
+    substituters = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "https://cache.example.org" "file:///srv/nix-cache" ];
+      description = "Binary caches a container's prebuilt system (path) is fetched from when the store lacks it (pull deployment); config.yaml's substituters. Each path must be signed by one of trustedPublicKeys: the daemon never turns signature checks off.";
+    };
+    trustedPublicKeys = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "cache.example.org-1:M2jR2XiR9mdS2vLL5Tu0hT4jYZ3F6wGli0Zdiu1ZX60=" ];
+      description = "The keys (as nix-store --generate-binary-cache-key writes them) one of whose signatures a path from substituters must carry; config.yaml's trustedPublicKeys.";
+    };
     admins = mkOption {
       type = types.listOf types.str;
       default = [ ];
@@ -164,6 +179,7 @@ in
 
   config = mkIf cfg.enable {
     assertions = toAssertions (ctdLib.settingsChecks cfg.idPool cfg.settings
+      ++ ctdLib.cacheChecks cfg.substituters cfg.trustedPublicKeys
       ++ builtins.concatLists (lib.mapAttrsToList (name: c: ctdLib.containerChecks name c c.definesConfig cfg.idPool) cfg.containers));
 
     virtualisation.lxc.enable = true;
@@ -187,7 +203,7 @@ in
 
     environment.etc = {
       "containerctld/config.yaml".text = builtins.toJSON
-        (ctdLib.daemonSettings { idPool = { inherit (cfg.idPool) base size; }; settings = cfg.settings; });
+        (ctdLib.daemonSettings { idPool = { inherit (cfg.idPool) base size; }; settings = cfg.settings // caches; });
     } // lib.mapAttrs' (name: c: lib.nameValuePair (definitionFile name) {
       text = ctdLib.definitionText name (c // { network = network c.network; }) (systemOf c);
     }) cfg.containers;

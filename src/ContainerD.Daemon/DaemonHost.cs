@@ -37,7 +37,7 @@ public static class DaemonHost
         // Type=notify and journald-formatted logs under systemd; plain console elsewhere.
         builder.Services.AddSystemd();
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
-        builder.Services.AddContainerD(config, new LxcTool(config.EffectiveLxcPath), new NixTool(), new AsContainerRoot(), new HostNetwork(), SubIdStore.ForHost(), HostProbe.Detect());
+        builder.Services.AddContainerD(config, new LxcTool(config.EffectiveLxcPath), new NixTool(caches: config.BinaryCaches), new AsContainerRoot(), new HostNetwork(), SubIdStore.ForHost(), HostProbe.Detect());
         builder.Services.AddSingleton<DaemonExit>();
         // Before BusService: SIGHUP is caught from the first moment (RunAsync starts it before the
         // start-up sequence), and served once start-up is done.

@@ -1,4 +1,5 @@
 using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
 using ContainerD.Domain.Definitions;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Nix;
@@ -85,5 +86,72 @@ public sealed class ToolTests : IDisposable
         Directory.CreateDirectory(bare);
         var noInit = await Assert.ThrowsAsync<ContainerDException>(() => new NixTool(_dir.Path, new ScriptedRunner()).CheckSystemAsync(bare, CancellationToken.None));
         Assert.Equal(ErrorKind.InvalidDefinition, noInit.Kind);
+    }
+
+    private static readonly BinaryCaches Caches = new(["file:///srv/cache", "https://cache.example.org"],
+        ["cache-1:M2jR2XiR9mdS2vLL5Tu0hT4jYZ3F6wGli0Zdiu1ZX60=", "other-2:ZuS0ZhFq9DEhxeCWNzlpnDKHlTBCK+n4trbkAYb67k0="]);
+
+    [Fact]
+    public async Task A_missing_system_path_is_realised_from_the_configured_caches_with_signatures_required()
+    {
+        string system = Path.Combine(_dir.Path, "abc-system");
+        bool fetched = false;
+        var runner = new ScriptedRunner((program, args) =>
+        {
+            if (args[0] == "--realise")
+            {
+                fetched = true;
+                Directory.CreateDirectory(system);
+                File.WriteAllText(Path.Combine(system, "init"), "");
+                return ScriptedRunner.Output(0, stderr: $"copying path '{system}' from 'file:///srv/cache'...\n");
+            }
+            return ScriptedRunner.Output(fetched ? 0 : 1, stderr: fetched ? "" : $"error: path '{system}' is not valid\n");
+        });
+        var lines = new List<string>();
+        var nix = new NixTool(_dir.Path, runner, Caches);
+        Assert.True(nix.CanSubstitute);
+
+        Assert.Equal(system, await nix.RealiseSystemAsync(system, "/state/web/build-result", lines.Add, CancellationToken.None));
+        var realise = runner.Calls.Single(c => c.Args[0] == "--realise");
+        Assert.Equal(["--realise", system, "--add-root", "/state/web/build-result", "--option", "substitute", "true",
+            "--option", "substituters", "file:///srv/cache https://cache.example.org",
+            "--option", "trusted-public-keys", string.Join(' ', Caches.TrustedPublicKeys),
+            "--option", "require-sigs", "true"], realise.Args);
+        Assert.Contains($"{system} is not in the store: fetching it and what it needs from file:///srv/cache https://cache.example.org, signed by one of cache-1 other-2", lines);
+        Assert.Contains($"copying path '{system}' from 'file:///srv/cache'...", lines);
+    }
+
+    [Fact]
+    public async Task A_path_in_the_store_or_a_daemon_without_caches_fetches_nothing()
+    {
+        string system = Path.Combine(_dir.Path, "abc-system");
+        Directory.CreateDirectory(system);
+        File.WriteAllText(Path.Combine(system, "init"), "");
+        var present = new ScriptedRunner();
+        Assert.Equal(system, await new NixTool(_dir.Path, present, Caches).RealiseSystemAsync(system, "/out", _ => { }, CancellationToken.None));
+        Assert.DoesNotContain(present.Calls, c => c.Args[0] == "--realise");
+
+        var absent = new ScriptedRunner((_, _) => ScriptedRunner.Output(1, stderr: "error: path is not valid\n"));
+        var noCaches = new NixTool(_dir.Path, absent);
+        Assert.False(noCaches.CanSubstitute);
+        var error = await Assert.ThrowsAsync<ContainerDException>(() => noCaches.RealiseSystemAsync(system, "/out", _ => { }, CancellationToken.None));
+        Assert.Contains("is not a valid path in the Nix store", error.Message);
+        Assert.DoesNotContain(absent.Calls, c => c.Args[0] == "--realise");
+    }
+
+    [Theory]
+    [InlineData("warning: the substitute for '@DEP@' from 'file:///srv/cache' is not signed by any of the keys in 'trusted-public-keys'\nerror: build of '@SYS@' failed\n",
+        "system path @SYS@ cannot be fetched: @DEP@ (from file:///srv/cache) is not signed by any of the trustedPublicKeys; sign it with the cache's key (nix store sign, or nix copy --to 'file://…?secret-key=…') or add the key that signed it")]
+    [InlineData("don't know how to build these paths:\n  @SYS@\nerror: build of '@SYS@' failed\n",
+        "system path @SYS@ cannot be fetched: no substituter (file:///srv/cache https://cache.example.org) has @SYS@; copy it there (nix copy --to …) or build the system")]
+    [InlineData("error: cannot open connection to remote store 'https://cache.example.org'\n",
+        "system path @SYS@ cannot be fetched from file:///srv/cache https://cache.example.org (nix-store exit 1): error: cannot open connection to remote store 'https://cache.example.org'")]
+    public async Task A_path_that_cannot_be_fetched_fails_naming_the_path_and_why(string stderr, string message)
+    {
+        string system = Path.Combine(_dir.Path, "abc-system"), dependency = Path.Combine(_dir.Path, "def-lib");
+        string Fill(string text) => text.Replace("@SYS@", system, StringComparison.Ordinal).Replace("@DEP@", dependency, StringComparison.Ordinal);
+        var runner = new ScriptedRunner((_, _) => ScriptedRunner.Output(1, stderr: Fill(stderr)));
+        var error = await Assert.ThrowsAsync<ContainerDException>(() => new NixTool(_dir.Path, runner, Caches).RealiseSystemAsync(system, "/out", _ => { }, CancellationToken.None));
+        Assert.Equal((ErrorKind.InvalidDefinition, Fill(message)), (error.Kind, error.Message));
     }
 }

@@ -172,6 +172,8 @@ public sealed partial class NixModuleTests
         "containers.web.network: addresses, bridge and forwardPorts need network.mode = \"veth\"")]
     [InlineData("""settings.idPool = { base = 100000; size = 1000000000; };""",
         "services.containerctld.settings.idPool ({\"base\":100000,\"size\":1000000000}) disagrees with services.containerctld.idPool ({\"base\":1073741824,\"size\":805306368}): set only services.containerctld.idPool")]
+    [InlineData("""substituters = [ "file:///srv/nix-cache" ];""",
+        "services.containerctld.substituters need services.containerctld.trustedPublicKeys")]
     [InlineData("""settings.manageSubIds = true;""",
         "services.containerctld.settings.manageSubIds must stay false on NixOS")]
     public async Task A_value_the_daemon_refuses_fails_the_evaluation_saying_what_to_change(string containerctld, string message)
@@ -207,5 +209,17 @@ public sealed partial class NixModuleTests
         var gids = (await EvalAsync(configuration, "subGidRanges")).EnumerateArray().Single();
         Assert.Equal((2000000000L, 131072L), (uids.GetProperty("startUid").GetInt64(), uids.GetProperty("count").GetInt64()));
         Assert.Equal((2000000000L, 131072L), (gids.GetProperty("startGid").GetInt64(), gids.GetProperty("count").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Binary_caches_reach_config_yaml_as_the_daemon_reads_them()
+    {
+        const string key = "cache.example.org-1:M2jR2XiR9mdS2vLL5Tu0hT4jYZ3F6wGli0Zdiu1ZX60=";
+        string configuration = Host($$"""substituters = [ "file:///srv/nix-cache" "https://cache.example.org" ]; trustedPublicKeys = [ "{{key}}" ];""");
+        Assert.Equal(0, (await EvalAsync(configuration, "failedAssertions")).GetArrayLength());
+        var config = DaemonConfigParser.Parse((await EvalAsync(configuration, "etc")).GetProperty("containerctld/config.yaml").GetString()!, "config.yaml");
+        Assert.Equal(new BinaryCaches(["file:///srv/nix-cache", "https://cache.example.org"], [key]), config.BinaryCaches);
+        var none = DaemonConfigParser.Parse((await EvalAsync(Host(""), "etc")).GetProperty("containerctld/config.yaml").GetString()!, "config.yaml");
+        Assert.Equal(BinaryCaches.None, none.BinaryCaches);
     }
 }

@@ -108,6 +108,10 @@ public sealed class SecondHost : IAsyncDisposable
 
     public Task<string> RunCheckedAsync(params string[] argv) => Programs.RunChecked("nsenter", [.. Enter()[1..], .. argv]);
 
+    /// <summary>Appends text to a file inside the host (its /etc is its own: e.g. /etc/nix/nix.conf).</summary>
+    public Task AppendFileAsync(string path, string text) =>
+        Programs.RunCheckedWith(null, text, "nsenter", [.. Enter()[1..], "tee", "-a", path]);
+
     /// <summary>containerctl on this machine, driving the second host's daemon through ssh as user.</summary>
     public Task<CliResult> CliAsync(params string[] args) => CliAsAsync("root", args);
 

@@ -8,13 +8,16 @@ namespace ContainerD.Daemon.Containers;
 /// <summary>A definition's system as a store path: built by Nix (a file or a flake), or prebuilt and checked.</summary>
 public sealed class SystemBuilder(StateStore store, NixTool nix, MemberConfinement confinement)
 {
-    /// <summary>A prebuilt system that is not there is bad input: say so now, before anything is made.</summary>
-    public static void RequireStorePathExists(ContainerDefinition definition)
+    /// <summary>
+    /// A prebuilt system that is not there is bad input: say so now, before anything is made — unless
+    /// the config names binary caches, from which the job fetches it (signature checked).
+    /// </summary>
+    public void RequireStorePathExists(ContainerDefinition definition)
     {
-        if (definition.System is StorePathSystem { Path: var path } && !Directory.Exists(path))
+        if (definition.System is StorePathSystem { Path: var path } && !Directory.Exists(path) && !nix.CanSubstitute)
         {
             throw new ContainerDException(ErrorKind.InvalidDefinition,
-                $"system.path {path} does not exist: build the system or copy its closure into the store first (nix-store --realise / nix copy)");
+                $"system.path {path} does not exist: build the system or copy its closure into the store first (nix copy, nix-copy-closure), or name binary caches in the daemon's config (substituters, trustedPublicKeys)");
         }
     }
 
@@ -33,7 +36,7 @@ public sealed class SystemBuilder(StateStore store, NixTool nix, MemberConfineme
                 return await nix.BuildFlakeAsync(flake, buildLink, job.Log, job.Canceled).ConfigureAwait(false);
             case StorePathSystem path:
                 job.Log($"using the prebuilt system {path.Path}");
-                return await nix.CheckSystemAsync(path.Path, job.Canceled).ConfigureAwait(false);
+                return await nix.RealiseSystemAsync(path.Path, buildLink, job.Log, job.Canceled).ConfigureAwait(false);
             default:
                 throw new InvalidOperationException($"unknown system source {definition.System}");
         }

@@ -43,7 +43,7 @@ public sealed class CreateOperation(OperationKit kit)
     {
         ContainerName.Require(name);
         var definition = kit.Parse(yaml, name, declarative);
-        SystemBuilder.RequireStorePathExists(definition);
+        kit.Builder.RequireStorePathExists(definition);
         kit.Confinement.RequireConfined(definition, caller);
         return kit.Registry.Atomically(() =>
         {

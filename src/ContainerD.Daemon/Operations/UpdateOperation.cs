@@ -34,7 +34,7 @@ public sealed class UpdateOperation(OperationKit kit)
     {
         string name = container.Name;
         var definition = kit.Parse(yaml, name, container.State.Declarative);
-        SystemBuilder.RequireStorePathExists(definition);
+        kit.Builder.RequireStorePathExists(definition);
         if (newDefinition)
         {
             kit.Confinement.RequireConfined(definition, caller);

@@ -38,6 +38,8 @@ public sealed record DaemonConfig
     public PathList BindSourceRoots { get; init; } = new(["/srv/containers"]);
     /// <summary>Destroy declarative containers whose file left DefinitionsDir (else only warn).</summary>
     public bool PruneDeclarative { get; init; }
+    /// <summary>Where a prebuilt system (system.path) the store lacks is fetched from, signature checked; none by default.</summary>
+    public BinaryCaches BinaryCaches { get; init; } = BinaryCaches.None;
 
     /// <summary>
     /// The one place the default pool is defined: 2^30 (0x40000000) up to 0x6FFFFFFF, 12 288 ranges
@@ -52,6 +54,26 @@ public sealed record DaemonConfig
 
     public string EffectiveLxcPath => LxcPath ?? System.IO.Path.Combine(StateDir, "lxc");
     public string ContainersDir => System.IO.Path.Combine(StateDir, "containers");
+}
+
+/// <summary>
+/// Binary caches, as Nix names them: substituters (file:///srv/cache, https://cache.example.org) and
+/// the public keys one of whose signatures a path from them must carry. Pull deployment: a
+/// `system.path` the store lacks is realised from these, never with signature checks off.
+/// </summary>
+public sealed record BinaryCaches(IReadOnlyList<string> Substituters, IReadOnlyList<string> TrustedPublicKeys)
+{
+    public static BinaryCaches None { get; } = new([], []);
+
+    public bool Any => Substituters.Count > 0;
+
+    public bool Equals(BinaryCaches? other) => other is not null
+        && Substituters.SequenceEqual(other.Substituters, StringComparer.Ordinal)
+        && TrustedPublicKeys.SequenceEqual(other.TrustedPublicKeys, StringComparer.Ordinal);
+
+    public override int GetHashCode() => Substituters.Count * 31 + TrustedPublicKeys.Count;
+
+    public override string ToString() => $"substituters: {string.Join(' ', Substituters)}; trustedPublicKeys: {string.Join(' ', TrustedPublicKeys)}";
 }
 
 /// <summary>A list of paths compared by value, so configs compare as records do.</summary>

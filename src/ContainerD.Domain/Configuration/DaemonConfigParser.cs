@@ -15,6 +15,7 @@ public static partial class DaemonConfigParser
     [
         "bus", "busName", "stateDir", "definitionsDir", "profilesDir", "gcRootsDir", "lxcPath", "runtimeDir",
         "idPool", "manageSubIds", "adminGroup", "pruneDeclarative", "defaultLimits", "bindSourceRoots",
+        "substituters", "trustedPublicKeys",
     ];
 
     // Ids below this are the host's own users and system accounts; a container's root must never be one.
@@ -52,6 +53,7 @@ public static partial class DaemonConfigParser
             PruneDeclarative = map.Bool("pruneDeclarative", defaults.PruneDeclarative),
             DefaultLimits = DefaultLimits(map, defaults.DefaultLimits),
             BindSourceRoots = BindSourceRoots(map) ?? defaults.BindSourceRoots,
+            BinaryCaches = BinaryCaches(map),
         };
         errors.ThrowIfAny();
         return config;
@@ -87,6 +89,41 @@ public static partial class DaemonConfigParser
                 roots.Add(path);
         }
         return new PathList(roots);
+    }
+
+    /// <summary>
+    /// substituters and trustedPublicKeys: lists of words Nix takes space-separated (so none may hold
+    /// a space). Caches without keys are refused: every path from them must carry a signature.
+    /// </summary>
+    private static BinaryCaches BinaryCaches(YamlMap map)
+    {
+        var substituters = Words(map, "substituters", SubstituterPattern(),
+            "is not a binary cache URL such as file:///srv/nix-cache or https://cache.example.org (no spaces)");
+        var keys = Words(map, "trustedPublicKeys", PublicKeyPattern(),
+            "is not a public key as nix-store --generate-binary-cache-key writes it: NAME:BASE64 (44 characters), e.g. cache.example.org-1:…=");
+        if (substituters.Count > 0 && !map.Has("trustedPublicKeys"))
+        {
+            map.Error("substituters", "substituters need trustedPublicKeys: a path is taken from a cache only with a signature by one of them (the daemon never turns signature checks off)");
+        }
+        return substituters.Count == 0 && keys.Count == 0 ? Configuration.BinaryCaches.None : new BinaryCaches(substituters, keys);
+    }
+
+    private static List<string> Words(YamlMap map, string key, Regex pattern, string problem)
+    {
+        var words = new List<string>();
+        if (!map.Has(key))
+            return words;
+        var items = map.List(key);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i] is not YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } word })
+                map.Errors.Add(items[i], $"{key}[{i}] must be a string, not {YamlText.Describe(items[i])}");
+            else if (!pattern.IsMatch(word))
+                map.Errors.Add(items[i], $"{key}[{i}] {YamlText.Quote(word)} {problem}");
+            else
+                words.Add(word);
+        }
+        return words;
     }
 
     private static string? Bus(YamlMap map)
@@ -153,6 +190,14 @@ public static partial class DaemonConfigParser
     // "unix:path=…", "tcp:host=…,port=…": a transport name, a colon, then key=value pairs.
     [GeneratedRegex("^[a-z][a-z0-9-]*:([A-Za-z0-9_-]+=[^,;]+(,[A-Za-z0-9_-]+=[^,;]+)*)?$", RegexOptions.CultureInvariant)]
     private static partial Regex BusAddressPattern();
+
+    // Nix's store URLs a daemon may substitute from; file:// with an absolute path.
+    [GeneratedRegex(@"^(file:///[^\s]*|(https?|s3|ssh|ssh-ng)://[^\s/][^\s]*)$", RegexOptions.CultureInvariant)]
+    private static partial Regex SubstituterPattern();
+
+    // An ed25519 public key as Nix writes it: a name without ':' or spaces, then 32 bytes in base64.
+    [GeneratedRegex(@"^[A-Za-z0-9._+-]+:[A-Za-z0-9+/]{43}=$", RegexOptions.CultureInvariant)]
+    private static partial Regex PublicKeyPattern();
 
     // D-Bus spec: two or more dot-separated elements of [A-Za-z0-9_-], none starting with a digit, 255 at most.
     [GeneratedRegex("^(?=.{1,255}$)[A-Za-z_-][A-Za-z0-9_-]*(\\.[A-Za-z_-][A-Za-z0-9_-]*)+$", RegexOptions.CultureInvariant)]

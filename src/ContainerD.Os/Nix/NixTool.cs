@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using ContainerD.Domain;
+using ContainerD.Domain.Configuration;
 using ContainerD.Domain.Definitions;
 using ContainerD.Os.Processes;
 
@@ -15,10 +17,14 @@ public sealed record ProfileGeneration(int Number, DateTimeOffset CreatedAt, str
 /// Builds container systems and keeps them as Nix profiles with generations, the way
 /// nixos-container does: profiles under per-container/NAME/system are GC roots.
 /// </summary>
-public sealed class NixTool(string storeDir = "/nix/store", ICommandRunner? runner = null)
+public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunner? runner = null, BinaryCaches? caches = null)
 {
     private readonly ICommandRunner _run = runner ?? ProcessRunner.Instance;
+    private readonly BinaryCaches _caches = caches ?? BinaryCaches.None;
     public const string ProfileName = "system";
+
+    /// <summary>Whether a system path the store lacks can be fetched (the config names binary caches).</summary>
+    public bool CanSubstitute => _caches.Any;
 
     /// <summary>
     /// nix-build the definition's expression; build log lines go to onLog. Returns the output path.
@@ -172,6 +178,67 @@ public sealed class NixTool(string storeDir = "/nix/store", ICommandRunner? runn
     /// <summary>nix-store --import of what writeExport writes (root only: the paths are trusted as they come).</summary>
     public static Task ImportAsync(Func<Stream, Task> writeExport, CancellationToken cancellationToken) =>
         StreamingCommand.RunAsync("nix-store", ["--import"], "nix-store --import", ErrorKind.InvalidArgs, writeExport, readStdout: null, cancellationToken);
+
+    /// <summary>
+    /// A prebuilt system (system.path), pulled when the store lacks it: realised from the configured
+    /// binary caches with every signature checked — require-sigs on whatever nix.conf says, only the
+    /// configured substituters and keys — its progress in onLog, outLink rooting it until the profile
+    /// holds it. A path no cache has, or one only an unsigned (or foreign-signed) copy of, fails with
+    /// a message that names the path and says which. Then checked as any system.
+    /// </summary>
+    public async Task<string> RealiseSystemAsync(string storePath, string outLink, Action<string> onLog, CancellationToken cancellationToken)
+    {
+        if (!storePath.StartsWith(storeDir + "/", StringComparison.Ordinal))
+        {
+            return await CheckSystemAsync(storePath, cancellationToken).ConfigureAwait(false);
+        }
+        var valid = await _run.RunAsync("nix-store", ["--check-validity", storePath], cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (valid.Succeeded || !_caches.Any)
+        {
+            return await CheckSystemAsync(storePath, cancellationToken).ConfigureAwait(false);
+        }
+        string substituters = string.Join(' ', _caches.Substituters);
+        onLog($"{storePath} is not in the store: fetching it and what it needs from {substituters}, signed by one of {string.Join(' ', _caches.TrustedPublicKeys.Select(KeyName))}");
+        List<string> args =
+        [
+            "--realise", storePath, "--add-root", outLink,
+            "--option", "substitute", "true",
+            "--option", "substituters", substituters,
+            "--option", "trusted-public-keys", string.Join(' ', _caches.TrustedPublicKeys),
+            "--option", "require-sigs", "true",
+        ];
+        var output = await _run.RunAsync("nix-store", args, onLog, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            throw new ContainerDException(ErrorKind.InvalidDefinition, RealiseFailure(storePath, substituters, output.Stderr, output));
+        }
+        return await CheckSystemAsync(storePath, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Which of the ways a fetch fails it was, from what nix-store said, naming the paths.</summary>
+    private static string RealiseFailure(string storePath, string substituters, string stderr, CommandOutput output)
+    {
+        var unsigned = UnsignedPattern().Matches(stderr).Select(m => $"{m.Groups[1].Value} (from {m.Groups[2].Value})").Distinct().ToList();
+        if (unsigned.Count > 0)
+        {
+            return $"system path {storePath} cannot be fetched: {string.Join(", ", unsigned)} {(unsigned.Count == 1 ? "is" : "are")} not signed by any of the trustedPublicKeys; "
+                + "sign it with the cache's key (nix store sign, or nix copy --to 'file://…?secret-key=…') or add the key that signed it";
+        }
+        int missingAt = stderr.IndexOf("don't know how to build these paths:", StringComparison.Ordinal);
+        if (missingAt >= 0)
+        {
+            var missing = stderr[missingAt..].Split('\n').Skip(1).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+            return $"system path {storePath} cannot be fetched: no substituter ({substituters}) has {string.Join(", ", missing.DefaultIfEmpty(storePath))}; "
+                + "copy it there (nix copy --to …) or build the system";
+        }
+        return $"system path {storePath} cannot be fetched from {substituters} (nix-store exit {output.ExitCode}): {output.StderrTail(4)}";
+    }
+
+    private static string KeyName(string key) => key[..key.IndexOf(':', StringComparison.Ordinal)];
+
+    // Nix 2.8: "warning: the substitute for '/nix/store/…' from 'file:///…' is not signed by any of the keys in 'trusted-public-keys'"
+    [GeneratedRegex(@"the substitute for '([^']+)' from '([^']+)' is not signed by any of the keys", RegexOptions.CultureInvariant)]
+    private static partial Regex UnsignedPattern();
 
     /// <summary>nix-env -p PROFILEDIR/system --set STOREPATH; returns the new generation's number.</summary>
     public async Task<int> SetProfileAsync(string profileDir, string storePath, CancellationToken cancellationToken)

@@ -95,6 +95,29 @@ public class DaemonConfigParserTests
         Assert.Contains("is not an absolute path", Assert.Single(Errors("bindSourceRoots: [ srv ]")));
     }
 
+    private const string Key = "cache.example.org-1:M2jR2XiR9mdS2vLL5Tu0hT4jYZ3F6wGli0Zdiu1ZX60=";
+
+    [Fact]
+    public void Binary_caches_are_none_by_default_and_come_with_the_keys_their_paths_must_be_signed_with()
+    {
+        Assert.False(new DaemonConfig().BinaryCaches.Any);
+        var caches = DaemonConfigParser.Parse($"substituters: [ 'file:///srv/nix-cache', https://cache.example.org ]\ntrustedPublicKeys: [ '{Key}' ]", "config.yaml").BinaryCaches;
+        Assert.Equal(new BinaryCaches(["file:///srv/nix-cache", "https://cache.example.org"], [Key]), caches);
+        Assert.True(caches.Any);
+        Assert.Equal(BinaryCaches.None, DaemonConfigParser.Parse("substituters: []\ntrustedPublicKeys: []", "config.yaml").BinaryCaches);
+
+        Assert.Equal(["config.yaml:1:15: substituters need trustedPublicKeys: a path is taken from a cache only with a signature by one of them (the daemon never turns signature checks off)"],
+            Errors("substituters: [ 'file:///srv/nix-cache' ]"));
+        Assert.Equal(["config.yaml:1:17: substituters[0] 'file://srv/cache' is not a binary cache URL such as file:///srv/nix-cache or https://cache.example.org (no spaces)"],
+            Errors($"substituters: [ 'file://srv/cache' ]\ntrustedPublicKeys: [ '{Key}' ]"));
+        Assert.Contains("is not a binary cache URL", Assert.Single(Errors($"substituters: [ 'file:///a file:///b' ]\ntrustedPublicKeys: [ '{Key}' ]")));
+        Assert.Contains("is not a binary cache URL", Assert.Single(Errors($"substituters: [ 'ftp://cache' ]\ntrustedPublicKeys: [ '{Key}' ]")));
+        Assert.Contains("substituters[0] must be a string", Assert.Single(Errors($"substituters: [ {{ url: x }} ]\ntrustedPublicKeys: [ '{Key}' ]")));
+        Assert.Equal(["config.yaml:1:22: trustedPublicKeys[0] 'cache-1:abc' is not a public key as nix-store --generate-binary-cache-key writes it: NAME:BASE64 (44 characters), e.g. cache.example.org-1:…="],
+            Errors("trustedPublicKeys: [ 'cache-1:abc' ]"));
+        Assert.Contains("is not a public key", Assert.Single(Errors($"trustedPublicKeys: [ '{Key} {Key}' ]")));
+    }
+
     [Fact]
     public void The_shipped_example_config_holds_the_defaults()
     {
@@ -164,7 +187,7 @@ public class DaemonConfigParserTests
     }
 
     [Theory]
-    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, gcRootsDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits, bindSourceRoots)")]
+    [InlineData("colour: blue\n", "config.yaml:1:1: unknown key 'colour' (allowed keys: bus, busName, stateDir, definitionsDir, profilesDir, gcRootsDir, lxcPath, runtimeDir, idPool, manageSubIds, adminGroup, pruneDeclarative, defaultLimits, bindSourceRoots, substituters, trustedPublicKeys)")]
     [InlineData("idPool: { start: 100000 }\n", "config.yaml:1:11: unknown key 'start' in idPool (allowed keys: base, size)")]
     [InlineData("idPool: { base: 0 }\n", "config.yaml:1:17: idPool.base 0 would overlap the host's own users; start the pool at 65536 or above")]
     [InlineData("idPool: { base: 1000 }\n", "config.yaml:1:17: idPool.base 1000 would overlap the host's own users; start the pool at 65536 or above")]
