@@ -313,6 +313,86 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
             + Invariant($"Growth from cycle {warmUp} to {plan.Cycles}: {after - before:+0.0;-0.0;0.0} MB ({(plan.Cycles < 100 ? "too few cycles to judge a leak" : after - before <= 5 ? "none beyond noise, target met" : "**growth**")})."));
     }
 
+    /// <summary>
+    /// containerctl -H on a second host (ContainerD.Testing.SecondHost: its own store, bus and daemon,
+    /// an sshd on loopback): what ssh and systemd-stdio-bridge add to a command, against the same
+    /// command on that daemon's bus directly; with ssh's connection sharing (ControlMaster) too; and
+    /// a push of a closure the host already has, against the same create without the push.
+    /// </summary>
+    public async Task RemoteAsync()
+    {
+        Progress("other host: -H list, run, push");
+        await using var host = await SecondHost.StartAsync();
+        await host.CopyToAsync(bench.System);
+        using var there = await host.Daemon.ConnectAsync();
+        const string name = "bench-far";
+        await JobThereAsync(there, c => c.CreateContainerAsync(name, bench.Definition(name)));
+        await JobThereAsync(there, c => c.StartContainerAsync(name));
+        string[] bus = ["--bus", host.Daemon.Bus.Address];
+        int calls = Math.Max(5, plan.ListCalls / 2);
+        async Task CliOk(Task<CliResult> run, string what)
+        {
+            var result = await run;
+            Check(result.ExitCode == 0, $"{what} failed: {result}");
+        }
+
+        var localList = await Timing.OfAsync(calls, () => CliOk(Cli.RunAsync([.. bus, "list"]), "containerctl list"));
+        var remoteList = await Timing.OfAsync(calls, () => CliOk(host.CliAsync("list"), "containerctl -H list"));
+        var localRun = await Timing.OfAsync(calls, () => CliOk(Cli.RunAsync([.. bus, "run", name, "--", "true"]), "containerctl run"));
+        var remoteRun = await Timing.OfAsync(calls, () => CliOk(host.CliAsync("run", name, "--", "true"), "containerctl -H run"));
+        // What the connection and the remote user's shell cost alone, whatever runs in them.
+        string[] ssh = ["-F", host.SshConfig, "-p", host.Port.ToString(CultureInfo.InvariantCulture), "root@127.0.0.1", "true"];
+        var sshTrue = await Timing.OfAsync(calls, () => Programs.RunChecked("ssh", ssh));
+
+        // ssh's connection sharing, as a user would set it up: one master, each command a new session on it.
+        string shared = Path.Combine(host.SshDir, "shared_config");
+        await File.WriteAllTextAsync(shared, await File.ReadAllTextAsync(host.SshConfig)
+            + $"  ControlMaster auto\n  ControlPath {host.SshDir}/master-%C\n  ControlPersist 60\n");
+        Timing sharedList, sharedRun, sharedTrue;
+        try
+        {
+            string[] viaShared = ["-H", host.Spec(), "--ssh-config", shared, .. bus];
+            await CliOk(Cli.RunAsync([.. viaShared, "list"]), "containerctl -H list (shared connection)");
+            sharedList = await Timing.OfAsync(calls, () => CliOk(Cli.RunAsync([.. viaShared, "list"]), "containerctl -H list (shared connection)"));
+            sharedRun = await Timing.OfAsync(calls, () => CliOk(Cli.RunAsync([.. viaShared, "run", name, "--", "true"]), "containerctl -H run (shared connection)"));
+            sharedTrue = await Timing.OfAsync(calls, () => Programs.RunChecked("ssh", ["-F", shared, .. ssh[2..]]));
+        }
+        finally
+        {
+            // The master outlives the commands (ControlPersist): end it, it is no process of the host's.
+            await Programs.Run("ssh", "-F", shared, "-p", host.Port.ToString(CultureInfo.InvariantCulture), "-O", "exit", "root@127.0.0.1");
+        }
+        Rows.Add(new Row("`containerctl -H HOST list` (ssh to loopback + systemd-stdio-bridge)", remoteList,
+            [new("`containerctl list` on that daemon's bus", localList), new("`ssh HOST true` (connection and remote shell alone)", sshTrue)]));
+        Rows.Add(new Row("`containerctl -H HOST run NAME -- true`", remoteRun,
+            [new("`containerctl run NAME -- true` on that daemon's bus", localRun), new("`ssh HOST true`", sshTrue)]));
+        Rows.Add(new Row("`containerctl -H HOST list`, ssh's ControlMaster connection shared", sharedList,
+            [new("`ssh HOST true`, connection shared", sharedTrue)]));
+        Rows.Add(new Row("`containerctl -H HOST run NAME -- true`, ssh's connection shared", sharedRun,
+            [new("`ssh HOST true`, connection shared", sharedTrue)]));
+
+        // Push when the host has the whole closure: nix-copy-closure finds nothing missing.
+        int repetitions = Math.Max(3, plan.Repetitions / 2);
+        Task Destroy() => JobThereAsync(there, c => c.DestroyContainerAsync("bench-push"));
+        var pushed = await Timing.OfAsync(repetitions, async () =>
+        {
+            var result = await host.CliAsync("create", "bench-push", "--system", bench.System);
+            Check(result.ExitCode == 0 && result.Stdout.Contains("push: 0 of ", StringComparison.Ordinal), $"the push copied something or failed: {result}");
+        }, after: Destroy);
+        var unpushed = await Timing.OfAsync(repetitions, () => CliOk(host.CliAsync("create", "bench-push", "--system", bench.System, "--build-on", "remote"),
+            "containerctl -H create --build-on remote"), after: Destroy);
+        var copy = await Timing.OfAsync(repetitions, () => Programs.RunCheckedWith(host.NixSshOptions(), null, "nix-copy-closure", "--to", "root@127.0.0.1", bench.System));
+        Rows.Add(new Row("`containerctl -H HOST create --system PATH`, the host has the closure (push: 0 paths copied)", pushed,
+            [new("the same create without a push (`--build-on remote`)", unpushed), new("`nix-copy-closure --to` alone", copy)]));
+        await JobThereAsync(there, c => c.DestroyContainerAsync(name));
+    }
+
+    private static async Task JobThereAsync(ContainerD.Contract.ContainerDClient client, Func<ContainerD.Contract.ContainerDClient, Task<string>> start)
+    {
+        var end = await client.RunJobAsync(start);
+        Check(end.Succeeded, $"{end.Operation} {end.Container} {end.Result}: {end.Message}");
+    }
+
     private static IReadOnlyList<Reference> With(Reference? raw, string lxdName, Timing? lxdTime) =>
         [.. raw is null ? [] : new[] { raw }, .. lxdTime is null ? [] : new[] { new Reference(lxdName, lxdTime) }];
 

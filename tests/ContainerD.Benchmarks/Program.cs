@@ -42,6 +42,7 @@ await using (var bench = await Bench.StartAsync())
         }
         await measured.CyclesAsync();
         await new ArchiveMeasurements(bench, quick, measured.Rows, measured.Notes).RunAsync();
+        await measured.RemoteAsync();
     }
 }
 

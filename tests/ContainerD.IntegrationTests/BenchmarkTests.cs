@@ -28,6 +28,7 @@ public sealed class BenchmarkTests
                 "5 containers started at once", "`ListContainers` round trip, 10 containers", "`containerctl list`, end to end",
                 "`GetUsage` round trip, one running container", "metrics scrape over D-Bus", "`containerctl metrics`, end to end",
                 "`ListContainers` round trip during back-to-back scrapes, 10 containers, 5 running",
+                "`containerctl -H HOST list`", "`containerctl -H HOST run NAME -- true`", "`containerctl -H HOST create --system PATH`, the host has the closure",
             ];
             foreach (string figure in figures)
             {
