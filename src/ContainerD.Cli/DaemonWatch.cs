@@ -10,9 +10,13 @@ public static class DaemonWatch
 {
     private const string NoReply = "org.freedesktop.DBus.Error.NoReply";
 
+    /// <summary>With -H, the other host: there the connection can also end because ssh's does (set once, at start).</summary>
+    public static Contract.RemoteHost? RemoteHost { get; set; }
+
     /// <summary>what: "job 7 (create web) ran", "the shell in web was open"…</summary>
-    public static CliException Gone(string what) => new(ExitCodes.Unreachable,
-        $"containerctld went away while {what}; containers keep running. Check with 'containerctl jobs' and 'systemctl status containerctld'.");
+    public static CliException Gone(string what) => new(ExitCodes.Unreachable, RemoteHost is { } host
+        ? $"containerctld on {host} went away, or the ssh connection to it closed, while {what}; containers keep running. Check with 'containerctl -H {host} jobs'."
+        : $"containerctld went away while {what}; containers keep running. Check with 'containerctl jobs' and 'systemctl status containerctld'.");
 
     /// <summary>The work's result, or Gone(what) when the daemon goes away first.</summary>
     public static async Task<T> OrGoneAsync<T>(this Task<T> work, Task gone, string what)

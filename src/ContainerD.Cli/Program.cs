@@ -54,6 +54,7 @@ catch (FormatException e)
     Console.Error.WriteLine($"containerctl: -H: {e.Message}; see 'containerctl --help'");
     return ExitCodes.InvalidInput;
 }
+DaemonWatch.RemoteHost = target.Remote?.Host;
 if (host is null && sshConfigGiven)
 {
     Console.Error.WriteLine("containerctl: --ssh-config goes with -H HOST; see 'containerctl --help'");

@@ -58,10 +58,12 @@ public sealed class ContainerDClient : IDisposable
         {
             await connection.ConnectAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is DBusConnectFailedException or DBusConnectionClosedException or IOException)
+        catch (Exception e) when (e is not (OperationCanceledException or RemoteUnreachableException))
         {
+            // Whatever broke the handshake (ssh gone, a bridge that failed, bytes that are not D-Bus),
+            // ssh's own words say most about it.
             connection.Dispose();
-            string why = options.DescribeFailure();
+            string why = options.DescribeFailure(e);
             options.Dispose();
             throw new RemoteUnreachableException(why, e);
         }

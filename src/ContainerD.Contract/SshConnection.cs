@@ -128,12 +128,12 @@ internal sealed class SshConnectionOptions(SshRoute route, string bus, Action<st
     }
 
     /// <summary>Why the connection failed: ssh's exit status and its last words, waited for briefly.</summary>
-    public string DescribeFailure()
+    public string DescribeFailure(Exception failure)
     {
         var ssh = _ssh;
         if (ssh is null)
         {
-            return $"cannot reach {Describe}";
+            return $"cannot reach {Describe}: {failure.Message}";
         }
         // ssh is exiting (its stdout ended); WaitForExit also waits for the end of its stderr.
         bool exited = ssh.WaitForExit(TimeSpan.FromSeconds(3));
@@ -147,13 +147,19 @@ internal sealed class SshConnectionOptions(SshRoute route, string bus, Action<st
             said = string.Join("; ", _early.Select(l => l.Trim()).Where(l => l.Length > 0));
         }
         string because = said.Length > 0 ? $": {said}" : "";
-        return !exited ? $"cannot reach {Describe}: the connection through ssh ended before the bus answered{because}"
-            : ssh.ExitCode switch
-            {
-                255 => $"cannot reach {route.Host} through ssh{because}",
-                127 => $"{route.Host} has no systemd-stdio-bridge on its PATH (it comes with systemd ≥ 209; Debian 12 has it in /usr/bin){because}",
-                _ => $"cannot reach {Describe}: systemd-stdio-bridge exited with {ssh.ExitCode}{because}",
-            };
+        if (!exited || ssh.ExitCode == 137)
+        {
+            // ssh was still up (this side ended it): the bytes that came back were not the bridge's D-Bus.
+            return $"cannot reach {Describe}: the D-Bus handshake through ssh failed ({failure.Message}); does something on {route.Host} "
+                + $"print to stdout for a non-interactive ssh session (a login script)?{because}";
+        }
+        return ssh.ExitCode switch
+        {
+            255 => $"cannot reach {route.Host} through ssh{because}",
+            0 => $"cannot reach {Describe}: systemd-stdio-bridge on {route.Host} ended the connection at once (did that bus refuse the ssh user?){because}",
+            127 => $"{route.Host} has no systemd-stdio-bridge on its PATH (it comes with systemd ≥ 209; Debian 12 has it in /usr/bin){because}",
+            _ => $"cannot reach {Describe}: systemd-stdio-bridge exited with {ssh.ExitCode}{because}",
+        };
     }
 
     /// <summary>

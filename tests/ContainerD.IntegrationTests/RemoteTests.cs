@@ -170,6 +170,17 @@ public sealed class RemoteTests
             Assert.Contains("Permission denied (publickey)", denied.Stderr);
         }
 
+        // A login that prints to stdout before the bridge runs: the handshake fails clearly, no hang.
+        await host.AddLoginUserAsync("ctd-remote-noisy");
+        string noisy = Path.Combine(host.BinDir, "noisy-shell");
+        await File.WriteAllTextAsync(noisy, "#!/bin/sh\necho 'Welcome to the second host!'\nexec /bin/sh \"$@\"\n");
+        File.SetUnixFileMode(noisy, (UnixFileMode)0b111_101_101);
+        await host.RunCheckedAsync("usermod", "--shell", noisy, "ctd-remote-noisy");
+        var garbled = await host.CliAsAsync("ctd-remote-noisy", "list").WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(5, garbled.ExitCode);
+        Assert.Contains("the D-Bus handshake through ssh failed", garbled.Stderr);
+        Assert.Contains("print to stdout for a non-interactive ssh session", garbled.Stderr);
+
         // No daemon on the bus there, and no bus at that address there: exit 5, naming the host's bus.
         var noBus = await Cli.RunAsync(["-H", host.Spec(), "--ssh-config", host.SshConfig, "--bus", "unix:path=/nonexistent/bus", "list"]);
         Assert.Equal(5, noBus.ExitCode);
@@ -189,6 +200,24 @@ public sealed class RemoteTests
         Assert.Equal(2, newline.ExitCode);
         Assert.Contains("control character", newline.Stderr);
         Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task A_connection_that_dies_while_a_job_runs_ends_the_wait_saying_so_and_the_job_goes_on_there()
+    {
+        await using var host = await SecondHost.StartAsync();
+        using var there = await host.Daemon.ConnectAsync();
+        var waiting = host.CliAsync("create", "far-slow", "--nix", Repo.Fixture("busybox-system.nix"), "--build-on", "remote",
+            "--arg", "hostName", "far-slow-" + Guid.NewGuid().ToString("N")[..8], "--arg", "buildDelay", "60", "--arg", "busybox", Prerequisites.Busybox);
+        await Eventually.TrueAsync(async () => (await there.ListJobsAsync()).Length == 1, "the create job running there", TimeSpan.FromSeconds(30));
+        Assert.True(host.KillSshSessions() > 0);
+
+        var ended = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(5, ended.ExitCode);
+        Assert.Contains($"containerctld on {host.Spec()} went away, or the ssh connection to it closed, while job", ended.Stderr);
+        var job = Assert.Single(await there.ListJobsAsync());
+        Assert.Equal("create", job.Operation);
+        await there.CancelJobAsync(job.Id);
     }
 
     private static int ClosedLoopbackPort()

@@ -165,6 +165,30 @@ public sealed class SecondHost : IAsyncDisposable
         File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
     }
 
+    /// <summary>Ends every ssh session into the host (what a network failure does to them); sshd keeps listening.</summary>
+    public int KillSshSessions()
+    {
+        int killed = 0;
+        foreach (int pid in ProcessesInside(_namespace).Where(p => p != _sshd?.Id))
+        {
+            try
+            {
+                // comm, not ProcessName: a session retitles itself ("sshd: root@notty").
+                if (File.ReadAllText($"/proc/{pid}/comm").Trim() == "sshd")
+                {
+                    using var process = Process.GetProcessById(pid);
+                    process.Kill();
+                    killed++;
+                }
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // It ended meanwhile.
+            }
+        }
+        return killed;
+    }
+
     private static Process StartAnchor()
     {
         // The namespace lives as long as a process is in it. The anchor is `cat` on a pipe from this
