@@ -7,7 +7,9 @@ namespace ContainerD.Cli;
 /// <summary>
 /// export and import: the archive goes through a file descriptor this process opened with the
 /// user's own rights (a file, or stdin/stdout for -) and passed to the daemon, which never opens
-/// a path for it.
+/// a path for it. With -H the descriptor cannot cross ssh: the other host's containerctl runs
+/// `export NAME -` / `import -` there, and the archive streams through ssh to or from the file
+/// opened here (or this process's stdout or stdin).
 /// </summary>
 public static partial class ArchiveCommands
 {
@@ -41,13 +43,29 @@ public static partial class ArchiveCommands
         {
             throw new CliException(ExitCodes.InvalidInput, $"cannot create {file}: {e.Message}");
         }
-        using var client = await target.ConnectAsync();
-        int result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : file)}",
-            c => c.ExportContainerAsync(name, archive, allGenerations: all), toStderr: toStdout);
-        if (result != ExitCodes.Ok && !toStdout && !noBlock)
+        int result = ExitCodes.Failed;
+        try
         {
-            // Ours, and half written: a file that is not an archive must not look like one.
-            File.Delete(file);
+            if (target.Remote is not null)
+            {
+                List<string> remote = ["export", name, "-", .. all ? ["--all-generations"] : Array.Empty<string>(), .. noBlock ? ["--no-block"] : Array.Empty<string>()];
+                await using var local = new FileStream(archive, FileAccess.Write, bufferSize: 1 << 16);
+                result = await RemoteCli.RunAsync(target, terminal: false, remote, output: local);
+            }
+            else
+            {
+                using var client = await target.ConnectAsync();
+                result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : file)}",
+                    c => c.ExportContainerAsync(name, archive, allGenerations: all), toStderr: toStdout);
+            }
+        }
+        finally
+        {
+            if (result != ExitCodes.Ok && !toStdout && !noBlock)
+            {
+                // Ours, and half written (or empty: the daemon was not reached): a file that is not an archive must not look like one.
+                File.Delete(file);
+            }
         }
         return result;
     }
@@ -66,6 +84,12 @@ public static partial class ArchiveCommands
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.NotFound, $"cannot open {source}: {e.Message}");
+        }
+        if (target.Remote is not null)
+        {
+            List<string> remote = ["import", "-", .. newName.Length > 0 ? ["--name", newName] : Array.Empty<string>(), .. noBlock ? ["--no-block"] : Array.Empty<string>()];
+            await using var local = new FileStream(archive, FileAccess.Read, bufferSize: 1 << 16);
+            return await RemoteCli.RunAsync(target, terminal: false, remote, input: local);
         }
         using var client = await target.ConnectAsync();
         return await Commands.RunJobAsync(client, noBlock, $"import {(newName.Length > 0 ? newName : source)}", "imported",

@@ -88,6 +88,38 @@ public sealed class RemoteTests
     }
 
     [Fact]
+    public async Task Export_and_import_on_another_host_stream_the_archive_through_ssh_to_and_from_a_file_here()
+    {
+        await using var host = await SecondHost.StartAsync();
+        using var there = await host.Daemon.ConnectAsync();
+        Assert.True((await there.RunJobAsync(c => c.CreateContainerAsync("far-exp", DaemonUnderTest.NixDefinition("far-exp")))).Succeeded);
+        Assert.True((await there.RunJobAsync(c => c.StartContainerAsync("far-exp"))).Succeeded);
+        var marked = await host.CliAsync("run", "far-exp", "--", "sh", "-c", "echo travelled > /root/marker && chown 1000:1000 /root/marker");
+        Assert.True(marked.ExitCode == 0, marked.ToString());
+
+        // The archive is written here, by this machine's containerctl, with the mode a local export gives it.
+        string archive = Path.Combine(host.Dir, "far-exp.ctdx");
+        var exported = await host.CliAsync("export", "far-exp", archive);
+        Assert.True(exported.ExitCode == 0, exported.ToString());
+        Assert.True(new FileInfo(archive).Length > 0);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(archive));
+        var again = await host.CliAsync("export", "far-exp", archive);
+        Assert.Equal(6, again.ExitCode);
+        // A failed remote export leaves no file here.
+        string none = Path.Combine(host.Dir, "none.ctdx");
+        Assert.Equal(3, (await host.CliAsync("export", "far-nosuch", none)).ExitCode);
+        Assert.False(File.Exists(none));
+
+        Assert.True((await host.CliAsync("destroy", "far-exp", "--yes")).ExitCode == 0);
+        var imported = await host.CliAsync("import", archive, "--name", "far-imp");
+        Assert.True(imported.ExitCode == 0, imported.ToString());
+        Assert.True((await there.RunJobAsync(c => c.StartContainerAsync("far-imp"))).Succeeded);
+        var marker = await host.CliAsync("run", "far-imp", "--", "stat", "-c", "%u %n", "/root/marker");
+        Assert.Equal("1000 /root/marker\n", marker.Stdout);
+        Assert.Equal("travelled\n", (await host.CliAsync("run", "far-imp", "--", "cat", "/root/marker")).Stdout);
+    }
+
+    [Fact]
     public async Task A_remote_user_outside_the_admin_group_may_read_and_is_refused_changes_by_the_other_hosts_policy()
     {
         const string user = "ctd-remote-outsider";
