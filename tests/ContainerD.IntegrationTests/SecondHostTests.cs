@@ -40,6 +40,18 @@ public sealed class SecondHostTests
             Assert.True(exit == 0, $"{stderr}\n{host.SshdLog}");
             Assert.EndsWith($"{host.BinDir}/containerctl\n{user}\n", stdout, StringComparison.Ordinal);
 
+            // A build there and one here at once both finish: the two stores share no build user (Nix
+            // kills whatever runs as a build user before it builds as it, and both would take nixbld1).
+            string unique = Guid.NewGuid().ToString("N")[..8];
+            var buildHere = Programs.Run("nix-build", Repo.Fixture("busybox-system.nix"), "--no-out-link", "--argstr", "hostName", "here-" + unique,
+                "--argstr", "buildDelay", "3", "--argstr", "busybox", Prerequisites.Busybox);
+            var buildThere = host.RunAsync("nix-build", Repo.Fixture("busybox-system.nix"), "--no-out-link", "--argstr", "hostName", "there-" + unique,
+                "--argstr", "buildDelay", "3", "--argstr", "busybox", Prerequisites.Busybox);
+            foreach (var build in await Task.WhenAll(buildHere, buildThere))
+            {
+                Assert.True(build.ExitCode == 0, build.Stderr);
+            }
+
             // Its daemon runs inside it: a container it creates is built into its store.
             using var client = await host.Daemon.ConnectAsync();
             var created = await client.RunJobAsync(c => c.CreateContainerAsync("second-only", DaemonUnderTest.NixDefinition("second-only")));

@@ -18,7 +18,9 @@ namespace ContainerD.Testing;
 /// there from builtins, as on a fresh host.</item>
 /// <item><b>Its own /etc and /run.</b> Overlays, as tests/private-etc.sh makes one: users, groups and
 /// root's subuid lines made there stay there; /run gives sshd its /run/sshd (the host has none, and
-/// must not get one) and LXC its own locks.</item>
+/// must not get one) and LXC its own locks. Its nix.conf has no build users (build-users-group is
+/// empty): the machine's nixbld users would be shared by two stores, and Nix kills whatever runs as
+/// a build user before it builds as it — the other store's build.</item>
 /// <item><b>Its own bus and daemon.</b> A <see cref="PrivateBus"/> configured as a system bus with the
 /// repository's policy (so a remote non-admin is refused as on a real host) and a
 /// <see cref="DaemonUnderTest"/>, both started inside the namespace (the bus refuses a caller whose
@@ -234,6 +236,10 @@ public sealed class SecondHost : IAsyncDisposable
                 "-o", $"lowerdir=/{point},upperdir={upper},workdir={work}", "/" + point);
         }
         await RunCheckedAsync("mkdir", "-p", "-m", "0755", "/run/sshd");
+        // No build users: they are this machine's nixbld users, whose lock files are per store. The
+        // host's Nix would take nixbld1 while this machine's has it and, as Nix does before a build,
+        // kill every process of that uid — this machine's build. The host builds as root instead.
+        await AppendFileAsync("/etc/nix/nix.conf", "\n# ContainerD.Testing.SecondHost: no build users shared with the machine's own store\nbuild-users-group =\n");
         Directory.CreateDirectory(BinDir);
         File.SetUnixFileMode(BinDir, (UnixFileMode)0b111_101_101);
         File.CreateSymbolicLink(Path.Combine(BinDir, "containerctl"), Repo.Cli);
