@@ -177,7 +177,7 @@ public sealed class RemoteTests
         Assert.Equal(2, configAlone.ExitCode);
 
         // Nothing listens there: ssh's own words, exit 5.
-        int closed = ClosedLoopbackPort();
+        int closed = SecondHost.FreeLoopbackPort();
         var refused = await Cli.RunAsync(["-H", $"root@127.0.0.1:{closed}", "--ssh-config", host.SshConfig, "list"]);
         Assert.Equal(5, refused.ExitCode);
         Assert.Contains($"cannot reach root@127.0.0.1:{closed} through ssh", refused.Stderr);
@@ -250,14 +250,5 @@ public sealed class RemoteTests
         var job = Assert.Single(await there.ListJobsAsync());
         Assert.Equal("create", job.Operation);
         await there.CancelJobAsync(job.Id);
-    }
-
-    private static int ClosedLoopbackPort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
     }
 }

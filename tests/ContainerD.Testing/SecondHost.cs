@@ -342,7 +342,8 @@ public sealed class SecondHost : IAsyncDisposable
             """);
     }
 
-    private static int FreeLoopbackPort()
+    /// <summary>A loopback port nothing listened on a moment ago.</summary>
+    public static int FreeLoopbackPort()
     {
         var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
