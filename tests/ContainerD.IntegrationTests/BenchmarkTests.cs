@@ -48,10 +48,11 @@ public sealed class BenchmarkTests
             Assert.DoesNotContain("old\n", file);
             Assert.DoesNotContain("old usage\n", file);
 
-            // Nothing left running: no raw twin, no daemon of the run.
+            // Nothing left running: no raw twin, no daemon of the run — of this run: its lxcpaths lie in this
+            // process's temp dir (another session's benchmark on the same machine has its own).
             var leftovers = Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit))
                 .Select(d => { try { return File.ReadAllText(Path.Combine(d, "cmdline")); } catch (IOException) { return ""; } })
-                .Where(cmdline => cmdline.Contains("raw-bench-", StringComparison.Ordinal)).ToList();
+                .Where(cmdline => cmdline.Contains("raw-bench-", StringComparison.Ordinal) && cmdline.Contains(Path.GetTempPath().TrimEnd('/'), StringComparison.Ordinal)).ToList();
             Assert.Empty(leftovers);
         }
         finally
