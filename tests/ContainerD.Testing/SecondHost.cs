@@ -171,7 +171,11 @@ public sealed class SecondHost : IAsyncDisposable
     public int KillSshSessions()
     {
         int killed = 0;
-        foreach (int pid in ProcessesInside(_namespace).Where(p => p != _sshd?.Id))
+        if (_anchor.HasExited)
+        {
+            return 0;
+        }
+        foreach (int pid in ProcessesInside(_namespace).Where(p => p != _sshd?.Id && p != _anchor.Id))
         {
             try
             {
@@ -378,11 +382,14 @@ public sealed class SecondHost : IAsyncDisposable
         {
             await _daemon.DisposeAsync();
         }
+        // Every other process of the namespace first, the anchor last: while the anchor lives the
+        // namespace does, and its inode number cannot go to a new namespace of someone else's, whose
+        // processes a later pass would then take for the host's.
         string ns = _namespace;
-        if (ns.Length > 0)
+        if (ns.Length > 0 && !_anchor.HasExited)
         {
             // Until none is left: a session may fork while we kill.
-            for (int pass = 0; pass < 50 && ProcessesInside(ns) is { Count: > 0 } left; pass++)
+            for (int pass = 0; pass < 50 && ProcessesInside(ns).Where(pid => pid != _anchor.Id).ToList() is { Count: > 0 } left; pass++)
             {
                 foreach (int pid in left)
                 {
