@@ -4,7 +4,7 @@
 _containerctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local commands="list status create start stop restart destroy update rollback generations snapshot snapshots restore reset export import run shell logs jobs cancel top events metrics"
+  local commands="list status create start stop restart destroy update rollback generations snapshot snapshots restore reset export import copy move run shell logs jobs cancel top events metrics"
   local target=() command="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
@@ -36,6 +36,7 @@ _containerctl() {
     restore|reset) options="--yes --no-block" ;;
     export) options="--all-generations --no-block" ;;
     import) options="--name --no-block" ;;
+    copy|move) options="--to --to-bus --name --all-generations" ;;
     logs) options="-f" ;;
     top) options="--sort --delay --json" ;;
     events) options="--json" ;;

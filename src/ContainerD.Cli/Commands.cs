@@ -31,6 +31,8 @@ public static class Commands
             case "snapshots": return await SnapshotCommands.ListAsync(target, args);
             case "restore": return await SnapshotCommands.RestoreAsync(target, args);
             case "reset": return await SnapshotCommands.ResetAsync(target, args);
+            case "copy": return await CopyCommands.CopyAsync(target, args);
+            case "move": return await CopyCommands.MoveAsync(target, args);
             case "export": return await ArchiveCommands.ExportAsync(target, args);
             case "import": return await ArchiveCommands.ImportAsync(target, args);
             case "jobs": return await JobsAsync(target, args);

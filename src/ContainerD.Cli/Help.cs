@@ -31,6 +31,10 @@ public static class Help
           export NAME FILE|- [--all-generations]
                                              one archive: definition, generations, root, closure
           import FILE|- [--name NEW]         a container from an archive, with a fresh uid range
+          copy NAME --to [USER@]HOST[:PORT] [--to-bus BUS] [--name NEW]
+                                             to another host: the missing store paths and the root
+          move NAME --to [USER@]HOST[:PORT] [--to-bus BUS] [--name NEW]
+                                             the same; destroyed here once it runs there
           jobs | cancel JOB                  the jobs running now; cancel one (e.g. a long build)
           top [--sort cpu|memory|tasks|io]   the running containers by what they use, live (--json: once)
           events [NAME…] [--json]            follow what happens: created, removed, state, generation, jobs
@@ -89,6 +93,8 @@ public static class Help
         ["reset"] = "usage: containerctl reset NAME [--yes] [--no-block]\nEmpties NAME's writable root back to the skeleton a new container gets; its system, generations\nand snapshots stay. A running container is stopped, reset and started. Asks first on a terminal;\nscripts must pass --yes.\nexample: containerctl reset web --yes\n",
         ["export"] = "usage: containerctl export NAME FILE|- [--all-generations] [--no-block]\nWrites NAME as one archive (docs/EXPORT.md): its definition, its current generation (all of them\nwith --all-generations), its writable root with container-relative owners, and the closure of\nthose systems. FILE is created 0600 and must not exist; - writes to stdout (a pipe or a file).\nA running container is frozen while its root is archived. With -H HOST, HOST's containerctl\nexports there and the archive streams through ssh into FILE here.\nexample: containerctl export web web.ctdx\nexample: containerctl export web - | ssh other containerctl import -\nexample: containerctl -H web1 export web web.ctdx\n",
         ["import"] = "usage: containerctl import FILE|- [--name NEW] [--no-block]\nMakes a container from an archive: a fresh uid range (its files' owners shifted into it), its\nclosure imported (root only; a member may import when the store has the systems already), its\ngenerations set in its profile. A damaged or truncated archive is refused and nothing is made.\nWith -H HOST, FILE (here) streams through ssh into HOST's containerctl import.\nexample: containerctl import web.ctdx --name web2\nexample: containerctl -H web2 import web.ctdx\n",
+        ["copy"] = "usage: containerctl [--ssh-config FILE] copy NAME --to [USER@]HOST[:PORT] [--to-bus BUS] [--name NEW] [--all-generations]\nSends NAME to another host through ssh: its closure as the store paths that host lacks\n(nix-copy-closure), then its export, streamed into 'containerctl import -' run there (no temporary\nfile). --to-bus names the bus there (default: its system bus).\nexample: containerctl copy web --to root@web2 --name web-copy\n",
+        ["move"] = "usage: containerctl [--ssh-config FILE] move NAME --to [USER@]HOST[:PORT] [--to-bus BUS] [--name NEW] [--all-generations]\nAs copy, but a running NAME is stopped first, started there, and destroyed here only once it runs\nthere. If the import or the start there fails, what was made there is removed and NAME is started\nhere again.\nexample: containerctl move web --to root@web2\n",
         ["jobs"] = "usage: containerctl jobs\nThe jobs running now: id, container, operation.\nexample: containerctl jobs\n",
         ["cancel"] = "usage: containerctl cancel JOB\nCancels a running job (a build stops, no new generation is made).\nexample: containerctl cancel 12\n",
         ["top"] = """

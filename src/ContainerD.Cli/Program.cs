@@ -47,7 +47,7 @@ if (words.Count == 0)
 Target target;
 try
 {
-    target = new Target(bus, host is null ? null : new SshRoute(RemoteHost.Parse(host), sshConfig));
+    target = new Target(bus, host is null ? null : new SshRoute(RemoteHost.Parse(host), sshConfig), sshConfig);
 }
 catch (FormatException e)
 {
@@ -55,7 +55,7 @@ catch (FormatException e)
     return ExitCodes.InvalidInput;
 }
 DaemonWatch.RemoteHost = target.Remote?.Host;
-if (host is null && sshConfigGiven)
+if (host is null && sshConfigGiven && words[0] is not ("copy" or "move"))
 {
     Console.Error.WriteLine("containerctl: --ssh-config goes with -H HOST; see 'containerctl --help'");
     return ExitCodes.InvalidInput;

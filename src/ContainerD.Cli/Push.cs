@@ -87,7 +87,7 @@ public static class Push
     }
 
     /// <summary>nix-copy-closure --to HOST PATH: only what the host lacks travels; counts what did.</summary>
-    private static async Task CopyAsync(SshRoute to, string path, string what, JobProgress progress)
+    internal static async Task CopyAsync(SshRoute to, string path, string what, JobProgress progress)
     {
         var closure = (await RunCaptureAsync("nix-store", ["--query", "--requisites", path])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         string sshOptions;

@@ -17,7 +17,9 @@ public static class RemoteCli
 
     /// <param name="input">What ssh's stdin carries (an archive to import), instead of this process's stdin.</param>
     /// <param name="output">Where ssh's stdout goes (an exported archive), instead of this process's stdout.</param>
-    public static async Task<int> RunAsync(Target target, bool terminal, IReadOnlyList<string> command, Stream? input = null, Stream? output = null)
+    /// <param name="cancellationToken">Kills ssh (and with it the command there) when canceled.</param>
+    public static async Task<int> RunAsync(Target target, bool terminal, IReadOnlyList<string> command, Stream? input = null, Stream? output = null,
+        CancellationToken cancellationToken = default)
     {
         var remote = target.Remote ?? throw new InvalidOperationException("RemoteCli runs only for -H");
         List<string> argv = ["containerctl"];
@@ -45,6 +47,17 @@ public static class RemoteCli
         using var ssh = Process.Start(startInfo) ?? throw new CliException(ExitCodes.Unreachable, "cannot start ssh");
         var feed = input is null ? Task.CompletedTask : FeedAsync(input, ssh.StandardInput.BaseStream);
         var drain = output is null ? Task.CompletedTask : ssh.StandardOutput.BaseStream.CopyToAsync(output);
+        using var kill = cancellationToken.Register(() =>
+        {
+            try
+            {
+                ssh.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited meanwhile.
+            }
+        });
         await ssh.WaitForExitAsync();
         await drain;
         await feed;

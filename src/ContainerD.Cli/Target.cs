@@ -6,7 +6,8 @@ namespace ContainerD.Cli;
 /// The daemon a command talks to: the one on this machine's bus, or with -H another host's, through
 /// ssh — where Bus names the bus on that host.
 /// </summary>
-public sealed record Target(string Bus, SshRoute? Remote = null)
+/// <param name="SshConfig">--ssh-config: for -H, and for the host copy and move send to.</param>
+public sealed record Target(string Bus, SshRoute? Remote = null, string? SshConfig = null)
 {
     public Task<ContainerDClient> ConnectAsync() =>
         Remote is null ? ContainerDClient.ConnectAsync(Bus) : ContainerDClient.ConnectAsync(Bus, Remote, Cli.Say);

@@ -1,0 +1,171 @@
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+using ContainerD.Contract;
+
+namespace ContainerD.Cli;
+
+/// <summary>
+/// copy and move to another host: the closure goes first as the paths the host lacks
+/// (nix-copy-closure), then the container's export streams, without its closure and without a
+/// temporary file, into `containerctl import -` run there through ssh. move stops the container
+/// first and destroys it here only once it runs there; a move that fails, or is interrupted
+/// (Ctrl-C, SIGTERM), removes what it made there and starts the container here again.
+/// </summary>
+public static class CopyCommands
+{
+    public static Task<int> CopyAsync(Target target, Arguments args) => TransferAsync(target, args, move: false);
+
+    public static Task<int> MoveAsync(Target target, Arguments args) => TransferAsync(target, args, move: true);
+
+    private static async Task<int> TransferAsync(Target source, Arguments args, bool move)
+    {
+        string verb = move ? "move" : "copy";
+        string name = args.Positional("container name");
+        string to = args.Option("--to") ?? throw args.Usage("--to [USER@]HOST[:PORT] names the host to " + verb + " it to");
+        string newName = args.Option("--name") ?? name;
+        string toBus = args.Option("--to-bus") ?? "system";
+        bool all = args.Flag("--all-generations");
+        args.End();
+        if (source.Remote is not null)
+        {
+            throw new CliException(ExitCodes.InvalidInput,
+                $"{verb} runs on the host the container is on (its closure is sent from that host's store): run it there, e.g. '{source.Remote.Host.SshCommandLine} containerctl {verb} {name} --to {to}'");
+        }
+        Target destination;
+        try
+        {
+            destination = new Target(toBus, new SshRoute(RemoteHost.Parse(to), source.SshConfig));
+        }
+        catch (FormatException e)
+        {
+            throw new CliException(ExitCodes.InvalidInput, $"{verb}: --to: {e.Message}");
+        }
+        var remote = destination.Remote!;
+
+        using var interrupted = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        void Interrupt(PosixSignalContext context)
+        {
+            // Not the default exit: the move is undone first.
+            context.Cancel = true;
+            Cli.Say($"containerctl: {context.Signal} received: stopping the {verb}");
+            interrupted.Cancel();
+        }
+
+        using var client = await source.ConnectAsync();
+        string path = await client.GetContainerAsync(name);
+        var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
+        bool wasRunning = properties["State"].GetString() == "running";
+        var systems = all ? (await client.ListGenerationsAsync(name)).Select(g => g.StorePath).ToList() : [properties["SystemPath"].GetString()];
+        using (var progress = new JobProgress($"{verb} {name} to {remote.Host}", live: !Console.IsOutputRedirected, Console.Out))
+        {
+            foreach (string system in systems)
+            {
+                await Push.CopyAsync(remote, system, $"{verb} {name}", progress);
+            }
+        }
+        bool stopped = false, imported = false;
+        try
+        {
+            interrupted.Token.ThrowIfCancellationRequested();
+            if (move && wasRunning)
+            {
+                interrupted.Token.ThrowIfCancellationRequested();
+                int stop = await Commands.RunJobAsync(client, false, $"stop {name}", "stopped", c => c.StopContainerAsync(name, false));
+                if (stop != ExitCodes.Ok)
+                {
+                    return stop;
+                }
+                stopped = true;
+            }
+            interrupted.Token.ThrowIfCancellationRequested();
+            Console.Out.WriteLine($"{verb}: sending {name} to {remote.Host} as {newName}");
+            int sent = await SendAsync(client, destination, name, newName, all, interrupted.Token);
+            if (sent != ExitCodes.Ok)
+            {
+                imported = await ExistsThereAsync(destination, newName);
+                return sent;
+            }
+            imported = true;
+            if (!move)
+            {
+                Console.Out.WriteLine($"{name}: copied to {remote.Host} as {newName}");
+                return ExitCodes.Ok;
+            }
+            interrupted.Token.ThrowIfCancellationRequested();
+            if (wasRunning)
+            {
+                int started = await RemoteCli.RunAsync(destination, terminal: false, ["start", newName]);
+                if (started != ExitCodes.Ok)
+                {
+                    return started;
+                }
+            }
+            interrupted.Token.ThrowIfCancellationRequested();
+            // The point of no return: it runs there (or is there, stopped as it was); only now does it go here.
+            imported = false;
+            stopped = false;
+            int destroyed = await Commands.RunJobAsync(client, false, $"destroy {name}", "destroyed", c => c.DestroyContainerAsync(name));
+            if (destroyed == ExitCodes.Ok)
+            {
+                Console.Out.WriteLine($"{name}: moved to {remote.Host} as {newName}");
+            }
+            return destroyed;
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            Cli.Say($"containerctl: {verb} of {name} interrupted");
+            imported = imported || await ExistsThereAsync(destination, newName);
+            return ExitCodes.Failed;
+        }
+        finally
+        {
+            if (imported && move)
+            {
+                Cli.Say($"containerctl: removing {newName} from {remote.Host} again: the move did not finish");
+                await RemoteCli.RunAsync(destination, terminal: false, ["destroy", newName, "--yes"]);
+            }
+            if (stopped)
+            {
+                Cli.Say($"containerctl: starting {name} here again");
+                await Commands.RunJobAsync(client, false, $"start {name}", "started", c => c.StartContainerAsync(name));
+            }
+        }
+    }
+
+    /// <summary>The export here (without its closure) streamed into `containerctl import -` there; both must end well.</summary>
+    private static async Task<int> SendAsync(ContainerDClient client, Target destination, string name, string newName, bool all, CancellationToken interrupted)
+    {
+        using var pipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
+        await client.WatchJobsAsync();
+        Task gone = await client.WatchDaemonAsync();
+        // The message takes the pipe's write end and closes it once sent: the daemon holds the only one.
+        string job = await client.ExportContainerAsync(name, pipe.ClientSafePipeHandle, allGenerations: all, closure: false);
+        pipe.DisposeLocalCopyOfClientHandle();
+        var import = RemoteCli.RunAsync(destination, terminal: false, ["import", "-", "--name", newName], input: pipe, cancellationToken: interrupted);
+        var exported = client.WaitForJobAsync(job).OrGoneAsync(gone, $"job {ContainerDClient.JobId(job)} (export {name}) ran");
+        int imported = await import;
+        var end = await exported;
+        interrupted.ThrowIfCancellationRequested();
+        if (!end.Succeeded)
+        {
+            Cli.Say($"containerctl: export {name} {end.Result}: {end.Message}");
+            return ExitCodes.Failed;
+        }
+        return imported;
+    }
+
+    private static async Task<bool> ExistsThereAsync(Target destination, string name)
+    {
+        try
+        {
+            using var there = await destination.ConnectAsync();
+            return (await there.ListContainersAsync()).Any(c => c.Name == name);
+        }
+        catch (Exception e) when (e is RemoteUnreachableException or Tmds.DBus.Protocol.DBusErrorReplyException or Tmds.DBus.Protocol.DBusConnectionClosedException or CliException)
+        {
+            return false;
+        }
+    }
+}
