@@ -91,7 +91,8 @@ public sealed class RootDiskMonitor(Func<string, CancellationToken, ulong> measu
     {
         foreach (var (name, root) in _queue.GetConsumingEnumerable())
         {
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            // The monitor's clock, not the machine's: what a walk took decides when the next is due.
+            long started = time.GetTimestamp();
             ulong? bytes = null;
             try
             {
@@ -101,7 +102,7 @@ public sealed class RootDiskMonitor(Func<string, CancellationToken, ulong> measu
             {
                 // Gone (stopped, destroyed) or moved about during the walk: the last figure stands until the next one.
             }
-            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            var took = time.GetElapsedTime(started);
             TaskCompletionSource walked;
             lock (_lock)
             {
