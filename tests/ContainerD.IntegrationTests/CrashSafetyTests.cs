@@ -240,7 +240,7 @@ public sealed class CrashSafetyTests
         // The next start finishes the change: generation 2 is recorded and switched to inside.
         await Eventually.TrueAsync(async () => (await daemon.CliAsync("run", "live", "--", "cat", "/var/lib/activation/log")).Stdout.Contains("-busybox-system-live-2"),
             "the activation of generation 2 inside", TimeSpan.FromSeconds(60));
-        Assert.Contains("committed before the daemon stopped but never activated", daemon.Output);
+        await daemon.AssertLoggedAsync("committed before the daemon stopped but never activated");
         using var after = await daemon.ConnectAsync();
         await Eventually.TrueAsync(async () => (await after.ListJobsAsync()).Length == 0, "the activation job's end");
         Assert.Equal(2u, Assert.Single(await after.ListContainersAsync()).Generation);
@@ -267,6 +267,6 @@ public sealed class CrashSafetyTests
         await Invariants.AssertHoldAsync(daemon, after);
         // Killed at once: its init was never sent the SIGPWR it would have sat out for the stop timeout.
         Assert.False(File.Exists(Path.Combine(shared, "sigpwr")), "recovery asked the container to power off and waited");
-        Assert.Contains("killing container stubborn: its removal was already under way", daemon.Output);
+        await daemon.AssertLoggedAsync("killing container stubborn: its removal was already under way");
     }
 }

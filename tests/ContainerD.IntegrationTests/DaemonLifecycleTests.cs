@@ -137,7 +137,7 @@ public sealed class DaemonLifecycleTests
             await Programs.RunChecked("kill", "-CONT", daemon.Bus.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         await ReceiveAsync(socket, "WATCHDOG=1", TimeSpan.FromSeconds(10));
-        Assert.Contains("watchdog: the daemon did not answer its own call on the bus", daemon.Output);
+        await daemon.AssertLoggedAsync("watchdog: the daemon did not answer its own call on the bus");
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public sealed class DaemonLifecycleTests
 
             using var client = await daemon.ConnectAsync();
             await Eventually.TrueAsync(async () => (await client.ListContainersAsync()).Any(c => c.Name == "real"), "the other declared container");
-            Assert.Contains("ghost.yaml not applied: it is a symlink to /nonexistent/ghost.yaml, which does not exist", daemon.Output);
+            await daemon.AssertLoggedAsync("ghost.yaml not applied: it is a symlink to /nonexistent/ghost.yaml, which does not exist");
             Assert.DoesNotContain("   at ", daemon.Output);
         }
     }

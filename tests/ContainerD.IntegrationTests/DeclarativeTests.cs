@@ -49,7 +49,7 @@ public sealed class DeclarativeTests
         using (var client = await daemon.ConnectAsync())
         {
             Assert.Single(await client.ListContainersAsync());
-            Assert.Contains("container decl stays", daemon.Output);
+            await daemon.AssertLoggedAsync("container decl stays");
         }
 
         // … unless the config says pruneDeclarative: true.

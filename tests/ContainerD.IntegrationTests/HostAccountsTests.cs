@@ -99,7 +99,7 @@ public sealed class HostAccountsTests : IDisposable
         }
         // The old line left as it was, the new pool's added beside it, and a warning about useradd.
         Assert.Equal([oldPool, DaemonConfig.DefaultIdPool], RootRanges(EtcOf(daemon, "subuid")));
-        Assert.Contains("takes ids useradd hands out", daemon.Output);
+        await daemon.AssertLoggedAsync("takes ids useradd hands out");
         await daemon.KillAsync();
 
         // The admin deletes the old line to give useradd its range back: at its next start the daemon

@@ -52,7 +52,7 @@ public sealed class RecoveryTests
         await daemon.StartProcessAsync();
 
         Assert.True(orphan.WaitForExit(TimeSpan.FromSeconds(10)), "the orphan still runs");
-        Assert.Contains($"killed pid {orphan.Id} (nix-build", daemon.Output);
+        await daemon.AssertLoggedAsync($"killed pid {orphan.Id} (nix-build");
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class RecoveryTests
 
         using var after = await daemon.ConnectAsync();
         Assert.Equal(["good"], (await after.ListContainersAsync()).Select(r => r.Name));
-        Assert.Contains("container broken could not be loaded and is skipped", daemon.Output);
+        await daemon.AssertLoggedAsync("container broken could not be loaded and is skipped");
         // Neither its range nor its name is handed out again.
         Assert.True((await after.RunJobAsync(c => c.CreateContainerAsync("third", $"system: {{ path: {system} }}\n"))).Succeeded);
         Assert.NotEqual(brokenBase, (await after.ListContainersAsync()).Single(r => r.Name == "third").UidBase);

@@ -23,6 +23,24 @@ public sealed class DaemonUnderTest : IAsyncDisposable
     public string ConfigFile => Path.Combine(Dir, "config.yaml");
     public PrivateBus Bus { get; }
     public string Output { get { lock (_output) { return _output.ToString(); } } }
+
+    /// <summary>
+    /// Waits (up to a minute) for a line of the running daemon's log: the daemon writes its log off
+    /// its call path and the test reads it off its own, so what it logged before an answer on the
+    /// bus may reach Output after that answer. Once the daemon has exited, Output is whole.
+    /// </summary>
+    public async Task AssertLoggedAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the daemon did not log \"{text}\" within a minute; its output:\n{Output}");
+            }
+            await Task.Delay(20);
+        }
+    }
     public int Pid => _process?.Id ?? 0;
 
     private DaemonUnderTest(PrivateBus bus, string extraConfig, string? busAddress = null)
