@@ -223,6 +223,30 @@ public sealed class HostileBusTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refused_call_closes_the_descriptor_that_came_with_it()
+    {
+        // The write end of a pipe goes with an export the daemon refuses (an unknown option): once
+        // the daemon has closed its copy, and the bus library ours, the read end reads end of file.
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.In);
+        var refused = await Call(Names.ManagerPath, Names.ManagerInterface, Wire.Manager.ExportContainer, "sha{sv}", (ref MessageWriter w) =>
+        {
+            w.WriteString("target");
+            w.WriteHandle(pipe.ClientSafePipeHandle);
+            ArrayStart dict = w.WriteDictionaryStart();
+            w.WriteDictionaryEntryStart();
+            w.WriteString("NoSuchOption");
+            w.WriteVariantBool(true);
+            w.WriteDictionaryEnd(dict);
+        });
+        Assert.Equal(Errors.InvalidArgs, refused.Name);
+        pipe.DisposeLocalCopyOfClientHandle();
+        var read = pipe.ReadAsync(new byte[1]).AsTask();
+        Assert.Same(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(1))));
+        Assert.Equal(0, await read);
+        await AssertStillOnTheBus();
+    }
+
+    [Fact]
     public async Task Properties_Get_with_a_30_MB_interface_name_answers_short_and_costs_no_memory()
     {
         long before = RssMegabytes();

@@ -12,147 +12,32 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
     : BusObject(Names.ManagerPath, Introspection.ManagerSpec, Introspection.Manager, bus)
 {
     private readonly ContainerRegistry _registry = registry;
-    private readonly Operations.Operations _operations = operations;
     private readonly JobManager _jobs = jobs;
 
-    /// <summary>The contract's members this object handles (a test holds them to the XML and to Wire).</summary>
-    public static IEnumerable<string> HandledMembers => Reads.Keys.Concat(Changes.Keys);
+    private readonly Dictionary<string, IManagerVerb> _verbs = operations.Verbs
+        .SelectMany(verb => verb.Members.Select(member => (member, verb)))
+        .ToDictionary(pair => pair.member, pair => pair.verb, StringComparer.Ordinal);
+
+    /// <summary>The contract's members the Manager handles with these operations (a test holds them to the XML and to Wire).</summary>
+    public static IEnumerable<string> HandledMembers(Operations.Operations operations) =>
+        Reads.Keys.Concat(operations.Verbs.SelectMany(verb => verb.Members));
 
     /// <summary>Reads by name, answered at once; CancelJob, which acts on a job rather than a container, with them.</summary>
     private static readonly Dictionary<string, Func<ManagerObject, MethodContext, Task>> Reads = new(StringComparer.Ordinal)
     {
         [Wire.Manager.ListContainers] = static (self, context) => Done(() => self.ReplyContainers(context)),
         [Wire.Manager.GetContainer] = static (self, context) => Done(() =>
-        {
-            var reader = context.Request.GetBodyReader();
-            ReplyObjectPath(context, Names.ContainerPath(self._registry.Get(ReadName(ref reader)).Name));
-        }),
-        [Wire.Manager.ListGenerations] = static (self, context) => Done(() =>
-        {
-            var reader = context.Request.GetBodyReader();
-            self.ReplyGenerations(context, ReadName(ref reader));
-        }),
-        [Wire.Manager.ListSnapshots] = static (self, context) => Done(() =>
-        {
-            var reader = context.Request.GetBodyReader();
-            self.ReplySnapshots(context, ReadName(ref reader));
-        }),
+            ReplyObjectPath(context, Names.ContainerPath(self._registry.Get(Arguments(context).Name()).Name))),
+        [Wire.Manager.ListGenerations] = static (self, context) => Done(() => self.ReplyGenerations(context, Arguments(context).Name())),
+        [Wire.Manager.ListSnapshots] = static (self, context) => Done(() => self.ReplySnapshots(context, Arguments(context).Name())),
         [Wire.Manager.ListJobs] = static (self, context) => Done(() => self.ReplyJobs(context)),
         [Wire.Manager.GetJobStatistics] = static (self, context) => Done(() => StatisticsReply.Send(context, self._jobs.Statistics)),
-        // A change, but its job's container is named by the archive: the manifest is read first (at most 30 s).
-        [Wire.Manager.ImportContainer] = static async (self, context) =>
-        {
-            var reader = context.Request.GetBodyReader();
-            var archive = reader.ReadHandle<SafeFileHandle>() ?? throw new ContainerDException(ErrorKind.InvalidArgs, "no file descriptor came with the call");
-            try
-            {
-                string name = reader.ReadString();
-                name = name.Length == 0 ? name : ContainerName.Require(name);
-                var caller = new Caller(await self.Bus.RequireAdminAsync(context).ConfigureAwait(false));
-                var job = await self._jobs.OnBehalfOf(context.Request.SenderAsString, () => self._operations.Import.BeginAsync(archive, name, caller)).ConfigureAwait(false);
-                ReplyObjectPath(context, Names.JobPath(job.Id));
-            }
-            catch
-            {
-                archive.Dispose();
-                throw;
-            }
-        },
         [Wire.Manager.CancelJob] = static async (self, context) =>
         {
-            uint id = context.Request.GetBodyReader().ReadUInt32();
+            uint id = Arguments(context).UInt32();
             await self.Bus.RequireAdminAsync(context).ConfigureAwait(false);
             self._jobs.Get(id).Cancel();
             ReplyEmpty(context);
-        },
-    };
-
-    /// <summary>Reads (and bounds) a change's arguments; the change itself runs as a job on behalf of its caller.</summary>
-    private delegate Func<Caller, Job> ChangeReader(Operations.Operations operations, ref Reader reader);
-
-    private static readonly Dictionary<string, ChangeReader> Changes = new(StringComparer.Ordinal)
-    {
-        [Wire.Manager.CreateContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-            return caller => operations.Create.Begin(name, yaml, caller);
-        },
-        [Wire.Manager.StartContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            return _ => operations.Start.Begin(name);
-        },
-        [Wire.Manager.StopContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            bool force = reader.ReadBool();
-            return _ => operations.Stop.Begin(name, force);
-        },
-        [Wire.Manager.StopContainerWithTimeout] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            bool force = reader.ReadBool();
-            uint seconds = reader.ReadUInt32();
-            if (seconds > Limits.StopTimeoutSeconds)
-            {
-                throw new ContainerDException(ErrorKind.InvalidArgs,
-                    $"a stop timeout of {seconds} s is out of range: give 0 to {Limits.StopTimeoutSeconds} seconds (a day)");
-            }
-            return _ => operations.Stop.Begin(name, force, TimeSpan.FromSeconds(seconds));
-        },
-        [Wire.Manager.RestartContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            return _ => operations.Restart.Begin(name);
-        },
-        [Wire.Manager.UpdateContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader), yaml = ReadDefinition(ref reader);
-            return caller => operations.Update.Begin(name, yaml, caller);
-        },
-        [Wire.Manager.RollbackContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            uint generation = reader.ReadUInt32();
-            return _ => operations.Rollback.Begin(name, generation);
-        },
-        [Wire.Manager.DeleteGenerations] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader), which = ReadWord(ref reader, "the generation selector");
-            return _ => operations.DeleteGenerations.Begin(name, which);
-        },
-        [Wire.Manager.SnapshotContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader), snapshot = ReadSnapshotName(ref reader);
-            return _ => operations.Snapshot.Begin(name, snapshot);
-        },
-        [Wire.Manager.RestoreSnapshot] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader), snapshot = ReadSnapshotName(ref reader);
-            return _ => operations.Restore.Begin(name, snapshot);
-        },
-        [Wire.Manager.DeleteSnapshot] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader), snapshot = ReadSnapshotName(ref reader);
-            return _ => operations.DeleteSnapshot.Begin(name, snapshot);
-        },
-        [Wire.Manager.ResetContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            return _ => operations.Reset.Begin(name);
-        },
-        [Wire.Manager.ExportContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            var archive = reader.ReadHandle<SafeFileHandle>() ?? throw new ContainerDException(ErrorKind.InvalidArgs, "no file descriptor came with the call");
-            var options = ReadOptions(ref reader, ExportOptions.Keys);
-            return _ => operations.Export.Begin(name, archive, options.GetValueOrDefault(ExportOptions.AllGenerations, false),
-                options.GetValueOrDefault(ExportOptions.Closure, true));
-        },
-        [Wire.Manager.DestroyContainer] = static (Operations.Operations operations, ref Reader reader) =>
-        {
-            string name = ReadName(ref reader);
-            return _ => operations.Destroy.Begin(name);
         },
     };
 
@@ -163,17 +48,50 @@ public sealed class ManagerObject(BusContext bus, ContainerRegistry registry, Co
             await read(this, context).ConfigureAwait(false);
             return;
         }
-        if (!Changes.TryGetValue(member, out var readChange))
+        if (!_verbs.TryGetValue(member, out var verb))
         {
             throw new InvalidOperationException($"{member} is in the interface XML but has no handler");
         }
         // A change: read (and bound) the arguments, check the caller, then act.
-        var reader = context.Request.GetBodyReader();
-        Func<Caller, Job> change = readChange(_operations, ref reader);
-        var caller = new Caller(await Bus.RequireAdminAsync(context).ConfigureAwait(false));
-        var job = _jobs.OnBehalfOf(context.Request.SenderAsString, () => change(caller));
+        var (begin, handles) = Bind(verb, context);
+        Job job;
+        try
+        {
+            var caller = new Caller(await Bus.RequireAdminAsync(context).ConfigureAwait(false));
+            job = await _jobs.OnBehalfOf(context.Request.SenderAsString, () => begin(caller)).ConfigureAwait(false);
+        }
+        catch
+        {
+            Close(handles);
+            throw;
+        }
         ReplyObjectPath(context, Names.JobPath(job.Id));
     }
+
+    /// <summary>The verb's reading of the call; the descriptors that came with it close when no job takes them.</summary>
+    private static (Func<Caller, ValueTask<Job>> Begin, IReadOnlyList<SafeFileHandle> Handles) Bind(IManagerVerb verb, MethodContext context)
+    {
+        var call = Arguments(context);
+        try
+        {
+            return (verb.Bind(ref call), call.Handles);
+        }
+        catch
+        {
+            Close(call.Handles);
+            throw;
+        }
+    }
+
+    private static void Close(IReadOnlyList<SafeFileHandle> handles)
+    {
+        foreach (var handle in handles)
+        {
+            handle.Dispose();
+        }
+    }
+
+    private static CallArguments Arguments(MethodContext context) => new(context.Request.MemberAsString ?? "", context.Request.GetBodyReader());
 
     private static Task Done(Action reply)
     {

@@ -1,9 +1,11 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Operations;
+using ContainerD.Domain;
 using ContainerD.Os.Filesystem;
 using Microsoft.Extensions.Logging;
 
@@ -14,9 +16,17 @@ namespace ContainerD.Daemon.Operations;
 /// first; everything after it is undone by removing all of the name (at once when a step fails,
 /// at the next start after a crash). Crash steps: CrashSteps.Create*.
 /// </summary>
-public sealed class CreateOperation(OperationKit kit)
+public sealed class CreateOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "create";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.CreateContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name(), yaml = call.Definition();
+        return caller => new(Begin(name, yaml, caller));
+    }
 
     public Job Begin(string name, string yaml, Caller caller)
     {

@@ -1,3 +1,6 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
+using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Os.Nix;
@@ -5,9 +8,17 @@ using ContainerD.Os.Nix;
 namespace ContainerD.Daemon.Operations;
 
 /// <summary>delete-generations: old generations go ("old", "Nd" or "+N", as nix-env reads them); the current one always stays.</summary>
-public sealed partial class DeleteGenerationsOperation(OperationKit kit)
+public sealed partial class DeleteGenerationsOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "delete-generations";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.DeleteGenerations];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name(), which = call.Word("the generation selector");
+        return _ => new(Begin(name, which));
+    }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^(old|[0-9]{1,6}d|\+[0-9]{1,6})$")]
     private static partial System.Text.RegularExpressions.Regex Selector();

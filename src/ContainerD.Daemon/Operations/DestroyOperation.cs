@@ -1,3 +1,5 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain.Operations;
@@ -10,9 +12,17 @@ namespace ContainerD.Daemon.Operations;
 /// destroying, written first; past it the destroy is finished, now or at the next start. Crash
 /// steps: CrashSteps.Destroy* (they fire only here, never in a failed create's undo or in recovery).
 /// </summary>
-public sealed class DestroyOperation(OperationKit kit)
+public sealed class DestroyOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "destroy";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.DestroyContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name();
+        return _ => new(Begin(name));
+    }
 
     public Job Begin(string name)
     {

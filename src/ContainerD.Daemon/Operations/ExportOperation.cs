@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Text;
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Archive;
+using ContainerD.Domain;
 using ContainerD.Os.Filesystem;
 using ContainerD.Os.Nix;
 using Microsoft.Win32.SafeHandles;
@@ -16,9 +18,20 @@ namespace ContainerD.Daemon.Operations;
 /// of each generation, the writable root as a tar with container-relative owners (made as the
 /// container's root, the container frozen meanwhile), and the closure of the systems. Changes nothing.
 /// </summary>
-public sealed class ExportOperation(OperationKit kit)
+public sealed class ExportOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "export";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.ExportContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name();
+        var archive = call.Handle();
+        var options = call.Options(ExportOptions.Keys);
+        return _ => new(Begin(name, archive, options.GetValueOrDefault(ExportOptions.AllGenerations, false),
+            options.GetValueOrDefault(ExportOptions.Closure, true)));
+    }
 
     /// <param name="closure">False leaves the closure section empty: the target has the systems (copy pushed them).</param>
     public Job Begin(string name, SafeFileHandle archive, bool allGenerations, bool closure)

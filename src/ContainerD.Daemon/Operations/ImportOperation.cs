@@ -1,15 +1,17 @@
 using System.Globalization;
 using System.Text;
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Archive;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Operations;
-using ContainerD.Os;
+using ContainerD.Domain;
 using ContainerD.Os.Filesystem;
 using ContainerD.Os.Nix;
+using ContainerD.Os;
 using Microsoft.Win32.SafeHandles;
 
 namespace ContainerD.Daemon.Operations;
@@ -23,9 +25,19 @@ namespace ContainerD.Daemon.Operations;
 /// state.json with phase: creating first; a failure or a crash removes all of the name. Crash
 /// steps: CrashSteps.Import*.
 /// </summary>
-public sealed class ImportOperation(OperationKit kit)
+public sealed class ImportOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "import";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.ImportContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        // Its container is named by the archive: the call waits for the manifest (at most 30 s).
+        var archive = call.Handle();
+        string name = call.NameOrEmpty();
+        return caller => new(BeginAsync(archive, name, caller));
+    }
     private static readonly TimeSpan ManifestTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Reads the manifest (the call waits for it, at most 30 s), then starts the job; name empty keeps the archive's.</summary>

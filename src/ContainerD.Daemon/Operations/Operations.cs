@@ -1,3 +1,4 @@
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using Microsoft.Extensions.Logging;
@@ -30,6 +31,7 @@ public sealed class Operations
         Reset = new ResetOperation(kit);
         Export = new ExportOperation(kit);
         Import = new ImportOperation(kit);
+        Verbs = [Create, Start, Stop, Restart, Destroy, Update, Rollback, DeleteGenerations, Snapshot, DeleteSnapshot, Restore, Reset, Export, Import];
         kit.Jobs.JobRemoved += RecordLastJob;
     }
 
@@ -48,6 +50,9 @@ public sealed class Operations
     public ResetOperation Reset { get; }
     public ExportOperation Export { get; }
     public ImportOperation Import { get; }
+
+    /// <summary>The verbs a client calls (Activate is recovery's and update's, not a method): the Manager routes each call to its verb.</summary>
+    public IReadOnlyList<IManagerVerb> Verbs { get; }
 
     /// <summary>Keeps how each job ended with its container (LastJob), across daemon restarts.</summary>
     private void RecordLastJob(Job job, JobOutcome outcome)

@@ -1,3 +1,5 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain.Operations;
@@ -11,9 +13,17 @@ namespace ContainerD.Daemon.Operations;
 /// and snapshots stay). A running container is stopped, reset and started. Intent: rootfs-swap
 /// "skeleton" (RootfsSwap). Crash steps: CrashSteps.Reset*.
 /// </summary>
-public sealed class ResetOperation(OperationKit kit)
+public sealed class ResetOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "reset";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.ResetContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name();
+        return _ => new(Begin(name));
+    }
 
     public Job Begin(string name)
     {

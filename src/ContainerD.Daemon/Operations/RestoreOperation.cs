@@ -1,8 +1,10 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.Operations;
+using ContainerD.Domain;
 using ContainerD.Os.Nix;
 using Microsoft.Extensions.Logging;
 
@@ -14,9 +16,17 @@ namespace ContainerD.Daemon.Operations;
 /// rootfs-swap naming the snapshot (RootfsSwap); past it, the restore is finished, now or at the
 /// next start. Crash steps: CrashSteps.Restore*.
 /// </summary>
-public sealed class RestoreOperation(OperationKit kit)
+public sealed class RestoreOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "restore";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.RestoreSnapshot];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name(), snapshot = call.SnapshotName();
+        return _ => new(Begin(name, snapshot));
+    }
 
     public Job Begin(string name, string snapshot)
     {

@@ -1,8 +1,10 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.Operations;
+using ContainerD.Domain;
 using ContainerD.Os.Nix;
 
 namespace ContainerD.Daemon.Operations;
@@ -11,9 +13,18 @@ namespace ContainerD.Daemon.Operations;
 /// rollback: back to a generation (0 = the one before the current), and activated. The definition
 /// follows the generation. Intent: the profile itself (ProfileSteps.ReconcileInterrupted). Crash steps: CrashSteps.Rollback*.
 /// </summary>
-public sealed class RollbackOperation(OperationKit kit)
+public sealed class RollbackOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "rollback";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.RollbackContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name();
+        uint generation = call.UInt32();
+        return _ => new(Begin(name, generation));
+    }
 
     public Job Begin(string name, uint requested)
     {

@@ -1,7 +1,9 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Operations;
+using ContainerD.Domain;
 
 namespace ContainerD.Daemon.Operations;
 
@@ -11,9 +13,17 @@ namespace ContainerD.Daemon.Operations;
 /// it runs kept alive against GC. Intent: none — snapshot.json, written last, is the commit; a dir
 /// without it is removed at the next start. Crash steps: CrashSteps.Snapshot*.
 /// </summary>
-public sealed class SnapshotOperation(OperationKit kit)
+public sealed class SnapshotOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "snapshot";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.SnapshotContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name(), snapshot = call.SnapshotName();
+        return _ => new(Begin(name, snapshot));
+    }
 
     /// <param name="snapshot">Its name; empty names it by the time (UTC, to the second).</param>
     public Job Begin(string name, string snapshot)

@@ -1,8 +1,10 @@
+using ContainerD.Contract;
+using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
-using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.Operations;
+using ContainerD.Domain;
 
 namespace ContainerD.Daemon.Operations;
 
@@ -12,9 +14,17 @@ namespace ContainerD.Daemon.Operations;
 /// nix-env commits the generation; the profile is the truth after that (ProfileSteps.ReconcileInterrupted).
 /// Crash steps: CrashSteps.Update*.
 /// </summary>
-public sealed class UpdateOperation(OperationKit kit)
+public sealed class UpdateOperation(OperationKit kit) : IManagerVerb
 {
     public const string Name = "update";
+
+    public IReadOnlyList<string> Members { get; } = [Wire.Manager.UpdateContainer];
+
+    public Func<Caller, ValueTask<Job>> Bind(ref CallArguments call)
+    {
+        string name = call.Name(), yaml = call.Definition();
+        return caller => new(Begin(name, yaml, caller));
+    }
 
     /// <param name="yaml">The new definition; empty rebuilds the current one, whose owner does not change.</param>
     public Job Begin(string name, string yaml, Caller caller)

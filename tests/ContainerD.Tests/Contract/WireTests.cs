@@ -10,9 +10,11 @@ namespace ContainerD.Tests.Contract;
 /// </summary>
 public sealed class WireTests
 {
-    private static readonly (InterfaceSpec Spec, IEnumerable<string> Handled)[] Interfaces =
+    private static readonly InterfaceSpec[] Specs = [Introspection.ManagerSpec, Introspection.ContainerSpec, Introspection.JobSpec];
+
+    /// <summary>The Manager's handlers are its operations' verbs: ManagerVerbTests, in the daemon tests, holds them to the XML.</summary>
+    private static readonly (InterfaceSpec Spec, IEnumerable<string> Handled)[] Handlers =
     [
-        (Introspection.ManagerSpec, ManagerObject.HandledMembers),
         (Introspection.ContainerSpec, ContainerObject.HandledMembers),
         (Introspection.JobSpec, JobObject.HandledMembers),
     ];
@@ -32,7 +34,7 @@ public sealed class WireTests
     public void Each_member_has_the_xml_signature(string @interface, string name)
     {
         var member = Wire.Of(@interface, name);
-        var spec = Interfaces.Single(i => i.Spec.Name == @interface).Spec;
+        var spec = Specs.Single(s => s.Name == @interface);
         var declared = member.Kind == WireKind.Method ? spec.Methods[name] : spec.Signals[name];
         Assert.Equal(member.In, declared.InSignature);
         Assert.Equal(member.Out, declared.OutSignature);
@@ -41,13 +43,16 @@ public sealed class WireTests
     [Fact]
     public void The_xml_declares_exactly_the_table_and_the_daemon_handles_every_method()
     {
-        foreach (var (spec, handled) in Interfaces)
+        foreach (var spec in Specs)
         {
             var methods = Wire.Members.Where(m => m.Interface == spec.Name && m.Kind == WireKind.Method).Select(m => m.Name).Order().ToArray();
             var signals = Wire.Members.Where(m => m.Interface == spec.Name && m.Kind == WireKind.Signal).Select(m => m.Name).Order().ToArray();
             Assert.Equal(spec.Methods.Keys.Order(), methods);
             Assert.Equal(spec.Signals.Keys.Order(), signals);
-            Assert.Equal(methods, handled.Order());
+        }
+        foreach (var (spec, handled) in Handlers)
+        {
+            Assert.Equal(spec.Methods.Keys.Order(), handled.Order());
         }
     }
 
