@@ -1,7 +1,7 @@
 namespace ContainerD.Cli;
 
 /// <summary>The help texts, each with an example.</summary>
-public static class Help
+public static partial class Help
 {
     public const string Overview = """
         containerctl — manage ContainerD containers (unprivileged LXC, systems from the Nix store)
@@ -129,6 +129,32 @@ public static class Help
     };
 
     public static bool Knows(string command) => Commands.ContainsKey(command);
+
+    /// <summary>The commands, for completion: a command is known by its help text.</summary>
+    public static IEnumerable<string> CommandNames => Commands.Keys;
+
+    /// <summary>The options a command's usage lines name (for completion), in their order, and --help.</summary>
+    public static IEnumerable<string> OptionsOf(string command)
+    {
+        if (!Commands.TryGetValue(command, out var text))
+        {
+            return [];
+        }
+        // The usage is the first line and the indented ones that go on with it.
+        var usage = text.Split('\n').TakeWhile((line, i) => i == 0 ? line.StartsWith("usage:", StringComparison.Ordinal) : line.StartsWith(' '));
+        return usage.Select(line => AfterCommand(line, command)).SelectMany(line => OptionWord().Matches(line).Select(m => m.Value)).Append("--help").Distinct();
+    }
+
+    /// <summary>What follows the command word on a usage line: before it stand containerctl's own options.</summary>
+    private static string AfterCommand(string line, string command)
+    {
+        int start = line.IndexOf("containerctl ", StringComparison.Ordinal);
+        int at = start < 0 ? -1 : line.IndexOf(" " + command, start, StringComparison.Ordinal);
+        return at < 0 ? line : line[(at + command.Length + 1)..];
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[\s\[|(])--?[A-Za-z][A-Za-z-]*")]
+    private static partial System.Text.RegularExpressions.Regex OptionWord();
 
     /// <summary>What a command does, for "only root and members of group containerctl may …".</summary>
     public static string Describe(string command) => command switch

@@ -43,6 +43,17 @@ if (words.Count == 0)
     Console.Error.Write(Help.Overview);
     return ExitCodes.InvalidInput;
 }
+// For the shell's completion (contrib/containerctl.bash): the commands and their options, from the help texts.
+if (words is ["__complete", "commands"])
+{
+    Console.Out.Write(string.Concat(Help.CommandNames.Select(c => c + "\n")));
+    return ExitCodes.Ok;
+}
+if (words is ["__complete", "options", var ofCommand])
+{
+    Console.Out.Write(string.Concat(Help.OptionsOf(ofCommand).Select(o => o + "\n")));
+    return ExitCodes.Ok;
+}
 
 Target target;
 try
