@@ -13,12 +13,12 @@ public sealed class CopyMoveTests
 {
     private static string[] To(SecondHost host) => ["--to", host.Spec(), "--to-bus", host.Daemon.Bus.Address];
 
-    private static async Task<(DaemonUnderTest Here, SecondHost There)> StartAsync()
+    private static async Task<(DaemonUnderTest Here, SecondHost There)> StartAsync(IReadOnlyDictionary<string, string>? args = null)
     {
         var here = await DaemonUnderTest.StartAsync();
         var there = await SecondHost.StartAsync();
         using var client = await here.ConnectAsync();
-        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("mover", DaemonUnderTest.NixDefinition("mover")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("mover", DaemonUnderTest.NixDefinition("mover", args: args)))).Succeeded);
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("mover"))).Succeeded);
         await Checked.InsideAsync(client, "mover", "sh", "-c", "echo travelled > /root/marker && chown 1000:1000 /root/marker");
         return (here, there);
@@ -51,6 +51,50 @@ public sealed class CopyMoveTests
         var arrived = (await far.ListContainersAsync()).Single(r => r.Name == "mover");
         Assert.Equal("running", arrived.State);
         Assert.Equal("travelled", await Checked.InsideAsync(far, "mover", "cat", "/root/marker"));
+        await Invariants.AssertHoldAsync(here, client);
+    }
+
+    [Fact]
+    public async Task A_move_killed_halfway_leaves_the_source_running_and_nothing_there()
+    {
+        // Its init sits out the power-off request (noting it in /root/sigpwr) until the stop's 10 s
+        // kill: the move is killed while it waits for the source to stop.
+        var (here, there) = await StartAsync(new Dictionary<string, string> { ["powerOffLog"] = "/root/sigpwr" });
+        await using var _ = here;
+        await using var __ = there;
+        using var client = await here.ConnectAsync();
+        using var far = await there.Daemon.ConnectAsync();
+
+        var startInfo = new System.Diagnostics.ProcessStartInfo(Repo.Cli)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in (string[])["--bus", here.Bus.Address, "--ssh-config", there.SshConfig, "move", "mover", .. To(there)])
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+        using var move = System.Diagnostics.Process.Start(startInfo)!;
+        var stdout = move.StandardOutput.ReadToEndAsync();
+        var stderr = move.StandardError.ReadToEndAsync();
+        string asked = Path.Combine(here.StateDir, "containers", "mover", "rootfs", "root", "sigpwr");
+        await Eventually.TrueAsync(() => File.Exists(asked), "the move's stop asking init to power off", TimeSpan.FromMinutes(2));
+        await Programs.RunChecked("kill", "-TERM", move.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using (var waited = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+        {
+            await move.WaitForExitAsync(waited.Token);
+        }
+        string said = await stderr;
+        Assert.True(move.ExitCode == 1, $"exit {move.ExitCode}\n{await stdout}\n{said}");
+        Assert.Contains("SIGTERM received: stopping the move", said);
+        Assert.Contains("starting mover here again", said);
+
+        var source = (await client.ListContainersAsync()).Single();
+        Assert.Equal(("mover", "running"), (source.Name, source.State));
+        Assert.Equal("travelled", await Checked.InsideAsync(client, "mover", "cat", "/root/marker"));
+        Assert.DoesNotContain(await far.ListContainersAsync(), c => c.Name == "mover");
         await Invariants.AssertHoldAsync(here, client);
     }
 }
