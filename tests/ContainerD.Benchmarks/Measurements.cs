@@ -385,6 +385,7 @@ public sealed class Measurements(Bench bench, Lxd? lxd, Plan plan)
         Rows.Add(new Row("`containerctl -H HOST create --system PATH`, the host has the closure (push: 0 paths copied)", pushed,
             [new("the same create without a push (`--build-on remote`)", unpushed), new("`nix-copy-closure --to` alone", copy)]));
         await JobThereAsync(there, c => c.DestroyContainerAsync(name));
+        await new CopyMeasurements(bench, host, repetitions, plan == Plan.Quick ? 200 : 10_000, Rows, Notes).RunAsync();
     }
 
     private static async Task JobThereAsync(ContainerD.Contract.ContainerDClient client, Func<ContainerD.Contract.ContainerDClient, Task<string>> start)

@@ -29,6 +29,7 @@ public sealed class BenchmarkTests
                 "`GetUsage` round trip, one running container", "metrics scrape over D-Bus", "`containerctl metrics`, end to end",
                 "`ListContainers` round trip during back-to-back scrapes, 10 containers, 5 running",
                 "`containerctl -H HOST list`", "`containerctl -H HOST run NAME -- true`", "`containerctl -H HOST create --system PATH`, the host has the closure",
+                "copy of a stopped container",
             ];
             foreach (string figure in figures)
             {
@@ -37,6 +38,7 @@ public sealed class BenchmarkTests
             Assert.Matches(@"(?m)^\| start → running[^\n]*\| `lxc-start -d` \| \d+\.\d / \d+\.\d / \d+\.\d \| \d+\.\d\d× \| ≤ 1\.10× \| (yes|\*\*no\*\*) \|$", stdout);
             Assert.Matches(@"ContainerD's daemon, resident memory \(VmRSS\): idle, no containers: \d+\.\d MB;.*after 20: \d+\.\d MB\.", stdout);
             Assert.Matches(@"Daemon CPU per `containerctl metrics` scrape with 5 running: \d+\.\d ms", stdout);
+            Assert.Matches(@"Bytes sent over ssh \(ssh's own count, all connections, median of the runs\): copy \d+\.\d kB, `tar \| ssh \| tar` \d+\.\d kB", stdout);
 
             // Written into the file between its markers; the prose around them is kept.
             string file = await File.ReadAllTextAsync(output);

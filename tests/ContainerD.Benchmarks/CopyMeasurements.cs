@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ContainerD.Testing;
+
+namespace ContainerD.Benchmarks;
+
+/// <summary>
+/// copy to a second host that has the container's closure already: time and bytes sent over ssh
+/// against `tar -c | ssh HOST tar -x` of the same root. Bytes are ssh's own count ("Transferred:
+/// sent N", at LogLevel VERBOSE) summed over every connection a run opens: for copy, nix-copy-closure's
+/// query of what the host lacks and the D-Bus session that carries the export stream.
+/// </summary>
+public sealed partial class CopyMeasurements(Bench bench, SecondHost host, int repetitions, int files, List<Row> rows, List<string> notes)
+{
+    public async Task RunAsync()
+    {
+        const string name = "bench-copy";
+        await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
+        await bench.JobAsync(c => c.StartContainerAsync(name));
+        string path = await bench.Client.GetContainerAsync(name);
+        var made = await bench.Client.RunCommandAsync(path, ["sh", "-c",
+            $"mkdir -p /data && i=0; while [ $i -lt {files} ]; do echo $i > /data/f$i; i=$((i+1)); done"], new Dictionary<string, string>());
+        Check(made.ExitCode == 0, "could not fill the root: " + System.Text.Encoding.UTF8.GetString(made.Stderr));
+        await bench.JobAsync(c => c.StopContainerAsync(name, true));
+        string rootfs = Path.Combine(bench.Daemon.StateDir, "containers", name, "rootfs");
+
+        // ssh as the CLI and nix-copy-closure find it on PATH, counting what each connection sends.
+        string bin = Path.Combine(host.Dir, "counting-ssh");
+        string log = Path.Combine(host.Dir, "ssh-bytes.log");
+        Directory.CreateDirectory(bin);
+        string wrapper = Path.Combine(bin, "ssh");
+        await File.WriteAllTextAsync(wrapper, "#!/bin/sh\nexec /usr/bin/ssh -E \"$SSH_BYTES_LOG\" -o LogLevel=VERBOSE \"$@\"\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var environment = new Dictionary<string, string>
+        {
+            ["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH"),
+            ["SSH_BYTES_LOG"] = log,
+        };
+        var sent = new List<long>();
+        Task Reset()
+        {
+            File.Delete(log);
+            return Task.CompletedTask;
+        }
+        void Count() => sent.Add(File.ReadLines(log).Select(l => Transferred().Match(l)).Where(m => m.Success)
+            .Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)));
+
+        Console.Error.WriteLine($"==> copy of a root of {files} files to a host that has its closure");
+        string[] to = ["--bus", bench.Daemon.Bus.Address, "--ssh-config", host.SshConfig, "copy", name, "--to", host.Spec(), "--to-bus", host.Daemon.Bus.Address];
+        int n = 0;
+        using var there = await host.Daemon.ConnectAsync();
+        var copy = await Timing.OfAsync(repetitions, async () =>
+        {
+            var result = await Cli.RunAsync([.. to, "--name", $"bench-copied-{n}"], environment);
+            Check(result.ExitCode == 0 && result.Stdout.Contains("push: 0 of ", StringComparison.Ordinal), $"the copy failed or pushed paths: {result}");
+        }, before: Reset, after: async () =>
+        {
+            Count();
+            var end = await there.RunJobAsync(c => c.DestroyContainerAsync($"bench-copied-{n++}"));
+            Check(end.Succeeded, $"destroy there: {end.Message}");
+        });
+        long oursBytes = Median(sent);
+        sent.Clear();
+
+        string target = Path.Combine(host.Dir, "tar-target");
+        var tar = await Timing.OfAsync(repetitions, () => TarThroughSshAsync(rootfs, target, wrapper, environment),
+            before: async () =>
+            {
+                await Reset();
+                await host.RunCheckedAsync("mkdir", "-p", target);
+            },
+            after: async () =>
+            {
+                Count();
+                await host.RunCheckedAsync("rm", "-rf", target);
+            });
+        long tarBytes = Median(sent);
+        rows.Add(new Row($"copy of a stopped container ({files} files in its root) to a host that has its closure", copy,
+            [new("`tar -c \\| ssh HOST tar -x` of its root", tar)]));
+        notes.Add(string.Format(CultureInfo.InvariantCulture,
+            "Bytes sent over ssh (ssh's own count, all connections, median of the runs): copy {0:0.0} kB, `tar | ssh | tar` {1:0.0} kB ({2:0.00}×). " +
+            "copy's include nix-copy-closure's query of the paths the host lacks (none) and the D-Bus session with the archive's manifest, definitions and hashes.",
+            oursBytes / 1e3, tarBytes / 1e3, (double)oursBytes / tarBytes));
+        await bench.JobAsync(c => c.DestroyContainerAsync(name));
+    }
+
+    /// <summary>tar's stdout into ssh's stdin, as `tar -c … | ssh … tar -x …` (no shell here; ssh runs tar there).</summary>
+    private async Task TarThroughSshAsync(string rootfs, string target, string ssh, IReadOnlyDictionary<string, string> environment)
+    {
+        using var reader = Start("tar", ["--numeric-owner", "-C", rootfs, "-cf", "-", "."], environment, stdin: false);
+        using var writer = Start(ssh, ["-F", host.SshConfig, "-p", host.Port.ToString(CultureInfo.InvariantCulture), "root@127.0.0.1",
+            "tar", "--numeric-owner", "-xpf", "-", "-C", target], environment, stdin: true);
+        await reader.StandardOutput.BaseStream.CopyToAsync(writer.StandardInput.BaseStream);
+        writer.StandardInput.Close();
+        await Task.WhenAll(reader.WaitForExitAsync(), writer.WaitForExitAsync());
+        Check(reader.ExitCode == 0 && writer.ExitCode == 0, $"tar | ssh | tar: {reader.ExitCode}, {writer.ExitCode}");
+    }
+
+    private static Process Start(string program, string[] args, IReadOnlyDictionary<string, string> environment, bool stdin)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = !stdin, RedirectStandardInput = stdin, UseShellExecute = false };
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+        return Process.Start(info)!;
+    }
+
+    private static long Median(List<long> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            throw new InvalidOperationException(what);
+        }
+    }
+
+    [GeneratedRegex(@"Transferred: sent (\d+), received \d+ bytes")]
+    private static partial Regex Transferred();
+}
