@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ContainerD in two minutes, as root on Debian 12: a private bus, the daemon, and a real
 # unprivileged LXC container whose system Nix builds from examples/busybox-system.nix.
-# Nothing is left behind: the daemon, the bus and every file are removed at the end.
+# Nothing is left behind: the daemon, the bus and every file are removed at the end, and root's
+# /etc/subuid and /etc/subgid lines, which the daemon adds, land in a private overlay of /etc.
 # ./demo.sh --systemd adds a real guest: Debian's systemd 252 as PID 1, served from the store
 # (examples/systemd-system; its first build downloads Debian's packages once, ~20 MB).
 set -euo pipefail
@@ -46,7 +47,9 @@ definitionsDir: $work/definitions
 profilesDir: $profiles
 CONFIG
 # The example system is built from local files only: no binary cache to ask (nor wait for offline).
-NIX_CONFIG="substituters =" "$daemon" --config "$work/config.yaml" >"$work/daemon.log" 2>&1 &
+# The daemon adds root's id pool to /etc/subuid and /etc/subgid, as an installed one does: here it
+# runs with a private overlay on /etc (tests/private-etc.sh), so those lines go with $work.
+NIX_CONFIG="substituters =" tests/private-etc.sh --upper "$work/etc" "$daemon" --config "$work/config.yaml" >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 export CONTAINERCTL_BUS=$bus
 for _ in $(seq 100); do "$ctl" list >/dev/null 2>&1 && break; sleep 0.1; done
