@@ -90,12 +90,41 @@ public sealed class JobManagerTests : IDisposable
     }
 
     [Fact]
-    public async Task Job_ids_go_on_across_daemon_restarts()
+    public async Task Job_ids_go_on_across_daemon_restarts_after_the_block_the_last_daemon_reserved()
     {
+        string file = Path.Combine(_dir.Path, "last-job-id");
         var first = _jobs.Start("a", "start", _ => Task.CompletedTask);
         await End(first.Id).Task;
+        Assert.Equal($"{first.Id + JobManager.IdBlock - 1}\n", File.ReadAllText(file));
+        // The next jobs of the block write nothing.
+        var written = File.GetLastWriteTimeUtc(file);
+        File.SetLastWriteTimeUtc(file, written.AddDays(-1));
+        for (int i = 0; i < 3; i++)
+        {
+            await End(_jobs.Start("a", "start", _ => Task.CompletedTask).Id).Task;
+        }
+        Assert.Equal(written.AddDays(-1), File.GetLastWriteTimeUtc(file));
+
         var next = NewManager().Start("a", "start", _ => Task.CompletedTask);
-        Assert.Equal(first.Id + 1, next.Id);
+        Assert.Equal(first.Id + JobManager.IdBlock, next.Id);
+        await End(next.Id).Task;
+    }
+
+    [Fact]
+    public async Task Job_ids_wrap_around_to_1_and_a_restart_goes_on_after_the_new_block()
+    {
+        File.WriteAllText(Path.Combine(_dir.Path, "last-job-id"), $"{uint.MaxValue - 1}\n");
+        var jobs = NewManager();
+        var ids = new List<uint>();
+        for (int i = 0; i < 2; i++)
+        {
+            var job = jobs.Start("a", "start", _ => Task.CompletedTask);
+            ids.Add(job.Id);
+            await End(job.Id).Task;
+        }
+        Assert.Equal([uint.MaxValue, 1u], ids);
+        var next = NewManager().Start("a", "start", _ => Task.CompletedTask);
+        Assert.Equal(1 + JobManager.IdBlock, next.Id);
         await End(next.Id).Task;
     }
 

@@ -17,8 +17,9 @@ public sealed record JobOutcome(string Result, string Message, ErrorKind? Error)
 /// <summary>
 /// Runs jobs: at most one per container at a time (a second gets Busy at once — predictable for
 /// scripts, and the message says which job to wait for), any number for different containers.
-/// Job ids go on across daemon restarts (the last one is kept in StateDir/last-job-id), so a
-/// job's path is never reused.
+/// Job ids go on across daemon restarts, so a job's path is never reused: StateDir/last-job-id
+/// holds the highest id reserved, IdBlock at a time (one fsync'd write per block, not per job); a
+/// restarted daemon goes on after the block, skipping the ids the last one did not use.
 /// </summary>
 public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
 {
@@ -27,6 +28,10 @@ public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
     private readonly Dictionary<string, Job> _byContainer = new(StringComparer.Ordinal);
     private readonly AsyncLocal<string?> _caller = new();
     private uint? _lastId;
+    private uint _reserved;
+
+    /// <summary>How many ids one write of last-job-id reserves.</summary>
+    public const uint IdBlock = 64;
 
     /// <summary>How the jobs that ended went, per operation and result.</summary>
     public JobStatistics Statistics { get; } = new();
@@ -97,19 +102,29 @@ public sealed class JobManager(DaemonConfig config, ILogger<JobManager> log)
         return job;
     }
 
-    /// <summary>The next id, persisted before it is handed out: a restarted daemon goes on from there.</summary>
+    /// <summary>The next id, reserved on disk before it is handed out: a restarted daemon goes on after the reservation.</summary>
     private uint NextId()
     {
-        _lastId ??= ReadLastId();
-        uint id = _lastId.Value == uint.MaxValue ? 1 : _lastId.Value + 1;
-        try
+        if (_lastId is null)
         {
-            AtomicFile.Write(LastIdFile, id.ToString(CultureInfo.InvariantCulture) + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            _lastId = _reserved = ReadLastId();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        uint last = _lastId.Value;
+        uint id = last == uint.MaxValue ? 1 : last + 1;
+        // Past the reservation, or wrapped around to 1 (below it): reserve the next block first.
+        if (id > _reserved || id < last)
         {
-            // A full disk must not stop jobs (destroy frees space): the ids of this run stay unique all the same.
-            log.LogWarning("cannot record the last job id in {File}: {Message}", LastIdFile, e.Message);
+            uint reserve = id > uint.MaxValue - (IdBlock - 1) ? uint.MaxValue : id + (IdBlock - 1);
+            try
+            {
+                AtomicFile.Write(LastIdFile, reserve.ToString(CultureInfo.InvariantCulture) + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A full disk must not stop jobs (destroy frees space): the ids of this run stay unique all the same.
+                log.LogWarning("cannot record the last job id in {File}: {Message}", LastIdFile, e.Message);
+            }
+            _reserved = reserve;
         }
         _lastId = id;
         return id;
