@@ -80,9 +80,12 @@ public sealed class StateStore(ContainerPaths paths)
         }
     }
 
-    /// <summary>Records how the last job ended; a failure to write is the caller's to log.</summary>
+    /// <summary>
+    /// Records how the last job ended; a failure to write is the caller's to log. Not fsync'd: it is
+    /// written before JobRemoved goes out, on every job, and is only a record (a power loss may lose it).
+    /// </summary>
     public void WriteLastJob(string name, string summary, string message) =>
-        AtomicFile.Write(Paths.LastJobFile(name), summary + "\n" + message, FileMode);
+        AtomicFile.Write(Paths.LastJobFile(name), summary + "\n" + message, FileMode, durable: false);
 
     public (string Summary, string Message) ReadLastJob(string name)
     {
