@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ContainerD.Contract;
 using ContainerD.Domain;
 using ContainerD.Os.Accounts;
@@ -9,6 +10,14 @@ namespace ContainerD.Daemon.Bus;
 /// <summary>The daemon's connection and what all its bus objects share: signals, the caller check, callers leaving.</summary>
 public sealed class BusContext(DBusConnection connection, string adminGroup, ILogger log, Task? ready = null)
 {
+    /// <summary>
+    /// Callers' uids, by unique name: the bus never gives a unique name to a second connection, and
+    /// a connection's uid is fixed when it connects, so an answer stays true; a client's second call
+    /// saves the round trip to the bus. Bounded: emptied when it holds MaxKnownCallers.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, uint> _callerUids = new(StringComparer.Ordinal);
+    private const int MaxKnownCallers = 1024;
+
     public DBusConnection Connection { get; } = connection;
     public ILogger Log { get; } = log;
     public string AdminGroup { get; } = adminGroup;
@@ -113,7 +122,22 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
         return Connection.CallMethodAsync(Create(), static (Message m, object? _) => m.GetBodyReader().ReadBool());
     }
 
-    private Task<uint> CallerUidAsync(string sender)
+    private async Task<uint> CallerUidAsync(string sender)
+    {
+        if (_callerUids.TryGetValue(sender, out uint known))
+        {
+            return known;
+        }
+        uint uid = await AskCallerUidAsync(sender).ConfigureAwait(false);
+        if (_callerUids.Count >= MaxKnownCallers)
+        {
+            _callerUids.Clear();
+        }
+        _callerUids[sender] = uid;
+        return uid;
+    }
+
+    private Task<uint> AskCallerUidAsync(string sender)
     {
         MessageBuffer Create()
         {
