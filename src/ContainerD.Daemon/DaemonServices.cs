@@ -30,6 +30,7 @@ public static class DaemonServices
         services.AddSingleton(host);
         services.AddSingleton<JobManager>();
         services.AddSingleton<ContainerRegistry>();
+        services.AddSingleton<IdmapNamespaces>();
         services.AddSingleton<MemberConfinement>();
         services.AddSingleton<ContainerRuntime>();
         services.AddSingleton<SystemBuilder>();

@@ -9,8 +9,9 @@ namespace ContainerD.Daemon;
 /// containerctld lxc-hook mount|unmount PLANFILE [NAME lxc HOOKTYPE]: what LXC runs, as root in
 /// the host's namespaces, before it makes the container's namespaces (mount: the plan's mounts,
 /// below the rootfs) and once they are set up (unmount: the host's copies; the container keeps its
-/// own, locked). A failure's message goes to PLANFILE.error, where the daemon finds it: LXC keeps a
-/// hook's output only at debug level.
+/// own, locked) — so that an lxc-start run by hand gets the locked mounts too. The daemon's own
+/// starts make the same mounts in the daemon and skip the hooks (LxcTool.StartAsync). A failure's
+/// message goes to PLANFILE.error for whoever ran lxc-start: LXC keeps a hook's output only at debug level.
 /// </summary>
 public static class LxcHookCommand
 {
@@ -20,7 +21,7 @@ public static class LxcHookCommand
     public static string Program =>
         Environment.ProcessPath is { } path && Path.GetFileName(path) == "containerctld" ? path : Path.Combine(AppContext.BaseDirectory, "containerctld");
 
-    public static string ErrorFile(string planFile) => planFile + ".error";
+    private static string ErrorFile(string planFile) => planFile + ".error";
 
     public static int Run(string[] args)
     {

@@ -27,6 +27,7 @@ public sealed class ContainerRuntime(
     HostFeatures host,
     ContainerRegistry registry,
     MemberConfinement confinement,
+    IdmapNamespaces idmaps,
     ILogger<ContainerRuntime> log)
 {
     private ContainerPaths Paths => store.Paths;
@@ -70,16 +71,18 @@ public sealed class ContainerRuntime(
         MountPlan.For(spec, host);
     }
 
-    /// <summary>The LXC config and the mount plan its hook reads.</summary>
-    public void WriteLxcConfig(Container container)
+    /// <summary>The LXC config and the mount plan its hook reads (for an lxc-start run by hand); returns the plan's mounts.</summary>
+    public IReadOnlyList<HostMount> WriteLxcConfig(Container container)
     {
         var spec = Spec(container.Definition, container.Ids);
         string lxcConfig = LxcConfigRenderer.Render(spec, host);
-        string plan = MountPlan.Serialize(spec.RootfsPath, spec.Ids, MountPlan.For(spec, host), spec.Definition.Ephemeral);
+        var mounts = MountPlan.For(spec, host);
+        string plan = MountPlan.Serialize(spec.RootfsPath, spec.Ids, mounts, spec.Definition.Ephemeral);
         Directory.CreateDirectory(lxc.ContainerDir(container.Name));
         File.SetUnixFileMode(lxc.ContainerDir(container.Name), StateStore.DirMode);
         WriteIfChanged(MountPlanFile(container.Name), plan);
         WriteIfChanged(lxc.ConfigPath(container.Name), lxcConfig);
+        return mounts;
     }
 
     /// <summary>Boots a stopped container with its network; a container that is already running is left as it is.</summary>
@@ -100,21 +103,24 @@ public sealed class ContainerRuntime(
         }
         SetRunState(container, ContainerState.Starting);
         // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
-        WriteLxcConfig(container);
+        var mounts = WriteLxcConfig(container);
         Rootfs.Enclose(Paths.StateDir(container.Name), container.Ids.Start);
-        string hookError = LxcHookCommand.ErrorFile(MountPlanFile(container.Name));
         try
         {
-            // LXC's pre-start hook makes the mounts (MountPlan), its start-host hook drops the host's copies.
+            // The locked mounts, made here as the config's pre-start hook makes them for a hand-run
+            // lxc-start (the same HostMounts.Mount, on the host side below the rootfs), without the
+            // hook's two processes; lxc-start skips the hooks. Once it returns the container has its
+            // own copies, in its namespace, and the host's go.
+            string rootfs = Paths.Rootfs(container.Name);
+            HostMounts.Unmount(rootfs);
+            if (!HostMounts.Mount(rootfs, mounts, container.Ids, container.Definition.Ephemeral, () => idmaps.For(container.Ids)))
+            {
+                job.Log("the store cannot be idmapped here: mounted plain and read-only, owned by nobody inside");
+            }
             await lxc.StartAsync(container.Name, job.Canceled).ConfigureAwait(false);
-        }
-        catch (ContainerDException e) when (e.Kind == ErrorKind.StartFailed && File.Exists(hookError))
-        {
-            throw new ContainerDException(ErrorKind.StartFailed, $"container '{container.Name}' did not start: {File.ReadAllText(hookError).Trim()}");
         }
         finally
         {
-            // Only a failed start leaves host-side copies; the container keeps its own, in its namespace.
             UnmountHostSide(container.Name);
             await RefreshAsync(container).ConfigureAwait(false);
         }
@@ -202,6 +208,10 @@ public sealed class ContainerRuntime(
         GcRoots.RemoveStaleIndirectRoots(MountPlan.GcRootsDir(name));
         beforeStep?.Invoke(RemovalStep.DeleteStateDir);
         store.DeleteStateDir(name);
+        if (registry.Find(name) is { } gone)
+        {
+            idmaps.Forget(gone.Ids);
+        }
         registry.Free(name);
     }
 

@@ -58,7 +58,8 @@ public static class LxcConfigRenderer
                 }
             }
             c.Comment("/nix/store, the profile and bind mounts: made by containerctld on the host side before the container's");
-            c.Comment("namespaces (pre-start), so that they are locked inside; the host's copies go once it is set up (start-host)");
+            c.Comment("namespaces (pre-start), so that they are locked inside; the host's copies go once it is set up (start-host).");
+            c.Comment("For an lxc-start run by hand: the daemon makes the same mounts itself and skips these hooks.");
             c.Add("lxc.hook.pre-start", $"{hook.Program} lxc-hook mount {hook.PlanFile}");
             c.Add("lxc.hook.start-host", $"{hook.Program} lxc-hook unmount {hook.PlanFile}");
         }

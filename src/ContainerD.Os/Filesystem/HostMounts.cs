@@ -26,7 +26,12 @@ namespace ContainerD.Os.Filesystem;
 public static class HostMounts
 {
     /// <summary>Makes every mount of the plan below rootfs; false when the store could not be idmapped (it is then plain, read-only all the same).</summary>
-    public static bool Mount(string rootfs, IReadOnlyList<HostMount> plan, IdRange ids, bool ephemeral = false)
+    /// <param name="userns">
+    /// Where an idmapped mount gets a user namespace with the container's mapping: the daemon's
+    /// (IdmapNamespaces, kept across starts, not disposed here); when null, one is made for this
+    /// call and dropped after it.
+    /// </param>
+    public static bool Mount(string rootfs, IReadOnlyList<HostMount> plan, IdRange ids, bool ephemeral = false, Func<SafeFileHandle>? userns = null)
     {
         bool idmapped = true;
         try
@@ -40,21 +45,21 @@ public static class HostMounts
                 MakePrivateMount(rootfs);
             }
             using var top = Openat(null, Z(rootfs), ORdonly | ODirectory | ONofollow);
-            SafeFileHandle? userns = null;
+            SafeFileHandle? own = null, mapping = null;
             try
             {
                 foreach (var mount in plan)
                 {
                     if (mount.Idmap != MountIdmap.None)
                     {
-                        userns ??= UserNamespace.Open(ids);
+                        mapping ??= userns is not null ? userns() : own = UserNamespace.Open(ids);
                     }
-                    idmapped &= Attach(top, mount, ids, userns);
+                    idmapped &= Attach(top, mount, ids, mapping);
                 }
             }
             finally
             {
-                userns?.Dispose();
+                own?.Dispose();
             }
             return idmapped;
         }

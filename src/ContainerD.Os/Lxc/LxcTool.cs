@@ -25,10 +25,16 @@ public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
     public string ConsoleLogPath(string name) => Path.Combine(ContainerDir(name), "console.log");
     public string LogPath(string name) => Path.Combine(ContainerDir(name), "lxc.log");
 
+    /// <summary>
+    /// lxc-start -d. The config's hooks (the locked mounts, LxcHookCommand) are for an lxc-start run
+    /// by hand: the daemon makes those mounts itself just before (ContainerRuntime) and drops the
+    /// host's copies when lxc-start returns, so it clears the hook lists (-s with an empty value) and
+    /// lxc-start runs no hook process.
+    /// </summary>
     public async Task StartAsync(string name, CancellationToken cancellationToken = default)
     {
         var output = await _run.RunAsync("lxc-start",
-            ["-P", LxcPath, "-n", name, "-d", "-o", LogPath(name), "-l", "WARN"],
+            ["-P", LxcPath, "-n", name, "-d", "-o", LogPath(name), "-l", "WARN", "-s", "lxc.hook.pre-start=", "-s", "lxc.hook.start-host="],
             cancellationToken: cancellationToken, outlivesDaemon: true).ConfigureAwait(false);
         if (!output.Succeeded)
         {
