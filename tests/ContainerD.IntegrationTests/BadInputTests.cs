@@ -111,6 +111,29 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.True((await _client.RunJobAsync(c => c.DestroyContainerAsync("second"))).Succeeded);
     }
 
+    [Fact]
+    public async Task A_system_path_in_the_store_that_Nix_does_not_know_fails_the_create_as_InvalidDefinition_and_leaves_nothing()
+    {
+        // A directory in the store that no Nix database entry makes valid (copied there by hand, say).
+        string unknown = Path.Combine("/nix/store", $"{Guid.NewGuid():N}"[..32].Replace('e', 'f') + "-not-registered-system");
+        Directory.CreateDirectory(unknown);
+        try
+        {
+            File.Copy(Path.Combine(_system, "init"), Path.Combine(unknown, "init"));
+            var before = Snapshot();
+            var end = await _client.RunJobAsync(c => c.CreateContainerAsync("unknown", $"system: {{ path: {unknown} }}\n"));
+            Assert.Equal((false, Error + "InvalidDefinition"), (end.Succeeded, end.ErrorName));
+            Assert.Equal($"system path {unknown} is not a valid path in the Nix store: build it or copy it there first (nix-store: error: path '{unknown}' is not valid)",
+                end.Message);
+            Assert.Equal(before, Snapshot());
+            Assert.DoesNotContain(await _client.ListContainersAsync(), c => c.Name == "unknown");
+        }
+        finally
+        {
+            Directory.Delete(unknown, recursive: true);
+        }
+    }
+
     /// <summary>Everything on disk that a create could have made.</summary>
     private string Snapshot() => string.Join("\n",
         new[] { Path.Combine(_daemon.StateDir, "containers"), _daemon.LxcPath, _daemon.ProfilesDir }
