@@ -29,4 +29,22 @@ public sealed class LiblxcTests
 
         Assert.Equal(new LxcStatus(ContainerState.Stopped, 0), LiblxcStatus.TryGet("never-made", daemon.LxcPath));
     }
+
+    [Fact]
+    public async Task Liblxc_kills_a_running_container_as_lxc_stop_k_does_and_a_stopped_one_is_no_error()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        string system = await Systems.BuildAsync("liblxc");
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("killed", $"system: {{ path: {system} }}\nstopTimeout: 10s\n"))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("killed"))).Succeeded);
+        int pid = LiblxcStatus.TryGet("killed", daemon.LxcPath)!.Pid;
+
+        // It returns once the monitor is gone: the container is stopped then, its init too.
+        Assert.True(LiblxcStatus.TryStop("killed", daemon.LxcPath));
+        Assert.Equal(new LxcStatus(ContainerState.Stopped, 0), LiblxcStatus.TryGet("killed", daemon.LxcPath));
+        Assert.Equal("STOPPED", (await Programs.RunChecked("lxc-info", "-P", daemon.LxcPath, "-n", "killed", "-s", "-H")).Trim());
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"init {pid} outlived the stop");
+        Assert.True(LiblxcStatus.TryStop("killed", daemon.LxcPath));
+    }
 }

@@ -65,6 +65,11 @@ public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
                 return false;
             }
         }
+        // The kill is one command to the container's monitor: liblxc sends it without a process (lxc-stop -k's whole work).
+        if (File.Exists(ConfigPath(name)) && await Task.Run(() => LiblxcStatus.TryStop(name, LxcPath), cancellationToken).ConfigureAwait(false) is true)
+        {
+            return !force && seconds > 0;
+        }
         var output = await _run.RunAsync("lxc-stop", ["-P", LxcPath, "-n", name, "-k"], cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!output.Succeeded && output.ExitCode != 2)
         {
