@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ContainerD.Contract;
 using Microsoft.Win32.SafeHandles;
+using Tmds.DBus.Protocol;
 
 namespace ContainerD.Cli;
 
@@ -18,9 +19,20 @@ public static class Inside
         }
         using var client = await target.ConnectAsync();
         Task gone = await client.WatchDaemonAsync();
-        string path = await client.GetContainerAsync(name);
-        var result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>())
-            .OrGoneAsync(gone, $"'{argv[0]}' ran in {name}");
+        CommandResult result;
+        try
+        {
+            // Straight to the container's object, whose path is its name escaped: one call, no
+            // GetContainer first. Only where there is no such object, GetContainer says why.
+            result = await client.RunCommandAsync(Names.ContainerPath(name), argv, new Dictionary<string, string>())
+                .OrGoneAsync(gone, $"'{argv[0]}' ran in {name}");
+        }
+        catch (DBusErrorReplyException e) when (e.ErrorName == Errors.UnknownObject)
+        {
+            string path = await client.GetContainerAsync(name);
+            result = await client.RunCommandAsync(path, argv, new Dictionary<string, string>())
+                .OrGoneAsync(gone, $"'{argv[0]}' ran in {name}");
+        }
         using (var stdout = Console.OpenStandardOutput())
         {
             stdout.Write(result.Stdout);

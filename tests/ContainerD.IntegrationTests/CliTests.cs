@@ -104,6 +104,13 @@ public sealed class CliTests
         var missing = await daemon.CliAsync("start", "ghost");
         Assert.Equal(3, missing.ExitCode);
         Assert.Equal("containerctl: start: there is no container 'ghost'; 'containerctl list' shows the containers there are\n", missing.Stderr);
+        // run goes straight to the container's object; where there is none it says why as the others do.
+        var runMissing = await daemon.CliAsync("run", "ghost", "--", "true");
+        Assert.Equal((3, "containerctl: run: there is no container 'ghost'; 'containerctl list' shows the containers there are\n"),
+            (runMissing.ExitCode, runMissing.Stderr));
+        var runBadName = await daemon.CliAsync("run", "Bad/Name", "--", "true");
+        Assert.Equal(2, runBadName.ExitCode);
+        Assert.Contains("Bad/Name", runBadName.Stderr);
 
         string bad = Path.Combine(daemon.Dir, "bad.yaml");
         await File.WriteAllTextAsync(bad, "name: bad\nsystem: { path: /nix/store/x }\nidmap: { size: 1000 }\n");

@@ -69,42 +69,44 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
 
     /// <summary>
     /// A token canceled when the caller leaves the bus (NameOwnerChanged with no new owner), for
-    /// work done for one call: RunCommand stops the command when nobody waits for its output.
+    /// work done for one call: RunCommand stops the command when nobody waits for its output. It
+    /// returns at once: the match (and the check that the caller had not left before it) goes to
+    /// the bus while the work starts, so the call does not wait two round trips for it.
     /// </summary>
-    public async Task<CallerWatch> WatchCallerAsync(MethodContext context)
+    public CallerWatch WatchCaller(MethodContext context)
     {
-        var left = new CancellationTokenSource();
-        string? sender = context.Request.SenderAsString;
-        if (sender is null)
+        var watch = new CallerWatch();
+        if (context.Request.SenderAsString is { } sender)
         {
-            return new CallerWatch(left, null);
+            _ = SubscribeAsync(sender, watch);
         }
-        IDisposable match = await Connection.AddMatchAsync(NameOwnerChanges.For(sender), NameOwnerChanges.ReadOwners,
-            (Notification<(string Old, string New)> n) =>
-            {
-                if (!n.HasValue || n.Value.New.Length == 0)
-                {
-                    Cancel(left);
-                }
-            },
-            emitOnCapturedContext: false).ConfigureAwait(false);
-        // It may have left before the match was in place.
-        if (!await NameHasOwnerAsync(sender).ConfigureAwait(false))
-        {
-            Cancel(left);
-        }
-        return new CallerWatch(left, match);
+        return watch;
     }
 
-    private static void Cancel(CancellationTokenSource source)
+    private async Task SubscribeAsync(string sender, CallerWatch watch)
     {
         try
         {
-            source.Cancel();
+            IDisposable match = await Connection.AddMatchAsync(NameOwnerChanges.For(sender), NameOwnerChanges.ReadOwners,
+                (Notification<(string Old, string New)> n) =>
+                {
+                    if (!n.HasValue || n.Value.New.Length == 0)
+                    {
+                        watch.Cancel();
+                    }
+                },
+                emitOnCapturedContext: false).ConfigureAwait(false);
+            watch.Hold(match);
+            // It may have left before the match was in place.
+            if (!await NameHasOwnerAsync(sender).ConfigureAwait(false))
+            {
+                watch.Cancel();
+            }
         }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is DBusConnectionException or DBusConnectionClosedException or DBusErrorReplyException or ObjectDisposedException)
         {
-            // The call ended meanwhile.
+            // The daemon's own connection is closing: it is going away, and the work with it.
+            Log.LogDebug("cannot watch caller {Sender}: {Message}", sender, e.Message);
         }
     }
 
@@ -154,14 +156,49 @@ public sealed class BusContext(DBusConnection connection, string adminGroup, ILo
 }
 
 /// <summary>The caller's presence on the bus while one call runs; dispose when the call is answered.</summary>
-public sealed class CallerWatch(CancellationTokenSource left, IDisposable? match) : IDisposable
+/// <remarks>
+/// No lock: Cancel is called from the bus's read loop, inside the connection's own lock, and
+/// Dispose disposes the match, which takes that lock — a lock of ours held across both deadlocked
+/// the connection.
+/// </remarks>
+public sealed class CallerWatch : IDisposable
 {
-    public CancellationToken Left => left.Token;
+    private readonly CancellationTokenSource _left = new();
+    private IDisposable? _match;
+    private int _disposed;
+
+    public CancellationToken Left => _left.Token;
+
+    internal void Cancel()
+    {
+        try
+        {
+            _left.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call was answered meanwhile.
+        }
+    }
+
+    /// <summary>The bus match, once it is in place; dropped at once when the call was answered first.</summary>
+    internal void Hold(IDisposable match)
+    {
+        Interlocked.Exchange(ref _match, match);
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            Interlocked.Exchange(ref _match, null)?.Dispose();
+        }
+    }
 
     public void Dispose()
     {
-        match?.Dispose();
-        left.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        Interlocked.Exchange(ref _match, null)?.Dispose();
+        _left.Dispose();
     }
 }
 

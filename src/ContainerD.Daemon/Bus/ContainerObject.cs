@@ -51,7 +51,7 @@ public sealed class ContainerObject(BusContext bus, Container container, Session
                 // A command inside runs as the container's root: as much a change as any other.
                 await Bus.RequireAdminAsync(context).ConfigureAwait(false);
                 // The command stops when its caller leaves the bus (busctl --timeout, a killed CLI).
-                using var caller = await Bus.WatchCallerAsync(context).ConfigureAwait(false);
+                using var caller = Bus.WatchCaller(context);
                 var result = await sessions.RunCommandAsync(container.Name, argv, env, caller.Left).ConfigureAwait(false);
                 // stdout and stderr are bytes, exact, within Limits.RunCommandOutputBytes together.
                 var writer = context.CreateReplyWriter("iayay");
