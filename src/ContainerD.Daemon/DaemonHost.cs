@@ -10,6 +10,7 @@ using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -33,7 +34,13 @@ public static class DaemonHost
             return 2;
         }
 
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false });
+        // The daemon's config is its YAML file; .NET's default appsettings.json sources are not
+        // watched: reloadOnChange puts an inotify watch on every directory below the content root,
+        // the working directory — / under systemd: a walk of the whole file system at each start
+        // (and events for every change on the host while it runs).
+        var hostConfiguration = new ConfigurationManager();
+        hostConfiguration.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false, Configuration = hostConfiguration });
         // Type=notify and journald-formatted logs under systemd; plain console elsewhere.
         builder.Services.AddSystemd();
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();

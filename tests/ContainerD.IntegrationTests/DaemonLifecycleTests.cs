@@ -149,6 +149,19 @@ public sealed class DaemonLifecycleTests
     }
 
     [Fact]
+    public async Task The_daemon_watches_no_directory_below_its_working_directory()
+    {
+        // .NET's default appsettings.json source, reloadOnChange, put an inotify watch on every
+        // directory below the working directory (/ under systemd): seconds of start-up, and an event
+        // for every change on the host. The daemon reads its YAML config, once.
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        var watches = Directory.EnumerateFiles($"/proc/{daemon.Pid}/fdinfo")
+            .SelectMany(fd => { try { return File.ReadAllLines(fd); } catch (IOException) { return []; } })
+            .Count(line => line.StartsWith("inotify wd:", StringComparison.Ordinal));
+        Assert.Equal(0, watches);
+    }
+
+    [Fact]
     public async Task A_dangling_symlink_among_the_definitions_is_reported_and_the_daemon_serves_the_rest()
     {
         var daemon = DaemonUnderTest.Prepare();
