@@ -28,7 +28,8 @@ public sealed class SessionService(LxcTool lxc, ContainerRegistry registry, ILog
             throw new ContainerDException(ErrorKind.InvalidArgs, "no command given: argv is empty");
         }
         registry.GetRunning(name);
-        var output = await lxc.AttachAsync(name, argv, InsideEnvironment("dumb", environment), RunCommandLimits, cancellationToken).ConfigureAwait(false);
+        var output = await lxc.AttachAsync(name, argv, InsideEnvironment("dumb", environment), RunCommandLimits, cancellationToken, session: true)
+            .ConfigureAwait(false);
         if (output.KilledForOutput)
         {
             throw new ContainerDException(ErrorKind.OutputTooLarge,

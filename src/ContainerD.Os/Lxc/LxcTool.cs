@@ -130,8 +130,14 @@ public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
     }
 
     /// <summary>Runs argv inside the container with a clean environment; no shell in between.</summary>
+    /// <param name="session">
+    /// A command someone runs inside (RunCommand), not a step of the daemon's: its lxc-attach is not
+    /// made to die with the daemon (setpriv, ~1 ms), as a shell's is not — that would kill only
+    /// lxc-attach, never the command, which is lxc-attach's child and goes on; it ends when its
+    /// output has nowhere to go. A step (an activation) dies with the daemon, which resumes it.
+    /// </param>
     public Task<CommandOutput> AttachAsync(string name, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
-        CommandLimits limits, CancellationToken cancellationToken = default)
+        CommandLimits limits, CancellationToken cancellationToken = default, bool session = false)
     {
         List<string> args = ["-P", LxcPath, "-n", name, "--clear-env"];
         foreach (var (key, value) in environment)
@@ -140,7 +146,7 @@ public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
         }
         args.Add("--");
         args.AddRange(argv);
-        return _run.RunAsync("lxc-attach", args, cancellationToken: cancellationToken, limits: limits);
+        return _run.RunAsync("lxc-attach", args, cancellationToken: cancellationToken, limits: limits, outlivesDaemon: session);
     }
 
     /// <summary>
