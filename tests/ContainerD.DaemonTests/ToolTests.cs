@@ -77,7 +77,7 @@ public sealed class ToolTests : IDisposable
 
     [Theory]
     [InlineData(1, ErrorKind.InvalidDefinition, "system path {0} is not a valid path in the Nix store: build it or copy it there first (nix-store: error: path '{0}' is not valid)")]
-    [InlineData(0, ErrorKind.BuildFailed, "nix-env --set {0} failed: error: cannot lock profile")]
+    [InlineData(0, ErrorKind.BuildFailed, "nix-env --set {0} failed (exit 1): error: cannot lock profile")]
     public async Task A_profile_that_refuses_a_system_says_whether_Nix_does_not_know_the_path(int checkExit, ErrorKind kind, string message)
     {
         string system = "/nix/store/00000000000000000000000000000000-system";

@@ -265,7 +265,7 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
                 throw new ContainerDException(ErrorKind.InvalidDefinition,
                     $"system path {storePath} is not a valid path in the Nix store: build it or copy it there first (nix-store: {valid.StderrTail(1)})");
             }
-            throw new ContainerDException(ErrorKind.BuildFailed, $"nix-env --set {storePath} failed: {output.StderrTail(5)}");
+            throw new ContainerDException(ErrorKind.BuildFailed, $"nix-env --set {storePath} failed (exit {output.ExitCode}): {output.StderrTail(5)}");
         }
         return CurrentGeneration(profileDir) ?? throw new ContainerDException(ErrorKind.Failed, $"profile {profile} has no current generation after nix-env --set");
     }
