@@ -46,7 +46,17 @@ public sealed class Bench : IAsyncDisposable
         }
     }
 
-    public string Definition(string name) => $"name: {name}\nsystem: {{ path: {System} }}\nautostart: false\nstopTimeout: 10s\n";
+    public string Definition(string name, bool autostart = false, string? system = null, string extra = "") =>
+        $"name: {name}\nsystem: {{ path: {system ?? System} }}\nautostart: {(autostart ? "true" : "false")}\nstopTimeout: 10s\n{extra}";
+
+    /// <summary>The example system's other variant, built once: an update to it needs no Nix build.</summary>
+    public async Task<string> SecondSystemAsync()
+    {
+        var (exit, stdout, stderr) = await Programs.RunWith(new Dictionary<string, string> { ["NIX_CONFIG"] = "substituters =" }, null,
+            "nix-build", Path.Combine(Repo.Root, "examples", "busybox-system.nix"), "--argstr", "hostName", "bench", "--argstr", "variant", "2",
+            "--argstr", "busybox", Prerequisites.Busybox, "--out-link", Path.Combine(Daemon.Dir, "system-2"));
+        return exit == 0 ? stdout.Trim() : throw new InvalidOperationException($"nix-build of the example system's variant 2 failed: {stderr}");
+    }
 
     /// <summary>Runs a job and fails loudly if it does not succeed: a benchmark of failures measures nothing.</summary>
     public async Task JobAsync(Func<ContainerDClient, Task<string>> start)
@@ -58,8 +68,12 @@ public sealed class Bench : IAsyncDisposable
         }
     }
 
-    /// <summary>The raw-LXC twin of one of our containers: the very config file the daemon rendered, in another lxcpath.</summary>
-    public async Task<string> RawTwinAsync(string ours)
+    /// <summary>
+    /// The raw-LXC twin of one of our containers: the very config file the daemon rendered, in another
+    /// lxcpath. With profileDir, its mount plan mounts that profile instead of ours (a twin whose
+    /// profile is changed by hand).
+    /// </summary>
+    public async Task<string> RawTwinAsync(string ours, string? profileDir = null)
     {
         string raw = "raw-" + ours;
         string dir = Path.Combine(RawLxcPath, raw);
@@ -69,7 +83,36 @@ public sealed class Bench : IAsyncDisposable
             .Replace(Path.Combine(Daemon.LxcPath, ours), dir, StringComparison.Ordinal);
         await File.WriteAllTextAsync(Path.Combine(dir, "config"), config);
         // The mount plan its pre-start hook reads (the config names it in the twin's dir).
-        File.Copy(Path.Combine(Daemon.LxcPath, ours, "mounts"), Path.Combine(dir, "mounts"));
+        string plan = await File.ReadAllTextAsync(Path.Combine(Daemon.LxcPath, ours, "mounts"));
+        if (profileDir is not null)
+        {
+            plan = plan.Replace($"\t{Path.Combine(Daemon.ProfilesDir, ours)}\t", $"\t{profileDir}\t", StringComparison.Ordinal);
+        }
+        await File.WriteAllTextAsync(Path.Combine(dir, "mounts"), plan);
+        return raw;
+    }
+
+    /// <summary>
+    /// LXC's floor, not a way to run containers: the twin with LXC's own lxc.mount.entry lines for
+    /// the mount plan instead of the hooks. LXC makes those inside the container's namespace, where
+    /// its root can remount them writable — what ContainerD's mounts exist to prevent.
+    /// </summary>
+    public async Task<string> UnlockedTwinAsync(string ours)
+    {
+        string raw = "unlocked-" + ours;
+        string dir = Path.Combine(RawLxcPath, raw);
+        Directory.CreateDirectory(dir);
+        var config = (await File.ReadAllLinesAsync(Path.Combine(Daemon.LxcPath, ours, "config")))
+            .Where(l => !l.StartsWith("lxc.hook.", StringComparison.Ordinal))
+            .Select(l => l == $"lxc.uts.name = {ours}" ? $"lxc.uts.name = {raw}" : l.Replace(Path.Combine(Daemon.LxcPath, ours), dir, StringComparison.Ordinal))
+            .ToList();
+        foreach (string[] mount in (await File.ReadAllLinesAsync(Path.Combine(Daemon.LxcPath, ours, "mounts"))).Select(l => l.Split('\t')).Where(f => f[0] == "mount"))
+        {
+            // mount SOURCE TARGET ro|rw none|preferred|required …
+            string options = "bind" + (mount[3] == "ro" ? ",ro" : "") + (mount[4] == "none" ? "" : ",idmap=container") + ",create=dir";
+            config.Add($"lxc.mount.entry = {mount[1]} {mount[2].TrimStart('/')} none {options} 0 0");
+        }
+        await File.WriteAllLinesAsync(Path.Combine(dir, "config"), config);
         return raw;
     }
 

@@ -33,12 +33,17 @@ await using (var bench = await Bench.StartAsync())
         await measured.SystemdBootAsync();
         await measured.RunTrueAsync();
         await measured.CreateAndDestroyAsync();
+        await measured.UpdateAsync();
+        await measured.EventLatencyAsync();
         // The first list size comes before the concurrent starts, which need their own stopped containers.
         await measured.ListAsync(plan.ListSizes[0]);
+        await measured.ReadoptionAsync(plan.ListSizes[0]);
         await measured.ConcurrentStartAsync();
+        await measured.BootStormAsync();
         foreach (int size in plan.ListSizes.Skip(1))
         {
             await measured.ListAsync(size);
+            await measured.ReadoptionAsync(size);
         }
         await measured.CyclesAsync();
         await new ArchiveMeasurements(bench, quick, measured.Rows, measured.Notes).RunAsync();

@@ -171,6 +171,16 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, as systemctl stop sends it: the daemon leaves the bus and exits; its containers keep running.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            await Programs.RunChecked("kill", "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await _process.WaitForExitAsync();
+        }
+    }
+
     /// <summary>Waits for the daemon to exit on its own (fault injection kills it).</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
