@@ -29,6 +29,8 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     /// <summary>GetUsage and metrics, measured at each list size (their own part of the report).</summary>
     public UsageMeasurements Usage { get; } = new(bench, plan);
 
+    private const int BulkBytes = 8 << 20;
+
     private string One => _names[0];
     private string RawOne => _raws[0];
     private string[] Raw(string name, params string[] extra) => ["-P", bench.RawLxcPath, "-n", name, .. extra];
@@ -152,11 +154,18 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
             Check((await bench.Daemon.CliAsync("run", One, "--", "true")).ExitCode == 0, "containerctl run -- true failed"));
         // The CLI's own part of any command: its process, its connection and one call answered from memory.
         var cliAlone = await Timing.OfAsync(plan.Repetitions * 3, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
+        // What copying a command's output through the daemon and the bus costs (RunCommand returns it in its reply).
+        string[] bulk = ["head", "-c", BulkBytes.ToString(CultureInfo.InvariantCulture), "/dev/zero"];
+        var apiBulk = await Timing.OfAsync(plan.Repetitions, async () =>
+            Check((await bench.Client.RunCommandAsync(path, bulk, new Dictionary<string, string>())).Stdout.Length == BulkBytes, "head -c gave less"));
         await bench.JobAsync(c => c.StopContainerAsync(One, true));
 
         await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
         var raw = await Timing.OfAsync(plan.Repetitions * 3,
             () => Programs.RunChecked("lxc-attach", Raw(RawOne, "--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/true")));
+        var rawBulk = await Timing.OfAsync(plan.Repetitions, async () =>
+            Check((await Programs.RunChecked("lxc-attach", Raw(RawOne, ["--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/head", .. bulk[1..]]))).Length == BulkBytes,
+                "head -c gave less"));
         await Programs.RunChecked("lxc-stop", Raw(RawOne, "-k"));
         Timing? lxdExec = null;
         if (lxd is not null)
@@ -172,6 +181,8 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
             [attach, new("`containerctl list` (the CLI's start, connection and one call)", cliAlone), .. With(null, "`lxc exec NAME -- true` (LXD)", lxdExec)],
             Target.Milliseconds(floor + 1)));
         Rows.Add(new Row("`RunCommand([\"true\"])` over D-Bus", api, [attach], Target.Ratio(1.5)));
+        Rows.Add(new Row($"`RunCommand` of {BulkBytes >> 20} MiB of output (`head -c`), returned in the reply", apiBulk,
+            [new("`lxc-attach` of the same, read from its pipe", rawBulk)]));
         Notes.Add(Invariant($"`containerctl run -- true`: the floor of the design is `lxc-attach` ({raw.Median:0.0} ms) + the CLI's start, connection and one call (`containerctl list`, {cliAlone.Median:0.0} ms) = {floor:0.0} ms; run took {cli.Median:0.0} ms, {cli.Median - floor:+0.0;-0.0} ms from it (medians)."));
     }
 

@@ -30,7 +30,7 @@ public sealed class BenchmarkTests
                 "`ListContainers` round trip during back-to-back scrapes, 10 containers, 5 running",
                 "`containerctl -H HOST list`", "`containerctl -H HOST run NAME -- true`", "`containerctl -H HOST create --system PATH`, the host has the closure",
                 "copy of a stopped container",
-                "update of a running container to a built system", "event latency: `lxc-stop -k` behind the daemon's back",
+                "`RunCommand` of 8 MiB of output", "update of a running container to a built system", "event latency: `lxc-stop -k` behind the daemon's back",
                 "boot storm: daemon start with 5 autostart containers → READY=1", "boot storm: daemon start with 5 autostart containers → all 5 running",
                 "daemon restart with 10 containers, 5 running, re-adopted → READY=1",
             ];
