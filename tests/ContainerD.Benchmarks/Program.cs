@@ -46,6 +46,7 @@ await using (var bench = await Bench.StartAsync())
             await measured.ReadoptionAsync(size);
         }
         await measured.CyclesAsync();
+        await measured.BulkOutputAsync();
         await new ArchiveMeasurements(bench, quick, measured.Rows, measured.Notes).RunAsync();
         await measured.RemoteAsync();
     }
