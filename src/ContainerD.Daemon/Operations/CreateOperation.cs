@@ -101,17 +101,31 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
             FaultInjection.Before(CrashSteps.CreateBuild);
             string system = await kit.Builder.BuildAsync(job, definition, caller).ConfigureAwait(false);
             FaultInjection.Before(CrashSteps.CreateSetProfile);
-            int generation = await kit.Nix.SetProfileAsync(kit.Paths.ProfileDir(name), system, job.Canceled).ConfigureAwait(false);
+            // nix-env takes the system while the rootfs and the LXC config are made beside it: neither
+            // needs the generation, and whatever a crash leaves meanwhile is phase: creating, all removed.
+            var profile = kit.Nix.SetProfileAsync(kit.Paths.ProfileDir(name), system, job.Canceled);
+            Container container;
+            try
+            {
+                FaultInjection.Before(CrashSteps.CreateMakeRootfs);
+                Rootfs.Create(kit.Paths.Rootfs(name), ids.Start);
+                Rootfs.Enclose(kit.Paths.StateDir(name), ids.Start);
+                container = new Container(state, definition, yaml);
+                FaultInjection.Before(CrashSteps.CreateWriteLxcConfig);
+                kit.Runtime.WriteLxcConfig(container);
+            }
+            finally
+            {
+                // Never undo (below) while nix-env may still write the profile.
+                await profile.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                    .ConfigureAwait(false);
+            }
+            int generation = await profile.ConfigureAwait(false);
             File.Delete(kit.Paths.BuildLink(name));
             job.Log($"profile {kit.Paths.ProfileDir(name)}/system is generation {generation}: {system}");
             kit.Store.WriteGenerationDefinition(name, generation, yaml);
-            FaultInjection.Before(CrashSteps.CreateMakeRootfs);
-            Rootfs.Create(kit.Paths.Rootfs(name), ids.Start);
-            Rootfs.Enclose(kit.Paths.StateDir(name), ids.Start);
             state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };
-            var container = new Container(state, definition, yaml);
-            FaultInjection.Before(CrashSteps.CreateWriteLxcConfig);
-            kit.Runtime.WriteLxcConfig(container);
+            container.SetState(state);
             FaultInjection.Before(CrashSteps.CreateMarkReady);
             kit.Store.Write(state);
             job.Log($"created container {name} with uids and gids {ids}");

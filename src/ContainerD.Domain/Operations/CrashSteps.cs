@@ -44,11 +44,11 @@ public static class CrashSteps
     public static readonly CrashStep CreateSetProfile = new("create", "set-profile",
         "+ the build-result link (the built system, a GC root)", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateMakeRootfs = new("create", "make-rootfs",
-        "+ the profile's generation 1 and its definition", CreateRollback, CrashOutcome.RolledBack);
+        "+ nix-env --set under way (it makes the profile's generation 1 beside the rootfs and the LXC config)", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateWriteLxcConfig = new("create", "write-lxc-config",
         "+ the rootfs", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateMarkReady = new("create", "mark-ready",
-        "+ the LXC config and mount plan", CreateRollback, CrashOutcome.RolledBack);
+        "+ the LXC config and mount plan, the profile's generation 1 and its definition", CreateRollback, CrashOutcome.RolledBack);
 
     public static readonly CrashStep DestroyMarkDestroying = new("destroy", "mark-destroying",
         "nothing new: the container is whole", "loads it as it was", CrashOutcome.Untouched);
