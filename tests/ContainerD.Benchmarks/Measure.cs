@@ -41,6 +41,31 @@ public sealed record Timing(IReadOnlyList<double> Milliseconds)
     }
 }
 
+/// <summary>One of the operations InTurnsAsync times: before and after run untimed around each repetition.</summary>
+public sealed record Turn(Func<Task> Run, Func<Task>? Before = null, Func<Task>? After = null);
+
+public static class Turns
+{
+    /// <summary>
+    /// Times the operations in turns — A, B, C, A, B, C … — so that each meets the same moments of a
+    /// shared machine: timed one block after the other, a build starting beside the run lands on one
+    /// side only and skews the ratio. One Timing per operation, in the order given.
+    /// </summary>
+    public static async Task<Timing[]> InTurnsAsync(int repetitions, params Turn[] turns)
+    {
+        var times = turns.Select(_ => new List<double>()).ToArray();
+        for (int i = 0; i < repetitions; i++)
+        {
+            for (int t = 0; t < turns.Length; t++)
+            {
+                var timed = await Timing.OfAsync(1, turns[t].Run, turns[t].Before, turns[t].After);
+                times[t].Add(timed.Milliseconds[0]);
+            }
+        }
+        return times.Select(t => new Timing(t)).ToArray();
+    }
+}
+
 /// <summary>What ContainerD is compared with: raw LXC, LXD.</summary>
 public sealed record Reference(string Name, Timing Time);
 

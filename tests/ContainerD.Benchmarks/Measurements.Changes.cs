@@ -20,23 +20,24 @@ public sealed partial class Measurements
         string[] systems = [await bench.SecondSystemAsync(), bench.System];
         string Definition(string system) => bench.Definition(name, system: system, extra: "activation: switch\n");
         await bench.JobAsync(c => c.CreateContainerAsync(name, Definition(bench.System)));
-        await bench.JobAsync(c => c.StartContainerAsync(name));
-        int next = 0;
-        var ours = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.UpdateContainerAsync(name, Definition(systems[next++ % 2]))));
-        await bench.JobAsync(c => c.StopContainerAsync(name, true));
-
         string profile = Path.Combine(bench.Daemon.ProfilesDir, "raw-" + name);
         Directory.CreateDirectory(profile);
         string[] setProfile(string system) => ["-p", Path.Combine(profile, "system"), "--set", system];
         await Programs.RunChecked("nix-env", setProfile(bench.System));
         string raw = await bench.RawTwinAsync(name, profileDir: profile);
+        // Side by side (the same rootfs, each in its own namespaces, each its own profile), in turns.
+        await bench.JobAsync(c => c.StartContainerAsync(name));
         await Programs.RunChecked("lxc-start", Raw(raw, "-d"));
-        next = 0;
-        var byHand = await Timing.OfAsync(plan.Repetitions, async () =>
-        {
-            await Programs.RunChecked("nix-env", setProfile(systems[next++ % 2]));
-            await Programs.RunChecked("lxc-attach", Raw(raw, "--clear-env", "--", "/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"));
-        });
+        int ourNext = 0, rawNext = 0;
+        var times = await Turns.InTurnsAsync(plan.Repetitions,
+            new Turn(() => bench.JobAsync(c => c.UpdateContainerAsync(name, Definition(systems[ourNext++ % 2])))),
+            new Turn(async () =>
+            {
+                await Programs.RunChecked("nix-env", setProfile(systems[rawNext++ % 2]));
+                await Programs.RunChecked("lxc-attach", Raw(raw, "--clear-env", "--", "/nix/var/nix/profiles/system/bin/switch-to-configuration", "switch"));
+            }));
+        var (ours, byHand) = (times[0], times[1]);
+        await bench.JobAsync(c => c.StopContainerAsync(name, true));
         await Programs.RunChecked("lxc-stop", Raw(raw, "-k"));
         Rows.Add(new Row("update of a running container to a built system (`activation: switch`, a trivial switch script)", ours,
             [new("`nix-env --set` + `lxc-attach … switch-to-configuration switch` by hand", byHand)], Target.Ratio(1.1)));

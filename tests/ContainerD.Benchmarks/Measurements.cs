@@ -64,13 +64,13 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     public async Task StartAndStopAsync()
     {
         Progress("start → running");
-        var ours = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.StartContainerAsync(One)),
-            after: () => bench.JobAsync(c => c.StopContainerAsync(One, true)));
-        var raw = await Timing.OfAsync(plan.Repetitions, () => Programs.RunChecked("lxc-start", Raw(RawOne, "-d")),
-            after: () => Programs.RunChecked("lxc-stop", Raw(RawOne, "-k")));
         string unlocked = await bench.UnlockedTwinAsync(One);
-        var floor = await Timing.OfAsync(plan.Repetitions, () => Programs.RunChecked("lxc-start", Raw(unlocked, "-d")),
-            after: () => Programs.RunChecked("lxc-stop", Raw(unlocked, "-k")));
+        var started = await Turns.InTurnsAsync(plan.Repetitions,
+            new Turn(() => bench.JobAsync(c => c.StartContainerAsync(One)), After: () => bench.JobAsync(c => c.StopContainerAsync(One, true))),
+            new Turn(() => Programs.RunChecked("lxc-start", Raw(RawOne, "-d")), After: () => Programs.RunChecked("lxc-stop", Raw(RawOne, "-k"))),
+            new Turn(() => Programs.RunChecked("lxc-start", Raw(unlocked, "-d")), After: () => Programs.RunChecked("lxc-stop", Raw(unlocked, "-k"))));
+        var (ours, raw, floor) = (started[0], started[1], started[2]);
+        // LXD after, not in turns: it is there for scale, and its daemon's work after a stop would land on the others.
         var lxdStart = lxd is null ? null : await Timing.OfAsync(plan.Repetitions, () => lxd.StartContainerAsync("lxd-one"),
             after: () => lxd.StopAsync("lxd-one", force: true));
         Rows.Add(new Row("start → running (job done, state running)", ours,
@@ -80,10 +80,10 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         Progress("stop");
         foreach (bool force in (bool[])[false, true])
         {
-            var oursStop = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.StopContainerAsync(One, force)),
-                before: () => bench.JobAsync(c => c.StartContainerAsync(One)));
-            var rawStop = await Timing.OfAsync(plan.Repetitions, () => Programs.RunChecked("lxc-stop", Raw(RawOne, force ? ["-k"] : [])),
-                before: () => Programs.RunChecked("lxc-start", Raw(RawOne, "-d")));
+            var stopped = await Turns.InTurnsAsync(plan.Repetitions,
+                new Turn(() => bench.JobAsync(c => c.StopContainerAsync(One, force)), Before: () => bench.JobAsync(c => c.StartContainerAsync(One))),
+                new Turn(() => Programs.RunChecked("lxc-stop", Raw(RawOne, force ? ["-k"] : [])), Before: () => Programs.RunChecked("lxc-start", Raw(RawOne, "-d"))));
+            var (oursStop, rawStop) = (stopped[0], stopped[1]);
             var lxdStop = lxd is null ? null : await Timing.OfAsync(plan.Repetitions, () => lxd.StopAsync("lxd-one", force),
                 before: () => lxd.StartContainerAsync("lxd-one"));
             Rows.Add(force
@@ -143,22 +143,19 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     public async Task RunTrueAsync()
     {
         Progress("run true");
+        // Ours and its twin run side by side (the same rootfs, each in its own namespaces), so that
+        // the attaches can take turns.
         await bench.JobAsync(c => c.StartContainerAsync(One));
-        string path = await bench.Client.GetContainerAsync(One);
-        var api = await Timing.OfAsync(plan.Repetitions * 3, async () =>
-        {
-            var result = await bench.Client.RunCommandAsync(path, ["true"], new Dictionary<string, string>());
-            Check(result.ExitCode == 0, "true failed inside");
-        });
-        var cli = await Timing.OfAsync(plan.Repetitions * 3, async () =>
-            Check((await bench.Daemon.CliAsync("run", One, "--", "true")).ExitCode == 0, "containerctl run -- true failed"));
-        // The CLI's own part of any command: its process, its connection and one call answered from memory.
-        var cliAlone = await Timing.OfAsync(plan.Repetitions * 3, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
-        await bench.JobAsync(c => c.StopContainerAsync(One, true));
-
         await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
-        var raw = await Timing.OfAsync(plan.Repetitions * 3,
-            () => Programs.RunChecked("lxc-attach", Raw(RawOne, "--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/true")));
+        string path = await bench.Client.GetContainerAsync(One);
+        var times = await Turns.InTurnsAsync(plan.Repetitions * 3,
+            new Turn(async () => Check((await bench.Client.RunCommandAsync(path, ["true"], new Dictionary<string, string>())).ExitCode == 0, "true failed inside")),
+            new Turn(async () => Check((await bench.Daemon.CliAsync("run", One, "--", "true")).ExitCode == 0, "containerctl run -- true failed")),
+            // The CLI's own part of any command: its process, its connection and one call answered from memory.
+            new Turn(async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed")),
+            new Turn(() => Programs.RunChecked("lxc-attach", Raw(RawOne, "--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/true"))));
+        var (api, cli, cliAlone, raw) = (times[0], times[1], times[2], times[3]);
+        await bench.JobAsync(c => c.StopContainerAsync(One, true));
         await Programs.RunChecked("lxc-stop", Raw(RawOne, "-k"));
         Timing? lxdExec = null;
         if (lxd is not null)
@@ -181,15 +178,25 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     public async Task CreateAndDestroyAsync()
     {
         Progress("create + destroy");
-        var create = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))),
-            after: () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")));
-        var destroy = await Timing.OfAsync(plan.Repetitions, () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")),
-            before: () => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))));
+        var createTurn = new Turn(() => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))),
+            After: () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")));
+        var destroyTurn = new Turn(() => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")),
+            Before: () => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))));
+        Timing create, destroy;
         Timing? lxdInit = null, lxdDelete = null;
-        if (lxd is not null)
+        if (lxd is null)
         {
-            lxdInit = await Timing.OfAsync(plan.Repetitions, () => lxd.InitAsync("lxd-tmp"), after: () => lxd.DeleteAsync("lxd-tmp"));
-            lxdDelete = await Timing.OfAsync(plan.Repetitions, () => lxd.DeleteAsync("lxd-tmp"), before: () => lxd.InitAsync("lxd-tmp"));
+            (create, destroy) = (await Timing.OfAsync(plan.Repetitions, createTurn.Run, after: createTurn.After),
+                await Timing.OfAsync(plan.Repetitions, destroyTurn.Run, destroyTurn.Before));
+        }
+        else
+        {
+            // LXD is what create is judged against: in turns with it.
+            var inits = await Turns.InTurnsAsync(plan.Repetitions, createTurn,
+                new Turn(() => lxd.InitAsync("lxd-tmp"), After: () => lxd.DeleteAsync("lxd-tmp")));
+            var deletes = await Turns.InTurnsAsync(plan.Repetitions, destroyTurn,
+                new Turn(() => lxd.DeleteAsync("lxd-tmp"), Before: () => lxd.InitAsync("lxd-tmp")));
+            (create, lxdInit, destroy, lxdDelete) = (inits[0], inits[1], deletes[0], deletes[1]);
         }
         Rows.Add(new Row("create from a prebuilt system path (no Nix build)", create, With(null, "`lxc init` from a local image (LXD)", lxdInit), Target.Ratio(0.5)));
         Rows.Add(new Row("destroy (stopped container)", destroy, With(null, "`lxc delete` (LXD)", lxdDelete)));
@@ -213,10 +220,12 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         var raws = _raws.Take(plan.Concurrent).ToList();
         await Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true))));
         int repetitions = Math.Max(2, plan.Repetitions / 3);
-        var ours = await Timing.OfAsync(repetitions, () => Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StartContainerAsync(n)))),
-            after: () => Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true)))));
-        var raw = await Timing.OfAsync(repetitions, () => Task.WhenAll(raws.Select(r => Programs.RunChecked("lxc-start", Raw(r, "-d")))),
-            after: () => Task.WhenAll(raws.Select(r => Programs.RunChecked("lxc-stop", Raw(r, "-k")))));
+        var times = await Turns.InTurnsAsync(repetitions,
+            new Turn(() => Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StartContainerAsync(n)))),
+                After: () => Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true))))),
+            new Turn(() => Task.WhenAll(raws.Select(r => Programs.RunChecked("lxc-start", Raw(r, "-d")))),
+                After: () => Task.WhenAll(raws.Select(r => Programs.RunChecked("lxc-stop", Raw(r, "-k"))))));
+        var (ours, raw) = (times[0], times[1]);
         Rows.Add(new Row($"{plan.Concurrent} containers started at once", ours, [new($"{plan.Concurrent} × `lxc-start -d` in parallel", raw)], Target.Ratio(1.0)));
     }
 
@@ -421,15 +430,16 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         Progress($"RunCommand of {BulkBytes >> 20} MiB of output");
         string[] bulk = ["head", "-c", BulkBytes.ToString(CultureInfo.InvariantCulture), "/dev/zero"];
         await bench.JobAsync(c => c.StartContainerAsync(One));
+        await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
         string path = await bench.Client.GetContainerAsync(One);
-        var api = await Timing.OfAsync(plan.Repetitions, async () =>
-            Check((await bench.Client.RunCommandAsync(path, bulk, new Dictionary<string, string>())).Stdout.Length == BulkBytes, "head -c gave less"));
+        var times = await Turns.InTurnsAsync(plan.Repetitions,
+            new Turn(async () => Check((await bench.Client.RunCommandAsync(path, bulk, new Dictionary<string, string>())).Stdout.Length == BulkBytes,
+                "head -c gave less")),
+            new Turn(async () => Check((await Programs.RunChecked("lxc-attach",
+                Raw(RawOne, ["--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/head", .. bulk[1..]]))).Length == BulkBytes, "head -c gave less")));
+        var (api, raw) = (times[0], times[1]);
         Notes.Add(Invariant($"After RunCommand returned {BulkBytes >> 20} MiB {plan.Repetitions} times, the daemon holds {bench.DaemonRssMegabytes():0.0} MB (its heap keeps the room)."));
         await bench.JobAsync(c => c.StopContainerAsync(One, true));
-        await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
-        var raw = await Timing.OfAsync(plan.Repetitions, async () =>
-            Check((await Programs.RunChecked("lxc-attach", Raw(RawOne, ["--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/head", .. bulk[1..]]))).Length == BulkBytes,
-                "head -c gave less"));
         await Programs.RunChecked("lxc-stop", Raw(RawOne, "-k"));
         Rows.Add(new Row($"`RunCommand` of {BulkBytes >> 20} MiB of output (`head -c`), returned in the reply", api,
             [new("`lxc-attach` of the same, read from its pipe", raw)]));
