@@ -9,8 +9,9 @@ namespace ContainerD.Os.Processes;
 /// per crash. Each child runs under `setpriv --pdeathsig KILL` (util-linux), which sets
 /// PR_SET_PDEATHSIG and execs the program — .NET's Process cannot run code between fork and exec.
 /// The kernel sends that signal when the *thread* that forked the child exits, not the process, and
-/// thread-pool threads come and go: so every child is forked from one thread that lives as long as
-/// the daemon. Containers are the exception (lxc-start): they must outlive the daemon.
+/// thread-pool threads come and go: so every child that must die with the daemon is forked from one
+/// thread that lives as long as it. Containers are the exception (lxc-start): they must outlive the
+/// daemon, as does a command someone runs inside; those start on the calling thread.
 /// Recovery reaps whatever still escaped (OrphanReaper): setpriv may be missing, or the daemon may
 /// die between fork and prctl.
 /// </summary>
@@ -33,18 +34,26 @@ public static class ChildProcesses
         var startInfo = process.StartInfo;
         string program = FindOnPath(startInfo.FileName)
             ?? throw new InvalidOperationException($"cannot run {startInfo.FileName}: not found — is it installed and on PATH?");
-        if (!outlivesDaemon && Setpriv.Value is { } setpriv)
+        if (outlivesDaemon || Setpriv.Value is not { } setpriv)
         {
-            startInfo.ArgumentList.Insert(0, program);
-            startInfo.ArgumentList.Insert(0, "--");
-            startInfo.ArgumentList.Insert(0, "KILL");
-            startInfo.ArgumentList.Insert(0, "--pdeathsig");
-            startInfo.FileName = setpriv;
-        }
-        else
-        {
+            // No death signal, so no thread to fork from: started here, without the hand-over to the
+            // spawner thread (waking it cost milliseconds on a busy machine, per start and per run).
             startInfo.FileName = program;
+            try
+            {
+                process.Start();
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new InvalidOperationException($"cannot run {program}: {e.Message}", e);
+            }
+            return;
         }
+        startInfo.ArgumentList.Insert(0, program);
+        startInfo.ArgumentList.Insert(0, "--");
+        startInfo.ArgumentList.Insert(0, "KILL");
+        startInfo.ArgumentList.Insert(0, "--pdeathsig");
+        startInfo.FileName = setpriv;
         EnsureSpawner();
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Queue.Add((process, started));
