@@ -75,6 +75,18 @@ public sealed class RecoveryTests : IDisposable
         Assert.Empty(_registry.List());
     }
 
+    /// <summary>A create from a prebuilt system starts nix-env before state.json: its profile goes with the dir.</summary>
+    [Fact]
+    public async Task A_state_dir_without_state_is_removed_with_the_names_profile_and_lxc_dir()
+    {
+        Leave(phase: null);
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
+        Assert.False(Directory.Exists(_store.Paths.StateDir(_name)));
+        Assert.False(Directory.Exists(Path.Combine(_config.ProfilesDir, _name)));
+        Assert.False(Directory.Exists(Path.Combine(_config.EffectiveLxcPath, _name)));
+        Assert.Empty(_registry.List());
+    }
+
     [Theory]
     [InlineData(Phase.Creating)]
     [InlineData(Phase.Destroying)]

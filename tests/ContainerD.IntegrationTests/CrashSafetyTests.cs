@@ -80,6 +80,25 @@ public sealed class CrashSafetyTests
         Assert.Equal((uint)DaemonConfig.DefaultIdPool.Start, (await client.ListContainersAsync())[0].UidBase);
     }
 
+    /// <summary>From a prebuilt system nix-env starts before state.json: a crash at any step leaves nothing, the profile included.</summary>
+    [Theory]
+    [MemberData(nameof(Steps), "create")]
+    public async Task A_crash_during_a_create_from_a_prebuilt_system_is_rolled_back(string step)
+    {
+        string system = await Systems.BuildAsync("crashy-prebuilt");
+        string yaml = $"system: {{ path: {system} }}\n";
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await CrashAndRestartAsync(daemon, CrashSteps.Find($"create:{step}")!, c => c.CreateContainerAsync("crashy", yaml));
+        using var client = await daemon.ConnectAsync();
+        await Invariants.AssertHoldAsync(daemon, client);
+        Assert.Empty(await client.ListContainersAsync());
+        Assert.False(Directory.Exists(Path.Combine(daemon.ProfilesDir, "crashy")), "the crashed create's profile is left");
+        var created = await client.RunJobAsync(c => c.CreateContainerAsync("crashy", yaml));
+        Assert.True(created.Succeeded, created.Message);
+        await Invariants.AssertHoldAsync(daemon, client);
+        Assert.Equal(1u, (await client.ListContainersAsync())[0].Generation);
+    }
+
     [Theory]
     [MemberData(nameof(Steps), "destroy")]
     public async Task A_crash_during_destroy_is_finished_or_leaves_the_container_whole(string name)

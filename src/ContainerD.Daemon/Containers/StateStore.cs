@@ -55,6 +55,8 @@ public sealed class StateStore(ContainerPaths paths)
         AtomicFile.Write(file, yaml, FileMode);
     }
 
+    public void DeleteGenerationDefinition(string name, int generation) => File.Delete(Paths.GenerationDefinitionFile(name, generation));
+
     /// <summary>The definition generation N was built from, or null (a generation made before definitions were kept).</summary>
     public string? ReadGenerationDefinition(string name, int generation)
     {

@@ -21,6 +21,13 @@ public sealed class SystemBuilder(StateStore store, NixTool nix, MemberConfineme
         }
     }
 
+    /// <summary>
+    /// The system when nothing has to be built or fetched for it (a prebuilt path and no binary
+    /// caches): a profile can take it at once. Null when BuildAsync has work to do.
+    /// </summary>
+    public string? Ready(ContainerDefinition definition) =>
+        definition.System is StorePathSystem { Path: var path } && !nix.CanSubstitute ? nix.CheckSystem(path) : null;
+
     /// <summary>The built system; the build-result link in the state dir roots it until the profile holds it.</summary>
     public async Task<string> BuildAsync(Job job, ContainerDefinition definition, Caller caller)
     {

@@ -12,9 +12,10 @@ using Microsoft.Extensions.Logging;
 namespace ContainerD.Daemon.Operations;
 
 /// <summary>
-/// create: a new container from a definition. Intent: state.json with phase: creating, written
-/// first; everything after it is undone by removing all of the name (at once when a step fails,
-/// at the next start after a crash). Crash steps: CrashSteps.Create*.
+/// create: a new container from a definition. Intent: the state dir, then state.json with phase:
+/// creating (from a prebuilt system nix-env --set is already under way between the two); everything
+/// after the dir is undone by removing all of the name (at once when a step fails, at the next start
+/// after a crash). Crash steps: CrashSteps.Create*.
 /// </summary>
 public sealed class CreateOperation(OperationKit kit) : IManagerVerb
 {
@@ -91,39 +92,56 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
             Declarative = declarative,
             MemberDefinition = !caller.IsRoot,
         };
+        string profileDir = kit.Paths.ProfileDir(name);
+        Task<int>? profile = null;
         try
         {
-            FaultInjection.Before(CrashSteps.CreateWriteState);
+            // A system that needs no build or fetch goes to nix-env at once, before the intent: the
+            // intent, the rootfs and the LXC config are written while nix-env starts (most of its
+            // ~18 ms is its own start). The state dir comes first, so whatever a crash leaves (a
+            // profile too) is found under the name: no state.json yet is a create that never
+            // finished (Recovery removes all of the name), a later one is phase: creating.
+            string? ready = kit.Builder.Ready(definition);
+            // Generation 1 when the profile is new: its definition is written beside nix-env too.
+            bool newProfile = !Directory.Exists(profileDir);
             kit.Store.CreateStateDir(name);
+            if (ready is not null)
+            {
+                job.Log($"using the prebuilt system {ready}");
+                profile = kit.Nix.SetProfileAsync(profileDir, ready, job.Canceled);
+            }
+            FaultInjection.Before(CrashSteps.CreateWriteState);
             kit.Store.Write(state);
             FaultInjection.Before(CrashSteps.CreateWriteDefinition);
             kit.Store.WriteDefinition(name, yaml);
             FaultInjection.Before(CrashSteps.CreateBuild);
-            string system = await kit.Builder.BuildAsync(job, definition, caller).ConfigureAwait(false);
+            string system = ready ?? await kit.Builder.BuildAsync(job, definition, caller).ConfigureAwait(false);
             FaultInjection.Before(CrashSteps.CreateSetProfile);
             // nix-env takes the system while the rootfs and the LXC config are made beside it: neither
             // needs the generation, and whatever a crash leaves meanwhile is phase: creating, all removed.
-            var profile = kit.Nix.SetProfileAsync(kit.Paths.ProfileDir(name), system, job.Canceled);
-            Container container;
-            try
+            profile ??= kit.Nix.SetProfileAsync(profileDir, system, job.Canceled);
+            FaultInjection.Before(CrashSteps.CreateMakeRootfs);
+            Rootfs.Create(kit.Paths.Rootfs(name), ids.Start);
+            Rootfs.Enclose(kit.Paths.StateDir(name), ids.Start);
+            var container = new Container(state, definition, yaml);
+            FaultInjection.Before(CrashSteps.CreateWriteLxcConfig);
+            kit.Runtime.WriteLxcConfig(container);
+            if (newProfile)
             {
-                FaultInjection.Before(CrashSteps.CreateMakeRootfs);
-                Rootfs.Create(kit.Paths.Rootfs(name), ids.Start);
-                Rootfs.Enclose(kit.Paths.StateDir(name), ids.Start);
-                container = new Container(state, definition, yaml);
-                FaultInjection.Before(CrashSteps.CreateWriteLxcConfig);
-                kit.Runtime.WriteLxcConfig(container);
-            }
-            finally
-            {
-                // Never undo (below) while nix-env may still write the profile.
-                await profile.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-                    .ConfigureAwait(false);
+                kit.Store.WriteGenerationDefinition(name, 1, yaml);
             }
             int generation = await profile.ConfigureAwait(false);
             File.Delete(kit.Paths.BuildLink(name));
-            job.Log($"profile {kit.Paths.ProfileDir(name)}/system is generation {generation}: {system}");
-            kit.Store.WriteGenerationDefinition(name, generation, yaml);
+            job.Log($"profile {profileDir}/system is generation {generation}: {system}");
+            if (generation != 1 || !newProfile)
+            {
+                // A profile left from before: nix-env numbered on from its generations.
+                if (newProfile)
+                {
+                    kit.Store.DeleteGenerationDefinition(name, 1);
+                }
+                kit.Store.WriteGenerationDefinition(name, generation, yaml);
+            }
             state = state with { Phase = Phase.Ready, Generation = generation, SystemPath = system, DefinitionHash = DefinitionHash.Of(yaml) };
             container.SetState(state);
             FaultInjection.Before(CrashSteps.CreateMarkReady);
@@ -134,6 +152,12 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
         }
         catch
         {
+            if (profile is not null)
+            {
+                // Never undo while nix-env may still write the profile.
+                await profile.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                    .ConfigureAwait(false);
+            }
             // The undo: whatever of the name exists goes, and its range is free again.
             await kit.Runtime.RemoveAsync(name, CancellationToken.None).ConfigureAwait(false);
             throw;

@@ -134,8 +134,10 @@ public sealed class Recovery(
         switch (state?.Phase)
         {
             case null:
+                // A create (or an import) that never wrote its state: a create from a prebuilt system
+                // starts nix-env before it, so the name's profile (and whatever else) goes with the dir.
                 log.LogWarning("removing {Dir}: a create was interrupted before it wrote its state", Paths.StateDir(name));
-                store.DeleteStateDir(name);
+                await runtime.RemoveAsync(name, cancellationToken, forceStop: true).ConfigureAwait(false);
                 return;
             case Phase.Creating:
                 await operations.Create.RollBackInterruptedAsync(name, cancellationToken).ConfigureAwait(false);

@@ -36,15 +36,16 @@ public static class CrashSteps
     private const string CreateRollback = "phase: creating: everything of the name is removed, its name and range are free";
 
     public static readonly CrashStep CreateWriteState = new("create", "write-state",
-        "nothing: the name and range are held in memory only", "nothing to find (an empty state dir is removed)", CrashOutcome.Untouched);
+        "the state dir (the name and range are held in memory only); from a prebuilt system, nix-env --set under way (it makes the profile's generation 1 while the intent is written)",
+        "no state.json: everything of the name is removed (the dir, a profile nix-env made), its name and range are free", CrashOutcome.RolledBack);
     public static readonly CrashStep CreateWriteDefinition = new("create", "write-definition",
-        "the state dir, state.json with phase: creating", CreateRollback, CrashOutcome.RolledBack);
+        "+ state.json with phase: creating", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateBuild = new("create", "build",
         "+ container.yaml", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateSetProfile = new("create", "set-profile",
         "+ the build-result link (the built system, a GC root)", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateMakeRootfs = new("create", "make-rootfs",
-        "+ nix-env --set under way (it makes the profile's generation 1 beside the rootfs and the LXC config)", CreateRollback, CrashOutcome.RolledBack);
+        "+ nix-env --set under way (it makes the profile's generation 1 beside the rootfs, the LXC config and generation 1's definition)", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateWriteLxcConfig = new("create", "write-lxc-config",
         "+ the rootfs", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateMarkReady = new("create", "mark-ready",
