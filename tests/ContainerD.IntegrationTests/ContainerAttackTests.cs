@@ -26,6 +26,9 @@ public sealed class ContainerAttackTests
     // starts make them in the daemon and skip the hooks), and they are as locked.
     [InlineData("remount", true)]
     [InlineData("umount", true)]
+    [InlineData("umount-lazy", true)]
+    [InlineData("over", true)]
+    [InlineData("bind", true)]
     [InlineData("setattr", true)]
     [InlineData("clone", true)]
     public async Task Container_root_cannot_write_through_a_read_only_mount(string technique, bool byHandRunLxcStart)
