@@ -350,13 +350,13 @@ public static class Commands
         });
         // Subscribed before the job starts: a daemon that dies while it runs ends the wait (exit 5).
         Task gone = await client.WatchDaemonAsync();
-        string jobPath = await start(client).OrGoneAsync(gone, $"{what} was being started");
+        string jobPath = await start(client).OrGoneAsync(gone, $"{what} was being started", job: true);
         lock (early)
         {
             jobId = ContainerDClient.JobId(jobPath);
             early.Where(e => e.Id == jobId).ToList().ForEach(e => progress.Line(e.Line));
         }
-        var end = await client.WaitForJobAsync(jobPath).OrGoneAsync(gone, $"job {jobId} ({what}) ran");
+        var end = await client.WaitForJobAsync(jobPath).OrGoneAsync(gone, $"job {jobId} ({what}) ran", job: true);
         progress.Dispose();
         if (end.Succeeded)
         {

@@ -144,7 +144,7 @@ public static class CopyCommands
         string job = await client.ExportContainerAsync(name, pipe.ClientSafePipeHandle, allGenerations: all, closure: false);
         pipe.DisposeLocalCopyOfClientHandle();
         var import = RemoteCli.RunAsync(destination, terminal: false, ["import", "-", "--name", newName], input: pipe, cancellationToken: interrupted);
-        var exported = client.WaitForJobAsync(job).OrGoneAsync(gone, $"job {ContainerDClient.JobId(job)} (export {name}) ran");
+        var exported = client.WaitForJobAsync(job).OrGoneAsync(gone, $"job {ContainerDClient.JobId(job)} (export {name}) ran", job: true);
         int imported = await import;
         var end = await exported;
         interrupted.ThrowIfCancellationRequested();

@@ -101,7 +101,7 @@ public sealed partial class ObservabilityTests
 
         await daemon.KillAsync();
         Assert.Equal(5, await events.WaitForExitAsync());
-        Assert.Contains("containerctld went away while events were being followed", events.Stderr);
+        Assert.Contains("containerctld went away while events were being followed; containers keep running. Check with 'systemctl status containerctld'.", events.Stderr);
     }
 
     [Fact]

@@ -247,6 +247,7 @@ public sealed class RemoteTests
         var ended = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(5, ended.ExitCode);
         Assert.Contains($"containerctld on {host.Spec()} went away, or the ssh connection to it closed, while job", ended.Stderr);
+        Assert.Contains($"containers keep running. Check with 'containerctl -H {host.Spec()} jobs'.", ended.Stderr);
         var job = Assert.Single(await there.ListJobsAsync());
         Assert.Equal("create", job.Operation);
         await there.CancelJobAsync(job.Id);
