@@ -55,6 +55,15 @@ public static class CopyCommands
 
         using var client = await source.ConnectAsync();
         string path = await client.GetContainerAsync(name);
+        // Refused before anything travels; and what the undo below removes there is then the copy's own.
+        using (var there = await destination.ConnectAsync())
+        {
+            if ((await there.ListContainersAsync()).Any(c => c.Name == newName))
+            {
+                throw new CliException(ExitCodes.Conflict,
+                    $"{verb}: {remote.Host} has a container '{newName}' already; nothing was sent. Give the copy another name with --name NEW");
+            }
+        }
         var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
         bool wasRunning = properties["State"].GetString() == "running";
         var systems = all ? (await client.ListGenerationsAsync(name)).Select(g => g.StorePath).ToList() : [properties["SystemPath"].GetString()];
@@ -84,7 +93,8 @@ public static class CopyCommands
             int sent = await SendAsync(client, destination, name, newName, all, interrupted.Token);
             if (sent != ExitCodes.Ok)
             {
-                imported = await ExistsThereAsync(destination, newName);
+                // A conflict there is a container of that name made meanwhile: not ours to remove.
+                imported = sent != ExitCodes.Conflict && await ExistsThereAsync(destination, newName);
                 return sent;
             }
             imported = true;

@@ -97,4 +97,28 @@ public sealed class CopyMoveTests
         Assert.DoesNotContain(await far.ListContainersAsync(), c => c.Name == "mover");
         await Invariants.AssertHoldAsync(here, client);
     }
+
+    [Fact]
+    public async Task A_move_to_a_host_that_has_a_container_of_that_name_is_refused_and_leaves_both_alone()
+    {
+        var (here, there) = await StartAsync();
+        await using var _ = here;
+        await using var __ = there;
+        using var client = await here.ConnectAsync();
+        using var far = await there.Daemon.ConnectAsync();
+        Assert.True((await far.RunJobAsync(c => c.CreateContainerAsync("mover", DaemonUnderTest.NixDefinition("mover", variant: "2")))).Succeeded);
+
+        foreach (string verb in new[] { "move", "copy" })
+        {
+            var refused = await here.CliAsync(["--ssh-config", there.SshConfig, verb, "mover", .. To(there)]);
+            Assert.Single(await far.ListContainersAsync(), c => c.Name == "mover");
+            Assert.True(refused.ExitCode == 6, refused.ToString());
+            Assert.Contains($"{there.Spec()} has a container 'mover' already", refused.Stderr);
+            Assert.DoesNotContain("push:", refused.Stdout);
+        }
+        Assert.Equal("running", (await client.ListContainersAsync()).Single().State);
+        Assert.Equal("travelled", await Checked.InsideAsync(client, "mover", "cat", "/root/marker"));
+        Assert.Single(await far.ListContainersAsync(), c => c.Name == "mover");
+        await Invariants.AssertHoldAsync(here, client);
+    }
 }
