@@ -33,6 +33,7 @@ public static class Commands
             case "reset": return await SnapshotCommands.ResetAsync(target, args);
             case "copy": return await CopyCommands.CopyAsync(target, args);
             case "move": return await CopyCommands.MoveAsync(target, args);
+            case "__move-guard": return await CopyCommands.GuardAsync(target, args);
             case "export": return await ArchiveCommands.ExportAsync(target, args);
             case "import": return await ArchiveCommands.ImportAsync(target, args);
             case "jobs": return await JobsAsync(target, args);

@@ -9,7 +9,9 @@ namespace ContainerD.Cli;
 /// (nix-copy-closure), then the container's export streams, without its closure and without a
 /// temporary file, into `containerctl import -` run there through ssh. move stops the container
 /// first and destroys it here only once it runs there; a move that fails, or is interrupted
-/// (Ctrl-C, SIGTERM), removes what it made there and starts the container here again.
+/// (Ctrl-C, SIGTERM, SIGHUP), removes what it made there and starts the container here again. A
+/// move killed outright (kill -9) cannot do that itself: its guard, a second containerctl that
+/// reads how far the move got from a pipe, does it once the pipe ends without "done" (MoveGuard).
 /// </summary>
 public static class CopyCommands
 {
@@ -45,12 +47,13 @@ public static class CopyCommands
         using var interrupted = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
         void Interrupt(PosixSignalContext context)
         {
             // Not the default exit: the move is undone first.
             context.Cancel = true;
-            Cli.Say($"containerctl: {context.Signal} received: stopping the {verb}");
             interrupted.Cancel();
+            Cli.Say($"containerctl: {context.Signal} received: stopping the {verb}");
         }
 
         using var client = await source.ConnectAsync();
@@ -75,12 +78,15 @@ public static class CopyCommands
             }
         }
         bool stopped = false, imported = false;
+        using var guard = move ? MoveGuard.Start(source, name, newName, to, toBus) : null;
         try
         {
             interrupted.Token.ThrowIfCancellationRequested();
             if (move && wasRunning)
             {
                 interrupted.Token.ThrowIfCancellationRequested();
+                // Before the stop is asked for: killed while it waits, the guard starts it again once it is done.
+                guard?.Reached(MoveGuard.Stopping);
                 int stop = await Commands.RunJobAsync(client, false, $"stop {name}", "stopped", c => c.StopContainerAsync(name, false));
                 if (stop != ExitCodes.Ok)
                 {
@@ -98,6 +104,7 @@ public static class CopyCommands
                 return sent;
             }
             imported = true;
+            guard?.Reached(MoveGuard.Imported);
             if (!move)
             {
                 Console.Out.WriteLine($"{name}: copied to {remote.Host} as {newName}");
@@ -116,6 +123,7 @@ public static class CopyCommands
             // The point of no return: it runs there (or is there, stopped as it was); only now does it go here.
             imported = false;
             stopped = false;
+            guard?.Reached(MoveGuard.RunsThere);
             int destroyed = await Commands.RunJobAsync(client, false, $"destroy {name}", "destroyed", c => c.DestroyContainerAsync(name));
             if (destroyed == ExitCodes.Ok)
             {
@@ -141,7 +149,17 @@ public static class CopyCommands
                 Cli.Say($"containerctl: starting {name} here again");
                 await Commands.RunJobAsync(client, false, $"start {name}", "started", c => c.StartContainerAsync(name));
             }
+            // What was left to do is done (or this process is being killed, and the guard does it).
+            guard?.Reached(MoveGuard.Done);
         }
+    }
+
+    /// <summary>containerctl __move-guard NAME NEW TO TOBUS: MoveGuard's other end.</summary>
+    public static Task<int> GuardAsync(Target source, Arguments args)
+    {
+        string name = args.Positional("container name"), newName = args.Positional("new name"), to = args.Positional("host"), toBus = args.Positional("bus");
+        args.End();
+        return MoveGuard.RunAsync(source, new Target(toBus, new SshRoute(RemoteHost.Parse(to), source.SshConfig), source.SshConfig), name, newName);
     }
 
     /// <summary>The export here (without its closure) streamed into `containerctl import -` there; both must end well.</summary>

@@ -66,7 +66,7 @@ catch (FormatException e)
     return ExitCodes.InvalidInput;
 }
 DaemonWatch.RemoteHost = target.Remote?.Host;
-if (host is null && sshConfigGiven && words[0] is not ("copy" or "move"))
+if (host is null && sshConfigGiven && words[0] is not ("copy" or "move" or "__move-guard"))
 {
     Console.Error.WriteLine("containerctl: --ssh-config goes with -H HOST; see 'containerctl --help'");
     return ExitCodes.InvalidInput;
