@@ -17,18 +17,7 @@ public sealed class ArchiveMeasurements(Bench bench, bool quick, List<Row> rows,
     public async Task RunAsync()
     {
         const string name = "bench-archive";
-        await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
-        await bench.JobAsync(c => c.StartContainerAsync(name));
-        string path = await bench.Client.GetContainerAsync(name);
-        var made = await bench.Client.RunCommandAsync(path, ["sh", "-c",
-            $"mkdir -p /data && i=0; while [ $i -lt {Files} ]; do echo $i > /data/f$i; i=$((i+1)); done"], new Dictionary<string, string>());
-        if (made.ExitCode != 0)
-        {
-            throw new InvalidOperationException("could not fill the root: " + System.Text.Encoding.UTF8.GetString(made.Stderr));
-        }
-        await bench.JobAsync(c => c.StopContainerAsync(name, true));
-        string stateDir = Path.Combine(bench.Daemon.StateDir, "containers", name);
-        string rootfs = Path.Combine(stateDir, "rootfs");
+        string rootfs = await bench.StoppedWithFilesAsync(name, Files);
         string scratch = Path.Combine(bench.Daemon.Dir, "archive-bench");
         Directory.CreateDirectory(scratch);
 

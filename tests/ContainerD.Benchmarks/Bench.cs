@@ -68,6 +68,22 @@ public sealed class Bench : IAsyncDisposable
         }
     }
 
+    /// <summary>A stopped container whose root holds that many small files (/data/f0 …); returns its rootfs on the host.</summary>
+    public async Task<string> StoppedWithFilesAsync(string name, int files)
+    {
+        await JobAsync(c => c.CreateContainerAsync(name, Definition(name)));
+        await JobAsync(c => c.StartContainerAsync(name));
+        string path = await Client.GetContainerAsync(name);
+        var made = await Client.RunCommandAsync(path, ["sh", "-c",
+            $"mkdir -p /data && i=0; while [ $i -lt {files} ]; do echo $i > /data/f$i; i=$((i+1)); done"], new Dictionary<string, string>());
+        if (made.ExitCode != 0)
+        {
+            throw new InvalidOperationException("could not fill the root: " + global::System.Text.Encoding.UTF8.GetString(made.Stderr));
+        }
+        await JobAsync(c => c.StopContainerAsync(name, true));
+        return Path.Combine(Daemon.StateDir, "containers", name, "rootfs");
+    }
+
     /// <summary>
     /// The raw-LXC twin of one of our containers: the very config file the daemon rendered, in another
     /// lxcpath. With profileDir, its mount plan mounts that profile instead of ours (a twin whose

@@ -16,14 +16,7 @@ public sealed partial class CopyMeasurements(Bench bench, SecondHost host, int r
     public async Task RunAsync()
     {
         const string name = "bench-copy";
-        await bench.JobAsync(c => c.CreateContainerAsync(name, bench.Definition(name)));
-        await bench.JobAsync(c => c.StartContainerAsync(name));
-        string path = await bench.Client.GetContainerAsync(name);
-        var made = await bench.Client.RunCommandAsync(path, ["sh", "-c",
-            $"mkdir -p /data && i=0; while [ $i -lt {files} ]; do echo $i > /data/f$i; i=$((i+1)); done"], new Dictionary<string, string>());
-        Check(made.ExitCode == 0, "could not fill the root: " + System.Text.Encoding.UTF8.GetString(made.Stderr));
-        await bench.JobAsync(c => c.StopContainerAsync(name, true));
-        string rootfs = Path.Combine(bench.Daemon.StateDir, "containers", name, "rootfs");
+        string rootfs = await bench.StoppedWithFilesAsync(name, files);
 
         // ssh as the CLI and nix-copy-closure find it on PATH, counting what each connection sends.
         string bin = Path.Combine(host.Dir, "counting-ssh");
