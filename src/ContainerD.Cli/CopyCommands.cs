@@ -26,7 +26,9 @@ public static class CopyCommands
         string to = args.Option("--to") ?? throw args.Usage("--to [USER@]HOST[:PORT] names the host to " + verb + " it to");
         string newName = args.Option("--name") ?? name;
         string toBus = args.Option("--to-bus") ?? "system";
-        bool all = args.Flag("--all-generations");
+        // A move leaves nothing here: every generation goes with it (copy sends the current one unless asked).
+        bool all = args.Flag("--all-generations") || move;
+        bool discardSnapshots = move && args.Flag("--discard-snapshots");
         args.End();
         if (source.Remote is not null)
         {
@@ -58,15 +60,14 @@ public static class CopyCommands
 
         using var client = await source.ConnectAsync();
         string path = await client.GetContainerAsync(name);
-        // Refused before anything travels; and what the undo below removes there is then the copy's own.
-        using (var there = await destination.ConnectAsync())
+        // Refused before anything travels or stops.
+        if (move && !discardSnapshots && await client.ListSnapshotsAsync(name) is { Length: > 0 } snapshots)
         {
-            if ((await there.ListContainersAsync()).Any(c => c.Name == newName))
-            {
-                throw new CliException(ExitCodes.Conflict,
-                    $"{verb}: {remote.Host} has a container '{newName}' already; nothing was sent. Give the copy another name with --name NEW");
-            }
+            throw new CliException(ExitCodes.InvalidInput,
+                $"move: {name} has snapshots ({string.Join(", ", snapshots.Select(s => s.Name))}), which do not travel and would go when it is destroyed here; nothing was sent. " +
+                "Pass --discard-snapshots to move it without them, or copy it instead");
         }
+        await RequireFreeThereAsync(destination, newName, verb);
         var properties = await client.GetAllPropertiesAsync(path, Names.ContainerInterface);
         bool wasRunning = properties["State"].GetString() == "running";
         var systems = all ? (await client.ListGenerationsAsync(name)).Select(g => g.StorePath).ToList() : [properties["SystemPath"].GetString()];
@@ -182,6 +183,25 @@ public static class CopyCommands
             return ExitCodes.Failed;
         }
         return imported;
+    }
+
+    /// <summary>
+    /// The name is free there and valid by that daemon's rules (its InvalidName: exit 2); what the
+    /// undo removes there is then the copy's own.
+    /// </summary>
+    private static async Task RequireFreeThereAsync(Target destination, string newName, string verb)
+    {
+        using var there = await destination.ConnectAsync();
+        try
+        {
+            await there.GetContainerAsync(newName);
+        }
+        catch (Tmds.DBus.Protocol.DBusErrorReplyException e) when (e.ErrorName == Errors.NameOf("NoSuchContainer"))
+        {
+            return;
+        }
+        throw new CliException(ExitCodes.Conflict,
+            $"{verb}: {destination.Remote!.Host} has a container '{newName}' already; nothing was sent. Give the copy another name with --name NEW");
     }
 
     private static async Task<bool> ExistsThereAsync(Target destination, string name)

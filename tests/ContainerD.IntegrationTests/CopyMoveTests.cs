@@ -128,9 +128,40 @@ public sealed class CopyMoveTests
             Assert.Contains($"{there.Spec()} has a container 'mover' already", refused.Stderr);
             Assert.DoesNotContain("push:", refused.Stdout);
         }
+        // A name that host's daemon would refuse: refused before the source is stopped or anything pushed.
+        var badName = await here.CliAsync(["--ssh-config", there.SshConfig, "move", "mover", .. To(there), "--name", "Bad_Name"]);
+        Assert.True(badName.ExitCode == 2, badName.ToString());
+        Assert.Contains("Bad_Name", badName.Stderr);
+        Assert.DoesNotContain("push:", badName.Stdout);
+        Assert.DoesNotContain("stopped", badName.Stdout);
         Assert.Equal("running", (await client.ListContainersAsync()).Single().State);
         Assert.Equal("travelled", await Checked.InsideAsync(client, "mover", "cat", "/root/marker"));
         Assert.Single(await far.ListContainersAsync(), c => c.Name == "mover");
         await Invariants.AssertHoldAsync(here, client);
+    }
+
+    [Fact]
+    public async Task A_move_takes_every_generation_and_does_not_drop_snapshots_unasked()
+    {
+        var (here, there) = await StartAsync();
+        await using var _ = here;
+        await using var __ = there;
+        using var client = await here.ConnectAsync();
+        using var far = await there.Daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.UpdateContainerAsync("mover", DaemonUnderTest.NixDefinition("mover", variant: "2")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.SnapshotContainerAsync("mover", "keep"))).Succeeded);
+
+        var refused = await here.CliAsync(["--ssh-config", there.SshConfig, "move", "mover", .. To(there)]);
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("move: mover has snapshots (keep), which do not travel", refused.Stderr);
+        Assert.DoesNotContain("push:", refused.Stdout);
+        Assert.Equal("running", (await client.ListContainersAsync()).Single().State);
+        Assert.Empty(await far.ListContainersAsync());
+
+        var systems = (await client.ListGenerationsAsync("mover")).Select(g => g.StorePath).ToArray();
+        await Checked.CliAsync(here, ["--ssh-config", there.SshConfig, "move", "mover", .. To(there), "--discard-snapshots"]);
+        Assert.Empty(await client.ListContainersAsync());
+        Assert.Equal(systems, (await far.ListGenerationsAsync("mover")).Select(g => g.StorePath));
+        Assert.Equal("travelled", await Checked.InsideAsync(far, "mover", "cat", "/root/marker"));
     }
 }
