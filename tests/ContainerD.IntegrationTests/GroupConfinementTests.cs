@@ -145,6 +145,30 @@ public sealed class GroupConfinementTests : IAsyncLifetime
         Assert.Empty(Directory.Exists(Path.Combine(_daemon.StateDir, "eval")) ? Directory.EnumerateFileSystemEntries(Path.Combine(_daemon.StateDir, "eval")) : []);
     }
 
+    [Fact]
+    public async Task A_members_import_holds_every_generation_to_what_a_member_may_ask_not_only_the_current()
+    {
+        string system = await Systems.BuildAsync("confined");
+        using var client = await _daemon.ConnectAsync();
+        // Root's generation 1 binds /etc (root may); generation 2, the current one, binds nothing.
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("layered", $"system: {{ path: {system} }}\n{Mounts("/etc")}"))).Succeeded);
+        string second = await Systems.BuildAsync("confined-2");
+        Assert.True((await client.RunJobAsync(c => c.UpdateContainerAsync("layered", $"system: {{ path: {second} }}\n"))).Succeeded);
+        string archive = Path.Combine(_dir, "layered.ctdx");
+        await Checked.CliAsync(_daemon, "export", "layered", archive, "--all-generations");
+        File.SetUnixFileMode(archive, (UnixFileMode)0b110_100_100);
+
+        // The member would get /etc back with one rollback: refused, naming that generation.
+        var (exit, stdout, stderr) = await Programs.Run(TestUsers.As(TestUsers.Admin)[0],
+            [.. TestUsers.As(TestUsers.Admin)[1..], Repo.Cli, "--bus", _bus.Address, "import", archive, "--name", "member-copy"]);
+        Assert.True(exit == 4, $"exit {exit}\n{stdout}\n{stderr}");
+        Assert.Contains("generation 1 of the archive: ", stderr);
+        Assert.Contains("is not under bindSourceRoots", stderr);
+        Assert.DoesNotContain(await client.ListContainersAsync(), c => c.Name == "member-copy");
+        // Root may import it as it is.
+        await Checked.CliAsync(_daemon, "import", archive, "--name", "root-copy");
+    }
+
     /// <summary>Lines shaped like /etc/shadow's (name:$hash:…).</summary>
     private static string ExtractShadowLike(string text) =>
         string.Join("\n", text.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^[a-z_][a-z0-9_-]*:[^:]*:[0-9]*:[0-9]*:")));
