@@ -21,6 +21,14 @@ public static partial class ArchiveCommands
         bool noBlock = args.Flag("--no-block");
         args.End();
         bool toStdout = file == "-";
+        if (file.Length == 0)
+        {
+            throw args.Usage("the archive file name is empty: give a file name, or - for stdout");
+        }
+        if (Directory.Exists(file))
+        {
+            throw new CliException(ExitCodes.InvalidInput, $"{file} is a directory: give the archive a file name (in it, if you like)");
+        }
         if (toStdout && !Console.IsOutputRedirected)
         {
             throw args.Usage("the archive is binary: redirect stdout to a file or a pipe, or give a file name");
@@ -81,7 +89,15 @@ public static partial class ArchiveCommands
         {
             archive = source == "-" ? Duplicate(0) : File.OpenHandle(source, FileMode.Open, FileAccess.Read);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException) when (Directory.Exists(source))
+        {
+            throw new CliException(ExitCodes.InvalidInput, $"{source} is a directory, not an archive");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new CliException(ExitCodes.Denied, $"cannot open {source}: {e.Message}");
+        }
+        catch (IOException e)
         {
             throw new CliException(ExitCodes.NotFound, $"cannot open {source}: {e.Message}");
         }

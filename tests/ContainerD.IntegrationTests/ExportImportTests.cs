@@ -136,6 +136,17 @@ public sealed class ExportImportTests : IDisposable
         Assert.Equal("running", (await client.ListContainersAsync()).Single(r => r.Name == "exp").State);
         var missing = await daemon.CliAsync("import", Path.Combine(_dir, "nope.ctdx"));
         Assert.Equal(3, missing.ExitCode);
+        // Paths that are no archive to read or write: usage errors that say so, no stack trace.
+        var directory = await daemon.CliAsync("import", _dir);
+        Assert.True(directory.ExitCode == 2, directory.ToString());
+        Assert.Contains($"{_dir} is a directory, not an archive", directory.Stderr);
+        var intoDirectory = await daemon.CliAsync("export", "exp", _dir);
+        Assert.True(intoDirectory.ExitCode == 2, intoDirectory.ToString());
+        Assert.Contains($"{_dir} is a directory", intoDirectory.Stderr);
+        var emptyName = await daemon.CliAsync("export", "exp", "");
+        Assert.True(emptyName.ExitCode == 2, emptyName.ToString());
+        Assert.Contains("the archive file name is empty", emptyName.Stderr);
+        Assert.DoesNotContain("   at ", emptyName.Stderr + directory.Stderr + intoDirectory.Stderr);
         var taken = await daemon.CliAsync("import", archive);
         Assert.Equal(6, taken.ExitCode);
         Assert.Contains("container 'exp' already exists", taken.Stderr);
