@@ -61,9 +61,10 @@ public sealed class ContainerDClient : IDisposable
         catch (Exception e) when (e is not (OperationCanceledException or RemoteUnreachableException))
         {
             // Whatever broke the handshake (ssh gone, a bridge that failed, bytes that are not D-Bus),
-            // ssh's own words say most about it.
-            connection.Dispose();
+            // ssh's own words say most about it — asked before the connection goes, which kills ssh
+            // and would leave only a guess (a bridge that found no bus exits on its own, saying why).
             string why = options.DescribeFailure(e);
+            connection.Dispose();
             options.Dispose();
             throw new RemoteUnreachableException(why, e);
         }

@@ -146,12 +146,18 @@ public sealed partial record RemoteHost(string? User, string Host, int? Port)
     /// The remote side of the bus connection: systemd-stdio-bridge, as machinectl -H runs it, on the
     /// remote host's system bus, its user bus ("session") or the bus at an address.
     /// </summary>
-    public static List<string> BridgeCommand(string bus) => bus switch
-    {
-        "system" => ["systemd-stdio-bridge"],
-        "session" => ["systemd-stdio-bridge", "--user"],
-        _ => ["systemd-stdio-bridge", "--bus-path=" + bus],
-    };
+    public static List<string> BridgeCommand(string bus) =>
+    [
+        // Its errors on stderr, which ssh brings back: without a terminal systemd's tools log to the
+        // journal (or the kernel's log), and the reason a connection failed would stay over there.
+        "env", "SYSTEMD_LOG_TARGET=console",
+        .. bus switch
+        {
+            "system" => ["systemd-stdio-bridge"],
+            "session" => ["systemd-stdio-bridge", "--user"],
+            _ => (string[])["systemd-stdio-bridge", "--bus-path=" + bus],
+        },
+    ];
 
     /// <summary>
     /// The remote command as the one string ssh hands the remote user's shell: each word quoted so

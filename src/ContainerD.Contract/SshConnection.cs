@@ -177,9 +177,20 @@ internal sealed class SshConnectionOptions(SshRoute route, string bus, Action<st
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => _in.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _in.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _in.ReadAsync(buffer, offset, count, cancellationToken);
+        /// <summary>ssh's stdout ended: the remote command did, and ssh is exiting with its status.</summary>
+        private volatile bool _ended;
+
+        public override int Read(byte[] buffer, int offset, int count) => Seen(_in.Read(buffer, offset, count));
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Seen(await _in.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Seen(await _in.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).ConfigureAwait(false));
+
+        private int Seen(int read)
+        {
+            _ended |= read == 0;
+            return read;
+        }
         public override void Write(byte[] buffer, int offset, int count) => _out.Write(buffer, offset, count);
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _out.WriteAsync(buffer, cancellationToken);
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _out.WriteAsync(buffer, offset, count, cancellationToken);
@@ -192,6 +203,12 @@ internal sealed class SshConnectionOptions(SshRoute route, string bus, Action<st
         {
             if (disposing)
             {
+                // Ended by the far side: a moment for ssh to exit on its own, so that its status (the
+                // bridge's: 1 for a bus it could not reach, 127 for none) is there to say why.
+                if (_ended)
+                {
+                    process.WaitForExit(TimeSpan.FromSeconds(2));
+                }
                 Kill(process);
                 _out.Dispose();
                 _in.Dispose();

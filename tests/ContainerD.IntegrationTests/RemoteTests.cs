@@ -217,6 +217,8 @@ public sealed class RemoteTests
         var noBus = await Cli.RunAsync(["-H", host.Spec(), "--ssh-config", host.SshConfig, "--bus", "unix:path=/nonexistent/bus", "list"]);
         Assert.Equal(5, noBus.ExitCode);
         Assert.Contains($"the bus at unix:path=/nonexistent/bus of {host.Spec()}", noBus.Stderr);
+        Assert.True(noBus.Stderr.Contains("systemd-stdio-bridge exited with 1: Failed to start bus client: No such file or directory", StringComparison.Ordinal), noBus.Stderr);
+        Assert.DoesNotContain("login script", noBus.Stderr);
 
         // Hostile words for the remote shell arrive as words: a name with quotes and a command is
         // refused by the remote daemon as a name (exit 2) and runs nothing; so is such a bus address.

@@ -63,9 +63,9 @@ public sealed class RemoteHostTests
     }
 
     [Theory]
-    [InlineData("system", new[] { "systemd-stdio-bridge" })]
-    [InlineData("session", new[] { "systemd-stdio-bridge", "--user" })]
-    [InlineData("unix:path=/run/ctd/bus", new[] { "systemd-stdio-bridge", "--bus-path=unix:path=/run/ctd/bus" })]
+    [InlineData("system", new[] { "env", "SYSTEMD_LOG_TARGET=console", "systemd-stdio-bridge" })]
+    [InlineData("session", new[] { "env", "SYSTEMD_LOG_TARGET=console", "systemd-stdio-bridge", "--user" })]
+    [InlineData("unix:path=/run/ctd/bus", new[] { "env", "SYSTEMD_LOG_TARGET=console", "systemd-stdio-bridge", "--bus-path=unix:path=/run/ctd/bus" })]
     public void The_bridge_connects_to_the_named_bus_of_the_remote_host(string bus, string[] argv) =>
         Assert.Equal(argv, RemoteHost.BridgeCommand(bus));
 
