@@ -195,17 +195,17 @@ public sealed partial record RemoteHost(string? User, string Host, int? Port)
     private static string Shown(string text) => "'" + (text.Length > 40 ? text[..40] + "…" : text) + "'";
 
     // useradd's names and more (ssh passes -l as it is): not starting with '-', which ssh would take for an option.
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\$?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\$?\z", RegexOptions.CultureInvariant)]
     private static partial Regex UserPattern();
 
     // A DNS name, an ssh_config alias or an IPv4 address: never starting with '-'.
-    [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?=.{1,253}\z)[A-Za-z0-9][A-Za-z0-9._-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex HostPattern();
 
-    [GeneratedRegex(@"^(?=.{2,63}$)[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.-]+)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?=.{2,63}\z)[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.-]+)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex Ipv6Pattern();
 
     // Words every shell reads as they are (no glob, no expansion, no word split, no '~' or '=' start).
-    [GeneratedRegex(@"^[A-Za-z0-9_@+:,./-][A-Za-z0-9_@+=:,./-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_@+:,./-][A-Za-z0-9_@+=:,./-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeWordPattern();
 }

@@ -10,7 +10,7 @@ public static partial class ContainerName
 {
     public const int MaxLength = 31;
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,30}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,30}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool IsValid(string? name) => name is not null && Pattern().IsMatch(name);

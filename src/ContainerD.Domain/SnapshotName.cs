@@ -7,7 +7,7 @@ public static partial class SnapshotName
 {
     public const int MaxLength = 63;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     /// <summary>Throws InvalidName unless the name is valid.</summary>

@@ -22,8 +22,20 @@ public sealed class RootfsSwap(ContainerPaths paths)
 
     public void WriteIntent(string name, string intent) => AtomicFile.Write(paths.RootfsSwapFile(name), intent + "\n", StateStore.FileMode);
 
-    /// <summary>What an interrupted swap was to make of the root, or null when none was under way.</summary>
-    public string? ReadIntent(string name) => File.Exists(paths.RootfsSwapFile(name)) ? File.ReadAllText(paths.RootfsSwapFile(name)).Trim() : null;
+    /// <summary>
+    /// What an interrupted swap was to make of the root, or null when none was under way: what
+    /// WriteIntent wrote, its newline off — never trimmed, so a name reads back as it was written.
+    /// </summary>
+    public string? ReadIntent(string name)
+    {
+        string file = paths.RootfsSwapFile(name);
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+        string text = File.ReadAllText(file);
+        return text.EndsWith('\n') ? text[..^1] : text;
+    }
 
     public void ClearIntent(string name)
     {

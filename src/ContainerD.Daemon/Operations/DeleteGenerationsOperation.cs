@@ -20,7 +20,7 @@ public sealed partial class DeleteGenerationsOperation(OperationKit kit) : IMana
         return _ => new(Begin(name, which));
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(old|[0-9]{1,6}d|\+[0-9]{1,6})$")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(old|[0-9]{1,6}d|\+[0-9]{1,6})\z")]
     private static partial System.Text.RegularExpressions.Regex Selector();
 
     public Job Begin(string name, string which)

@@ -188,22 +188,22 @@ public static partial class DaemonConfigParser
     }
 
     // "unix:path=…", "tcp:host=…,port=…": a transport name, a colon, then key=value pairs.
-    [GeneratedRegex("^[a-z][a-z0-9-]*:([A-Za-z0-9_-]+=[^,;]+(,[A-Za-z0-9_-]+=[^,;]+)*)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z0-9-]*:([A-Za-z0-9_-]+=[^,;]+(,[A-Za-z0-9_-]+=[^,;]+)*)?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex BusAddressPattern();
 
     // Nix's store URLs a daemon may substitute from; file:// with an absolute path.
-    [GeneratedRegex(@"^(file:///[^\s]*|(https?|s3|ssh|ssh-ng)://[^\s/][^\s]*)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(file:///[^\s]*|(https?|s3|ssh|ssh-ng)://[^\s/][^\s]*)\z", RegexOptions.CultureInvariant)]
     private static partial Regex SubstituterPattern();
 
     // An ed25519 public key as Nix writes it: a name without ':' or spaces, then 32 bytes in base64.
-    [GeneratedRegex(@"^[A-Za-z0-9._+-]+:[A-Za-z0-9+/]{43}=$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9._+-]+:[A-Za-z0-9+/]{43}=\z", RegexOptions.CultureInvariant)]
     private static partial Regex PublicKeyPattern();
 
     // D-Bus spec: two or more dot-separated elements of [A-Za-z0-9_-], none starting with a digit, 255 at most.
-    [GeneratedRegex("^(?=.{1,255}$)[A-Za-z_-][A-Za-z0-9_-]*(\\.[A-Za-z_-][A-Za-z0-9_-]*)+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^(?=.{1,255}\\z)[A-Za-z_-][A-Za-z0-9_-]*(\\.[A-Za-z_-][A-Za-z0-9_-]*)+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex BusNamePattern();
 
     // shadow's useradd/groupadd default NAME_REGEX, with its 32-character limit.
-    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,30}\\$?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,30}\\$?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex GroupNamePattern();
 }

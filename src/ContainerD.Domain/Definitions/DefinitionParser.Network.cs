@@ -135,6 +135,6 @@ public static partial class DefinitionParser
     }
 
     // Linux's rule for interface names (IFNAMSIZ 16 with the NUL), kept to characters safe in any tool.
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex InterfaceName();
 }

@@ -247,14 +247,14 @@ public static partial class DefinitionParser
     }
 
     // Nix's own identifier syntax.
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_'-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_'-]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex NixIdentifier();
 
     /// <summary>Attribute names joined by dots; each a Nix identifier (digits allowed first, as in x86_64-linux).</summary>
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_'-]*(\.[A-Za-z0-9_][A-Za-z0-9_'-]*)*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_'-]*(\.[A-Za-z0-9_][A-Za-z0-9_'-]*)*\z", RegexOptions.CultureInvariant)]
     private static partial Regex FlakeAttribute();
 
     // /nix/store/<hash in Nix's base32, which has no e, o, u, t>-<name>; a name never starts with '.'.
-    [GeneratedRegex("^/nix/store/[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]{0,210}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^/nix/store/[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]{0,210}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex StorePathPattern();
 }

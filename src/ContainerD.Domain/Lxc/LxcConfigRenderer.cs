@@ -52,7 +52,7 @@ public static class LxcConfigRenderer
             // LXC runs hooks through sh -c: nothing but a plain path goes into the line.
             foreach (string path in new[] { hook.Program, hook.PlanFile })
             {
-                if (!System.Text.RegularExpressions.Regex.IsMatch(path, "^/[A-Za-z0-9/._+-]+$"))
+                if (!System.Text.RegularExpressions.Regex.IsMatch(path, @"^/[A-Za-z0-9/._+-]+\z"))
                 {
                     throw new ContainerDException(ErrorKind.Failed, $"cannot use {path} in an LXC hook: only letters, digits and /._+- may be in it");
                 }

@@ -10,7 +10,7 @@ namespace ContainerD.Os.Lxc;
 /// </summary>
 public sealed partial class LxcMonitor(string lxcPath)
 {
-    [GeneratedRegex(@"^'(?<name>[^']+)' changed state to \[(?<state>[A-Z]+)\]$")]
+    [GeneratedRegex(@"^'(?<name>[^']+)' changed state to \[(?<state>[A-Z]+)\]\z")]
     private static partial Regex StateLine();
 
     /// <summary>"'web' changed state to [STOPPED]" → (web, Stopped); null for other lines.</summary>

@@ -19,6 +19,8 @@ public sealed class SnapshotNameTests
     [InlineData("Upper")]
     [InlineData("tab\tname")]
     [InlineData("ünï")]
+    // .NET's $ matches before a last newline: the patterns end in \z.
+    [InlineData("s1\n")]
     public void Anything_that_could_reach_another_path_is_refused(string name)
     {
         var e = Assert.Throws<ContainerDException>(() => SnapshotName.Require(name));
@@ -40,5 +42,15 @@ public sealed class SnapshotNameTests
         var at = new DateTimeOffset(2026, 12, 1, 13, 4, 5, TimeSpan.FromHours(2));
         Assert.Equal("20261201-110405", SnapshotName.ForTime(at));
         Assert.Equal("20261201-110405", SnapshotName.Require(SnapshotName.ForTime(at)));
+    }
+
+    [Theory]
+    [InlineData("web\n")]
+    [InlineData("web\r\n")]
+    [InlineData("\nweb")]
+    public void A_container_name_with_a_line_break_is_not_valid(string name)
+    {
+        Assert.False(ContainerName.IsValid(name));
+        Assert.Equal(ErrorKind.InvalidName, Assert.Throws<ContainerDException>(() => ContainerName.Require(name)).Kind);
     }
 }
