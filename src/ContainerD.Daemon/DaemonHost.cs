@@ -10,6 +10,7 @@ using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Net;
 using ContainerD.Os.Nix;
+using ContainerD.Os.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -23,6 +24,7 @@ public static class DaemonHost
 
     public static async Task<int> RunAsync(string[] args)
     {
+        InheritedDescriptors.CloseOnExec();
         DaemonConfig config;
         try
         {

@@ -74,6 +74,21 @@ public sealed class ContainerAttackTests
     }
 
     [Fact]
+    public async Task A_descriptor_the_daemon_was_started_with_does_not_reach_a_command_run_inside()
+    {
+        // A wrapper that leaves the host's / open as fd 7: a command inside must not get it (lxc-attach
+        // passes on what it inherits, and /proc/self/fd/7/etc/passwd would be the host's).
+        await using var daemon = await DaemonUnderTest.StartAsync(wrapper: ["sh", "-c", "exec 7</ \"$@\"", "sh"]);
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("fds", DaemonUnderTest.NixDefinition("fds")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("fds"))).Succeeded);
+        Assert.True(Directory.Exists($"/proc/{daemon.Pid}/fd/7"), "the daemon was not started with fd 7");
+        // What ls itself has open: stdin, stdout, stderr and the directory it lists.
+        string open = await Checked.InsideAsync(client, "fds", "ls", "/proc/self/fd");
+        Assert.Equal(["0", "1", "2", "3"], open.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
     public async Task A_container_cannot_make_itself_undestroyable_with_a_name_that_is_not_UTF8_or_a_tree_deeper_than_PATH_MAX()
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
