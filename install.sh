@@ -121,7 +121,14 @@ put 644 contrib/containerctl.bash /usr/share/bash-completion/completions/contain
 # Built with npm from cockpit/ (package-lock.json) when it is missing or older than its sources.
 if command -v npm >/dev/null && { [[ ! -f cockpit/dist/index.js ]] || [[ -n $(find cockpit/src cockpit/package-lock.json -newer cockpit/dist/index.js) ]]; }; then
   echo "==> building the Cockpit page"
-  (cd cockpit && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+  # npm's cache and logs in a temporary directory, not in ~/.npm: the build touches the build tree
+  # and that only (the packages come from npm's registry, unless cockpit/dist is built already).
+  npm_cache=$(mktemp -d "${TMPDIR:-/tmp}/containerctld-npm.XXXXXX")
+  status=0
+  (cd cockpit && export npm_config_cache="$npm_cache" npm_config_logs_dir="$npm_cache/logs" \
+    && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) || status=$?
+  rm -rf "$npm_cache"
+  ((status == 0)) || exit "$status"
 fi
 if [[ -f cockpit/dist/index.js ]]; then
   while IFS= read -r -d '' file; do put 644 "$file" "/usr/share/cockpit/containerctl/${file#cockpit/dist/}"; done < <(find cockpit/dist -type f -print0 | sort -z)
