@@ -41,13 +41,15 @@ public sealed class RecoveryTests
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
         await daemon.KillAsync();
-        // Stands in for a nix-build that escaped: named so, and naming a path in this daemon's state dir.
+        // Stands in for a nix-build that escaped: named so, and naming a path in this daemon's state dir
+        // (no file there: tail follows /dev/null). It ignores the signals a terminal or a closed pipe
+        // sends (the suite shares its process group), so only a kill ends it.
         string marker = Path.Combine(daemon.StateDir, "containers", "left-behind");
-        Directory.CreateDirectory(Path.GetDirectoryName(marker)!);
-        await File.WriteAllTextAsync(marker, "");
-        using var orphan = Process.Start(new ProcessStartInfo("bash") { ArgumentList = { "-c", "exec -a nix-build tail -f \"$0\"", marker } })!;
+        using var orphan = Process.Start(new ProcessStartInfo("bash")
+        {
+            ArgumentList = { "-c", "trap '' HUP INT PIPE TERM; exec -a nix-build tail -f /dev/null \"$0\" 2>/dev/null", marker },
+        })!;
         await Eventually.TrueAsync(() => Tools(daemon, "nix-build").Count == 1, "the stand-in orphan");
-        File.Delete(marker);
 
         await daemon.StartProcessAsync();
 
