@@ -85,7 +85,6 @@ public static class CopyCommands
             interrupted.Token.ThrowIfCancellationRequested();
             if (move && wasRunning)
             {
-                interrupted.Token.ThrowIfCancellationRequested();
                 // Before the stop is asked for: killed while it waits, the guard starts it again once it is done.
                 guard?.Reached(MoveGuard.Stopping);
                 int stop = await Commands.RunJobAsync(client, false, $"stop {name}", "stopped", c => c.StopContainerAsync(name, false));
@@ -140,16 +139,7 @@ public static class CopyCommands
         }
         finally
         {
-            if (imported && move)
-            {
-                Cli.Say($"containerctl: removing {newName} from {remote.Host} again: the move did not finish");
-                await RemoteCli.RunAsync(destination, terminal: false, ["destroy", newName, "--yes"]);
-            }
-            if (stopped)
-            {
-                Cli.Say($"containerctl: starting {name} here again");
-                await Commands.RunJobAsync(client, false, $"start {name}", "started", c => c.StartContainerAsync(name));
-            }
+            await MoveGuard.UndoAsync(client, destination, name, newName, removeThere: imported && move, startHere: stopped);
             // What was left to do is done (or this process is being killed, and the guard does it).
             guard?.Reached(MoveGuard.Done);
         }

@@ -85,17 +85,30 @@ public sealed class MoveGuard : IDisposable
             return await Commands.RunJobAsync(client, false, $"destroy {name}", "destroyed", c => c.DestroyContainerAsync(name));
         }
         Say($"containerctl: the move of {name} was killed before it ran on {there.Remote!.Host}: undoing it");
-        if (steps.Contains(Imported))
+        return await UndoAsync(client, there, name, newName, removeThere: steps.Contains(Imported), startHere: steps.Contains(Stopping));
+    }
+
+    /// <summary>
+    /// What a move that did not get to run there leaves, undone — by the move's own finally or by
+    /// its guard: the copy there removed (one the move made), the container here started again (one
+    /// the move stopped) once no job holds it: a stop or an export the move waited for goes on
+    /// in the daemon when the move dies.
+    /// </summary>
+    public static async Task<int> UndoAsync(Contract.ContainerDClient here, Target there, string name, string newName, bool removeThere, bool startHere)
+    {
+        int result = ExitCodes.Ok;
+        if (removeThere)
         {
-            await RemoteCli.RunAsync(there, terminal: false, ["destroy", newName, "--yes"]);
+            Say($"containerctl: removing {newName} from {there.Remote!.Host} again: the move did not finish");
+            result = await RemoteCli.RunAsync(there, terminal: false, ["destroy", newName, "--yes"]);
         }
-        if (!steps.Contains(Stopping))
+        if (startHere)
         {
-            return ExitCodes.Ok;
+            Say($"containerctl: starting {name} here again");
+            await WhenIdleAsync(here, name);
+            result = await Commands.RunJobAsync(here, false, $"start {name}", "started", c => c.StartContainerAsync(name));
         }
-        // The stop (or the export) the move waited for goes on in the daemon: start once it is over.
-        await WhenIdleAsync(client, name);
-        return await Commands.RunJobAsync(client, false, $"start {name}", "started", c => c.StartContainerAsync(name));
+        return result;
     }
 
     private static async Task WhenIdleAsync(Contract.ContainerDClient client, string name)
