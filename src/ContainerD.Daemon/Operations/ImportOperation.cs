@@ -119,16 +119,19 @@ public sealed class ImportOperation(OperationKit kit) : IManagerVerb
             var definition = kit.Parse(currentYaml, name, declarative: false);
             kit.Confinement.RequireConfined(definition, caller);
             // Every other generation is one rollback away from being the definition: a member's import
-            // holds each to what the member may ask.
-            foreach (var (number, yaml) in definitions.Where(d => d.Key != manifest.CurrentGeneration && !caller.IsRoot))
+            // holds each to what the member may ask (root may ask anything).
+            if (!caller.IsRoot)
             {
-                try
+                foreach (var (number, yaml) in definitions.Where(d => d.Key != manifest.CurrentGeneration))
                 {
-                    kit.Confinement.RequireConfined(kit.Parse(yaml, name, declarative: false), caller);
-                }
-                catch (ContainerDException e)
-                {
-                    throw new ContainerDException(e.Kind, $"generation {number} of the archive: {e.Message}; nothing was imported");
+                    try
+                    {
+                        kit.Confinement.RequireConfined(kit.Parse(yaml, name, declarative: false), caller);
+                    }
+                    catch (ContainerDException e)
+                    {
+                        throw new ContainerDException(e.Kind, $"generation {number} of the archive: {e.Message}; nothing was imported");
+                    }
                 }
             }
             kit.Runtime.RequireHostFit(definition, ids);
