@@ -54,30 +54,18 @@ public ref struct CallArguments(string member, Reader reader)
     /// <summary>A snapshot name (empty: named by the time): at most 63 bytes, checked on the bytes, then by SnapshotName.</summary>
     public string SnapshotName()
     {
-        var bytes = _reader.ReadStringAsSpan();
-        if (bytes.Length > Domain.SnapshotName.MaxLength)
-        {
-            throw new ContainerDException(ErrorKind.InvalidName,
-                $"invalid name: a snapshot name is at most {Domain.SnapshotName.MaxLength} bytes, this one is {bytes.Length}");
-        }
-        string name = Encoding.UTF8.GetString(bytes);
+        string name = Bounded(Domain.SnapshotName.MaxLength, length => new ContainerDException(ErrorKind.InvalidName,
+            $"invalid name: a snapshot name is at most {Domain.SnapshotName.MaxLength} bytes, this one is {length}"));
         return name.Length == 0 ? name : Domain.SnapshotName.Require(name);
     }
 
     /// <summary>A definition: at most 1 MiB, checked before it is decoded or parsed.</summary>
-    public string Definition()
-    {
-        var bytes = _reader.ReadStringAsSpan();
-        if (bytes.Length > BusText.MaxDefinitionBytes)
-        {
-            throw new ContainerDException(ErrorKind.InvalidDefinition,
-                $"the definition is {bytes.Length} bytes long; the limit is {BusText.MaxDefinitionBytes} bytes (1 MiB)");
-        }
-        return Encoding.UTF8.GetString(bytes);
-    }
+    public string Definition() => Bounded(BusText.MaxDefinitionBytes, length => new ContainerDException(ErrorKind.InvalidDefinition,
+        $"the definition is {length} bytes long; the limit is {BusText.MaxDefinitionBytes} bytes (1 MiB)"));
 
     /// <summary>A short word (a selector): at most maxBytes, else InvalidArgs.</summary>
-    public string Word(string what, int maxBytes = 64) => ReadWord(ref _reader, what, maxBytes);
+    public string Word(string what, int maxBytes = 64) =>
+        Bounded(maxBytes, length => new ContainerDException(ErrorKind.InvalidArgs, $"{what} is {length} bytes long; the limit is {maxBytes}"));
 
     public bool Bool() => _reader.ReadBool();
 
@@ -99,7 +87,7 @@ public ref struct CallArguments(string member, Reader reader)
         while (_reader.HasNext(end))
         {
             _reader.AlignStruct();
-            string key = ReadWord(ref _reader, "an option's name", 64);
+            string key = Word("an option's name");
             var value = _reader.ReadVariantValue();
             if (!known.Contains(key))
             {
@@ -114,20 +102,13 @@ public ref struct CallArguments(string member, Reader reader)
         return options;
     }
 
-    private string BoundedName()
+    private string BoundedName() => Bounded(Limits.NameBytes, length => new ContainerDException(ErrorKind.InvalidName,
+        $"invalid name: a container name is at most {Limits.NameBytes} bytes, this one is {length}"));
+
+    /// <summary>The next string, decoded only when its bytes are within limit; tooLong names what is wrong from its length.</summary>
+    private string Bounded(int limit, Func<int, ContainerDException> tooLong)
     {
         var bytes = _reader.ReadStringAsSpan();
-        return bytes.Length <= Limits.NameBytes
-            ? Encoding.UTF8.GetString(bytes)
-            : throw new ContainerDException(ErrorKind.InvalidName,
-                $"invalid name: a container name is at most {Limits.NameBytes} bytes, this one is {bytes.Length}");
-    }
-
-    private static string ReadWord(ref Reader reader, string what, int maxBytes)
-    {
-        var bytes = reader.ReadStringAsSpan();
-        return bytes.Length <= maxBytes
-            ? Encoding.UTF8.GetString(bytes)
-            : throw new ContainerDException(ErrorKind.InvalidArgs, $"{what} is {bytes.Length} bytes long; the limit is {maxBytes}");
+        return bytes.Length <= limit ? Encoding.UTF8.GetString(bytes) : throw tooLong(bytes.Length);
     }
 }
