@@ -107,12 +107,17 @@ public sealed class ArchiveMeasurements(Bench bench, bool quick, List<Row> rows,
         await CheckedExitAsync(process);
     }
 
-    private static System.Diagnostics.Process Start(string program, string[] args, bool stdin)
+    /// <summary>program with args (no shell), its stdout a pipe, its stdin one too when asked.</summary>
+    internal static System.Diagnostics.Process Start(string program, string[] args, bool stdin, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardInput = stdin, UseShellExecute = false };
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
         return System.Diagnostics.Process.Start(info)!;
     }

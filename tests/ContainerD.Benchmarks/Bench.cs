@@ -58,6 +58,15 @@ public sealed class Bench : IAsyncDisposable
         return exit == 0 ? stdout.Trim() : throw new InvalidOperationException($"nix-build of the example system's variant 2 failed: {stderr}");
     }
 
+    /// <summary>A benchmark of failures measures nothing: what went wrong ends the run, saying what.</summary>
+    public static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            throw new InvalidOperationException(what);
+        }
+    }
+
     /// <summary>Runs a job and fails loudly if it does not succeed: a benchmark of failures measures nothing.</summary>
     public async Task JobAsync(Func<ContainerDClient, Task<string>> start)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ContainerD.Testing;
@@ -46,12 +45,12 @@ public sealed partial class CopyMeasurements(Bench bench, SecondHost host, int r
         var copy = await Timing.OfAsync(repetitions, async () =>
         {
             var result = await Cli.RunAsync([.. to, "--name", $"bench-copied-{n}"], environment);
-            Check(result.ExitCode == 0 && result.Stdout.Contains("push: 0 of ", StringComparison.Ordinal), $"the copy failed or pushed paths: {result}");
+            Bench.Check(result.ExitCode == 0 && result.Stdout.Contains("push: 0 of ", StringComparison.Ordinal), $"the copy failed or pushed paths: {result}");
         }, before: Reset, after: async () =>
         {
             Count();
             var end = await there.RunJobAsync(c => c.DestroyContainerAsync($"bench-copied-{n++}"));
-            Check(end.Succeeded, $"destroy there: {end.Message}");
+            Bench.Check(end.Succeeded, $"destroy there: {end.Message}");
         });
         long oursBytes = Median(sent);
         sent.Clear();
@@ -81,38 +80,17 @@ public sealed partial class CopyMeasurements(Bench bench, SecondHost host, int r
     /// <summary>tar's stdout into ssh's stdin, as `tar -c … | ssh … tar -x …` (no shell here; ssh runs tar there).</summary>
     private async Task TarThroughSshAsync(string rootfs, string target, string ssh, IReadOnlyDictionary<string, string> environment)
     {
-        using var reader = Start("tar", ["--numeric-owner", "-C", rootfs, "-cf", "-", "."], environment, stdin: false);
-        using var writer = Start(ssh, ["-F", host.SshConfig, "-p", host.Port.ToString(CultureInfo.InvariantCulture), "root@127.0.0.1",
-            "tar", "--numeric-owner", "-xpf", "-", "-C", target], environment, stdin: true);
+        using var reader = ArchiveMeasurements.Start("tar", ["--numeric-owner", "-C", rootfs, "-cf", "-", "."], stdin: false, environment);
+        using var writer = ArchiveMeasurements.Start(ssh, ["-F", host.SshConfig, "-p", host.Port.ToString(CultureInfo.InvariantCulture), "root@127.0.0.1",
+            "tar", "--numeric-owner", "-xpf", "-", "-C", target], stdin: true, environment);
+        var drain = writer.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         await reader.StandardOutput.BaseStream.CopyToAsync(writer.StandardInput.BaseStream);
         writer.StandardInput.Close();
-        await Task.WhenAll(reader.WaitForExitAsync(), writer.WaitForExitAsync());
-        Check(reader.ExitCode == 0 && writer.ExitCode == 0, $"tar | ssh | tar: {reader.ExitCode}, {writer.ExitCode}");
-    }
-
-    private static Process Start(string program, string[] args, IReadOnlyDictionary<string, string> environment, bool stdin)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = !stdin, RedirectStandardInput = stdin, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-        return Process.Start(info)!;
+        await Task.WhenAll(reader.WaitForExitAsync(), writer.WaitForExitAsync(), drain);
+        Bench.Check(reader.ExitCode == 0 && writer.ExitCode == 0, $"tar | ssh | tar: {reader.ExitCode}, {writer.ExitCode}");
     }
 
     private static long Median(List<long> values) => values.Order().ElementAt(values.Count / 2);
-
-    private static void Check(bool ok, string what)
-    {
-        if (!ok)
-        {
-            throw new InvalidOperationException(what);
-        }
-    }
 
     [GeneratedRegex(@"Transferred: sent (\d+), received \d+ bytes")]
     private static partial Regex Transferred();

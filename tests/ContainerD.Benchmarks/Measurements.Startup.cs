@@ -60,7 +60,7 @@ public sealed partial class Measurements
             long done = await allStarted.Task.WaitAsync(TimeSpan.FromMinutes(5));
             ready.Add(Stopwatch.GetElapsedTime(began, readyAt).TotalMilliseconds);
             allRunning.Add(Stopwatch.GetElapsedTime(began, done).TotalMilliseconds);
-            Check((await bench.Client.ListContainersAsync()).Count(c => names.Contains(c.Name) && c.State == "running") == names.Count,
+            Bench.Check((await bench.Client.ListContainersAsync()).Count(c => names.Contains(c.Name) && c.State == "running") == names.Count,
                 "not every autostart container runs after the boot storm");
         }
         await Task.WhenAll(names.Select(n => bench.JobAsync(c => c.StopContainerAsync(n, true))));
@@ -90,7 +90,7 @@ public sealed partial class Measurements
             var (readyAt, began) = await RestartDaemonAsync();
             ready.Add(Stopwatch.GetElapsedTime(began, readyAt).TotalMilliseconds);
             var after = await bench.Client.ListContainersAsync();
-            Check(after.Length == listed.Length && after.Count(c => c.State == "running") == running,
+            Bench.Check(after.Length == listed.Length && after.Count(c => c.State == "running") == running,
                 $"after the restart the daemon lists {after.Length} containers, {after.Count(c => c.State == "running")} running (before: {listed.Length}, {running})");
         }
         Rows.Add(new Row($"daemon restart with {listed.Length} containers, {running} running, re-adopted → READY=1", new Timing(ready),

@@ -101,7 +101,7 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     {
         Progress("systemd guest boot");
         var (exit, stdout, stderr) = await Programs.Run(Path.Combine(Repo.Root, "examples", "systemd-system", "build.sh"));
-        Check(exit == 0, $"examples/systemd-system/build.sh failed: {stderr}");
+        Bench.Check(exit == 0, $"examples/systemd-system/build.sh failed: {stderr}");
         string system = stdout.Trim().Split('\n')[^1];
         const string name = "bench-systemd";
         await bench.JobAsync(c => c.CreateContainerAsync(name, $"name: {name}\nsystem: {{ path: {system} }}\nstopTimeout: 20s\n"));
@@ -135,7 +135,7 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
             {
                 return;
             }
-            Check(DateTime.UtcNow < deadline, $"the systemd guest did not finish booting within 60 s (last state: '{now}')");
+            Bench.Check(DateTime.UtcNow < deadline, $"the systemd guest did not finish booting within 60 s (last state: '{now}')");
             await Task.Delay(10);
         }
     }
@@ -149,10 +149,10 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
         string path = await bench.Client.GetContainerAsync(One);
         var times = await Turns.InTurnsAsync(plan.Repetitions * 3,
-            new Turn(async () => Check((await bench.Client.RunCommandAsync(path, ["true"], new Dictionary<string, string>())).ExitCode == 0, "true failed inside")),
-            new Turn(async () => Check((await bench.Daemon.CliAsync("run", One, "--", "true")).ExitCode == 0, "containerctl run -- true failed")),
+            new Turn(async () => Bench.Check((await bench.Client.RunCommandAsync(path, ["true"], new Dictionary<string, string>())).ExitCode == 0, "true failed inside")),
+            new Turn(async () => Bench.Check((await bench.Daemon.CliAsync("run", One, "--", "true")).ExitCode == 0, "containerctl run -- true failed")),
             // The CLI's own part of any command: its process, its connection and one call answered from memory.
-            new Turn(async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed")),
+            new Turn(async () => Bench.Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed")),
             new Turn(() => Programs.RunChecked("lxc-attach", Raw(RawOne, "--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/true"))));
         var (api, cli, cliAlone, raw) = (times[0], times[1], times[2], times[3]);
         await bench.JobAsync(c => c.StopContainerAsync(One, true));
@@ -248,7 +248,7 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
             With(new("`lxc-ls -f` (same lxcpath)", lxcLs), "`lxc list` (LXD, same counts)", lxdList), size >= 1000 ? Target.Milliseconds(10) : null));
         if (size == plan.ListSizes[0])
         {
-            var cli = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
+            var cli = await Timing.OfAsync(plan.ListCalls, async () => Bench.Check((await bench.Daemon.CliAsync("list")).ExitCode == 0, "containerctl list failed"));
             Rows.Add(new Row($"`containerctl list`, end to end (process start included), {listed.Length} containers", cli,
                 With(new("`lxc-ls -f`", lxcLs), "`lxc list` (LXD)", lxdList), Target.Milliseconds(30)));
         }
@@ -360,7 +360,7 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         async Task CliOk(Task<CliResult> run, string what)
         {
             var result = await run;
-            Check(result.ExitCode == 0, $"{what} failed: {result}");
+            Bench.Check(result.ExitCode == 0, $"{what} failed: {result}");
         }
 
         var localList = await Timing.OfAsync(calls, () => CliOk(Cli.RunAsync([.. bus, "list"]), "containerctl list"));
@@ -404,7 +404,7 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         var pushed = await Timing.OfAsync(repetitions, async () =>
         {
             var result = await host.CliAsync("create", "bench-push", "--system", bench.System);
-            Check(result.ExitCode == 0 && result.Stdout.Contains("push: 0 of ", StringComparison.Ordinal), $"the push copied something or failed: {result}");
+            Bench.Check(result.ExitCode == 0 && result.Stdout.Contains("push: 0 of ", StringComparison.Ordinal), $"the push copied something or failed: {result}");
         }, after: Destroy);
         var unpushed = await Timing.OfAsync(repetitions, () => CliOk(host.CliAsync("create", "bench-push", "--system", bench.System, "--build-on", "remote"),
             "containerctl -H create --build-on remote"), after: Destroy);
@@ -418,7 +418,7 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     private static async Task JobThereAsync(ContainerD.Contract.ContainerDClient client, Func<ContainerD.Contract.ContainerDClient, Task<string>> start)
     {
         var end = await client.RunJobAsync(start);
-        Check(end.Succeeded, $"{end.Operation} {end.Container} {end.Result}: {end.Message}");
+        Bench.Check(end.Succeeded, $"{end.Operation} {end.Container} {end.Result}: {end.Message}");
     }
 
     /// <summary>
@@ -433,9 +433,9 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
         await Programs.RunChecked("lxc-start", Raw(RawOne, "-d"));
         string path = await bench.Client.GetContainerAsync(One);
         var times = await Turns.InTurnsAsync(plan.Repetitions,
-            new Turn(async () => Check((await bench.Client.RunCommandAsync(path, bulk, new Dictionary<string, string>())).Stdout.Length == BulkBytes,
+            new Turn(async () => Bench.Check((await bench.Client.RunCommandAsync(path, bulk, new Dictionary<string, string>())).Stdout.Length == BulkBytes,
                 "head -c gave less")),
-            new Turn(async () => Check((await Programs.RunChecked("lxc-attach",
+            new Turn(async () => Bench.Check((await Programs.RunChecked("lxc-attach",
                 Raw(RawOne, ["--clear-env", "--", "/nix/var/nix/profiles/system/sw/bin/head", .. bulk[1..]]))).Length == BulkBytes, "head -c gave less")));
         var (api, raw) = (times[0], times[1]);
         Notes.Add(Invariant($"After RunCommand returned {BulkBytes >> 20} MiB {plan.Repetitions} times, the daemon holds {bench.DaemonRssMegabytes():0.0} MB (its heap keeps the room)."));
@@ -447,14 +447,6 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
 
     private static IReadOnlyList<Reference> With(Reference? raw, string lxdName, Timing? lxdTime) =>
         [.. raw is null ? [] : new[] { raw }, .. lxdTime is null ? [] : new[] { new Reference(lxdName, lxdTime) }];
-
-    private static void Check(bool ok, string what)
-    {
-        if (!ok)
-        {
-            throw new InvalidOperationException(what);
-        }
-    }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

@@ -23,12 +23,12 @@ public sealed class UsageMeasurements(Bench bench, Plan plan)
     {
         var containers = await bench.Client.ListContainersAsync();
         var up = containers.Where(c => c.State == "running").ToList();
-        Check(up.Count == running, $"{running} containers should run, {up.Count} do");
+        Bench.Check(up.Count == running, $"{running} containers should run, {up.Count} do");
         Progress($"usage and metrics, {running} running");
         if (Rows.Count == 0)
         {
             string path = up[0].Path;
-            var one = await Timing.OfAsync(plan.ListCalls, async () => Check((await bench.Client.GetUsageAsync(path)).Count > 0, "GetUsage gave no figures"));
+            var one = await Timing.OfAsync(plan.ListCalls, async () => Bench.Check((await bench.Client.GetUsageAsync(path)).Count > 0, "GetUsage gave no figures"));
             Rows.Add(new Row("`GetUsage` round trip, one running container", one, []));
         }
 
@@ -40,7 +40,7 @@ public sealed class UsageMeasurements(Bench bench, Plan plan)
         var cli = await Timing.OfAsync(plan.Repetitions, async () =>
         {
             var result = await bench.Daemon.CliAsync("metrics");
-            Check(result.ExitCode == 0 && result.Stdout.Contains("containerctld_up 1", StringComparison.Ordinal), $"containerctl metrics failed: {result.Stderr}");
+            Bench.Check(result.ExitCode == 0 && result.Stdout.Contains("containerctld_up 1", StringComparison.Ordinal), $"containerctl metrics failed: {result.Stderr}");
         });
         double perScrape = (DaemonCpuSeconds() - before) / plan.Repetitions * 1000;
         Rows.Add(new Row($"`containerctl metrics`, end to end (process start included), {running} running", cli, []));
@@ -83,14 +83,6 @@ public sealed class UsageMeasurements(Bench bench, Plan plan)
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // After the command: field 3 (state) is [0]; utime (14) and stime (15) are [11] and [12].
         return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
-    }
-
-    private static void Check(bool ok, string what)
-    {
-        if (!ok)
-        {
-            throw new InvalidOperationException(what);
-        }
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
