@@ -69,26 +69,10 @@ public sealed class ToolTests : IDisposable
         var expression = new NixExpressionSystem("/etc/web.nix", "web", new Dictionary<string, string> { ["variant"] = "2" });
 
         Assert.Equal(system, await nix.BuildAsync(expression, "/state/web/build-result", lines.Add, CancellationToken.None));
-        // nix-build alone: that the output is valid, nix-build made sure of (and nix-env --set checks it again).
+        // nix-build alone: that the output is valid, nix-build made sure of (and the profile asks Nix again when it takes it).
         var call = Assert.Single(runner.Calls);
         Assert.Equal(["/etc/web.nix", "--out-link", "/state/web/build-result", "-A", "web", "--argstr", "variant", "2"], call.Args);
         Assert.Contains("building '/nix/store/x.drv'...", lines);
-    }
-
-    [Theory]
-    [InlineData(1, ErrorKind.InvalidDefinition, "system path {0} is not a valid path in the Nix store: build it or copy it there first (nix-store: error: path '{0}' is not valid)")]
-    [InlineData(0, ErrorKind.BuildFailed, "nix-env --set {0} failed (exit 1): error: cannot lock profile")]
-    public async Task A_profile_that_refuses_a_system_says_whether_Nix_does_not_know_the_path(int checkExit, ErrorKind kind, string message)
-    {
-        string system = "/nix/store/00000000000000000000000000000000-system";
-        var runner = new ScriptedRunner((program, _) => program == "nix-env"
-            ? ScriptedRunner.Output(1, stderr: "error: cannot lock profile\n")
-            : ScriptedRunner.Output(checkExit, stderr: checkExit == 0 ? "" : $"error: path '{system}' is not valid\n"));
-        var error = await Assert.ThrowsAsync<ContainerDException>(() =>
-            new NixTool(runner: runner).SetProfileAsync(Path.Combine(_dir.Path, "profiles", "web"), system, CancellationToken.None));
-        Assert.Equal((kind, string.Format(System.Globalization.CultureInfo.InvariantCulture, message, system)), (error.Kind, error.Message));
-        Assert.Equal(["nix-env", "nix-store"], runner.Calls.Select(c => c.Program));
-        Assert.Equal(["--check-validity", system], runner.Calls.Last().Args);
     }
 
     [Fact]
@@ -149,7 +133,7 @@ public sealed class ToolTests : IDisposable
         Assert.DoesNotContain(present.Calls, c => c.Args[0] == "--realise");
 
         // Without caches there is nothing to fetch from: no Nix process at all. Whether Nix knows the
-        // path, nix-env --set finds out when the profile takes it (SetProfileAsync, tested above).
+        // path, the profile asks Nix when it takes it (SetProfileAsync, ProfileLinkTests).
         var absent = new ScriptedRunner((_, _) => ScriptedRunner.Output(1, stderr: "error: path is not valid\n"));
         var noCaches = new NixTool(_dir.Path, absent);
         Assert.False(noCaches.CanSubstitute);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using ContainerD.Contract;
 using ContainerD.IntegrationTests.Harness;
+using ContainerD.Os.Nix;
 using Tmds.DBus.Protocol;
 
 namespace ContainerD.IntegrationTests;
@@ -131,6 +132,63 @@ public sealed class ProfileTests
         var gcAgain = await Programs.Run("nix-store", "--delete", system);
         Assert.True(gcAgain.ExitCode == 0, gcAgain.Stderr);
         Assert.False(Directory.Exists(system), "the destroyed container's system is still in the store");
+    }
+
+    /// <summary>
+    /// The daemon writes a generation's links itself (no Nix process on the way, Nix saying the path
+    /// is valid and holding it meanwhile): Nix's own tools must take them for their own.
+    /// </summary>
+    [Fact]
+    public async Task A_generation_is_one_Nix_lists_roots_and_names_as_nix_env_would()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        // Built without an out-link: once created, the profile is the only thing keeping it.
+        string variant = "links-" + Guid.NewGuid().ToString("N")[..8];
+        string first = await Systems.BuildAsync("links", variant), second = await Systems.BuildAsync("links", variant + "b");
+        var create = await client.RunJobAsync(c => c.CreateContainerAsync("links", $"system: {{ path: {first} }}\n"));
+        Assert.True(create.Succeeded, create.Message);
+        var update = await client.RunJobAsync(c => c.UpdateContainerAsync("links", $"system: {{ path: {second} }}\n"));
+        Assert.True(update.Succeeded, update.Message);
+        string profile = Path.Combine(daemon.ProfilesDir, "links", "system");
+
+        var listed = await Programs.Run("nix-env", "-p", profile, "--list-generations");
+        Assert.True(listed.ExitCode == 0, listed.Stderr);
+        Assert.Matches(@"^\s*1\s+\S+ \S+\s*\n\s*2\s+\S+ \S+\s+\(current\)\s*$", listed.Stdout);
+        foreach (var (system, number) in new[] { (first, 1), (second, 2) })
+        {
+            var roots = await Programs.Run("nix-store", "--query", "--roots", system);
+            Assert.Contains($"{profile}-{number}-link -> {system}", roots.Stdout);
+            var delete = await Programs.Run("nix-store", "--delete", system);
+            Assert.Contains("still alive", delete.Stderr);
+        }
+
+        // The same store path set by nix-env itself in a profile of the test's: its gcroots/auto link
+        // has the name the daemon computes (and the daemon's links sit where Nix puts them).
+        string scratch = Path.Combine(daemon.ProfilesDir, "by-nix-env");
+        Directory.CreateDirectory(scratch);
+        string byNix = Path.Combine(scratch, "system-1-link");
+        string auto = Path.Combine(GcRoots.AutoDir, ProfileLinks.IndirectRootName(byNix));
+        try
+        {
+            var set = await Programs.Run("nix-env", "-p", Path.Combine(scratch, "system"), "--set", first);
+            Assert.True(set.ExitCode == 0, set.Stderr);
+            Assert.Equal(byNix, new FileInfo(auto).LinkTarget);
+            Assert.Equal(Path.Combine(daemon.ProfilesDir, "links", "system-1-link"),
+                new FileInfo(Path.Combine(GcRoots.AutoDir, ProfileLinks.IndirectRootName(Path.Combine(daemon.ProfilesDir, "links", "system-1-link")))).LinkTarget);
+        }
+        finally
+        {
+            File.Delete(auto);
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        Assert.True((await client.RunJobAsync(c => c.DestroyContainerAsync("links"))).Succeeded);
+        foreach (string system in new[] { first, second })
+        {
+            var delete = await Programs.Run("nix-store", "--delete", system);
+            Assert.True(delete.ExitCode == 0, delete.Stderr);
+        }
     }
 
     [Fact]

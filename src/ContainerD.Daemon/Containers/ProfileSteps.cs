@@ -12,7 +12,7 @@ namespace ContainerD.Daemon.Containers;
 /// <summary>
 /// What update, rollback and a resumed activation share about the system profile: recording the
 /// profile's generation (its activation pending, persisted), bringing it to a running container,
-/// and at start finishing what a crash left between nix-env and that record.
+/// and at start finishing what a crash left between the profile and that record.
 /// </summary>
 public sealed class ProfileSteps(StateStore store, LxcTool lxc, ContainerRegistry registry, ContainerRuntime runtime, ILogger<ProfileSteps> log)
 {
@@ -61,7 +61,7 @@ public sealed class ProfileSteps(StateStore store, LxcTool lxc, ContainerRegistr
     }
 
     /// <summary>
-    /// The profile is the truth about generations. A crash between nix-env and the state write
+    /// The profile is the truth about generations. A crash between the profile's new generation and the state write
     /// (update, rollback) left them apart: adopt the profile's generation and commit a pending
     /// definition; if the profile never moved, discard the pending definition.
     /// </summary>

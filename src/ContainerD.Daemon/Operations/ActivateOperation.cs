@@ -6,7 +6,7 @@ namespace ContainerD.Daemon.Operations;
 
 /// <summary>
 /// activate: a generation committed before a crash but never brought to its running container (the
-/// crash fell between nix-env and the end of activation; state.json says activationPending), now.
+/// crash fell between the new generation and the end of activation; state.json says activationPending), now.
 /// </summary>
 public sealed class ActivateOperation(OperationKit kit)
 {

@@ -13,7 +13,7 @@ namespace ContainerD.Daemon.Operations;
 
 /// <summary>
 /// create: a new container from a definition. Intent: the state dir, then state.json with phase:
-/// creating (from a prebuilt system nix-env --set is already under way between the two); everything
+/// creating (from a prebuilt system the profile's generation is already under way between the two); everything
 /// after the dir is undone by removing all of the name (at once when a step fails, at the next start
 /// after a crash). Crash steps: CrashSteps.Create*.
 /// </summary>
@@ -96,13 +96,13 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
         Task<int>? profile = null;
         try
         {
-            // A system that needs no build or fetch goes to nix-env at once, before the intent: the
-            // intent, the rootfs and the LXC config are written while nix-env starts (most of its
-            // ~18 ms is its own start). The state dir comes first, so whatever a crash leaves (a
-            // profile too) is found under the name: no state.json yet is a create that never
-            // finished (Recovery removes all of the name), a later one is phase: creating.
+            // A system that needs no build or fetch goes to the profile at once, before the intent:
+            // the intent, the rootfs and the LXC config are written while Nix is asked to hold the
+            // path and the generation's links are made. The state dir comes first, so whatever a
+            // crash leaves (a profile too) is found under the name: no state.json yet is a create
+            // that never finished (Recovery removes all of the name), a later one is phase: creating.
             string? ready = kit.Builder.Ready(definition);
-            // Generation 1 when the profile is new: its definition is written beside nix-env too.
+            // Generation 1 when the profile is new: its definition is written beside the profile's links too.
             bool newProfile = !Directory.Exists(profileDir);
             kit.Store.CreateStateDir(name);
             if (ready is not null)
@@ -117,7 +117,7 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
             FaultInjection.Before(CrashSteps.CreateBuild);
             string system = ready ?? await kit.Builder.BuildAsync(job, definition, caller).ConfigureAwait(false);
             FaultInjection.Before(CrashSteps.CreateSetProfile);
-            // nix-env takes the system while the rootfs and the LXC config are made beside it: neither
+            // The profile takes the system while the rootfs and the LXC config are made beside it: neither
             // needs the generation, and whatever a crash leaves meanwhile is phase: creating, all removed.
             profile ??= kit.Nix.SetProfileAsync(profileDir, system, job.Canceled);
             FaultInjection.Before(CrashSteps.CreateMakeRootfs);
@@ -135,7 +135,7 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
             job.Log($"profile {profileDir}/system is generation {generation}: {system}");
             if (generation != 1 || !newProfile)
             {
-                // A profile left from before: nix-env numbered on from its generations.
+                // A profile left from before: numbered on from its generations, as nix-env numbers.
                 if (newProfile)
                 {
                     kit.Store.DeleteGenerationDefinition(name, 1);
@@ -154,7 +154,7 @@ public sealed class CreateOperation(OperationKit kit) : IManagerVerb
         {
             if (profile is not null)
             {
-                // Never undo while nix-env may still write the profile.
+                // Never undo while the profile's links may still be written.
                 await profile.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
                     .ConfigureAwait(false);
             }

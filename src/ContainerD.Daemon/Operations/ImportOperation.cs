@@ -188,7 +188,7 @@ public sealed class ImportOperation(OperationKit kit) : IManagerVerb
                 }, ct).ConfigureAwait(false);
                 File.Delete(closureFile);
             }
-            // Rooted until the profile holds them: a GC between the import and nix-env must not take them.
+            // Rooted until the profile holds them: a GC between the import and the profile must not take them.
             Directory.CreateDirectory(kit.Paths.ImportRootsDir(name));
             foreach (var (path, i) in systems.Select((s, i) => (s, i)))
             {

@@ -11,7 +11,7 @@ namespace ContainerD.Daemon.Operations;
 /// <summary>
 /// update: rebuilds the system (from a new definition, or the current one) as a new generation and
 /// brings it to a running container. Intent: container.yaml.pending beside the definition until
-/// nix-env commits the generation; the profile is the truth after that (ProfileSteps.ReconcileInterrupted).
+/// The profile's new generation commits it; the profile is the truth after that (ProfileSteps.ReconcileInterrupted).
 /// Crash steps: CrashSteps.Update*.
 /// </summary>
 public sealed class UpdateOperation(OperationKit kit) : IManagerVerb
@@ -73,7 +73,7 @@ public sealed class UpdateOperation(OperationKit kit) : IManagerVerb
         string system = await kit.Builder.BuildAsync(job, definition, caller).ConfigureAwait(false);
         FaultInjection.Before(CrashSteps.UpdateWritePending);
         // The new definition waits beside the old one until the generation is committed: a crash
-        // before nix-env discards it at the next start, a crash after it commits it.
+        // before the new generation discards it at the next start, a crash after it commits it.
         kit.Store.WritePendingDefinition(name, yaml);
         FaultInjection.Before(CrashSteps.UpdateSetProfile);
         int generation;

@@ -135,7 +135,7 @@ public sealed class Recovery(
         {
             case null:
                 // A create (or an import) that never wrote its state: a create from a prebuilt system
-                // starts nix-env before it, so the name's profile (and whatever else) goes with the dir.
+                // makes the profile before it, so the name's profile (and whatever else) goes with the dir.
                 log.LogWarning("removing {Dir}: a create was interrupted before it wrote its state", Paths.StateDir(name));
                 await runtime.RemoveAsync(name, cancellationToken, forceStop: true).ConfigureAwait(false);
                 return;

@@ -36,8 +36,8 @@ public static class CrashSteps
     private const string CreateRollback = "phase: creating: everything of the name is removed, its name and range are free";
 
     public static readonly CrashStep CreateWriteState = new("create", "write-state",
-        "the state dir (the name and range are held in memory only); from a prebuilt system, nix-env --set under way (it makes the profile's generation 1 while the intent is written)",
-        "no state.json: everything of the name is removed (the dir, a profile nix-env made), its name and range are free", CrashOutcome.RolledBack);
+        "the state dir (the name and range are held in memory only); from a prebuilt system, the profile's generation 1 under way (Nix asked to hold the path, then its links written while the intent is)",
+        "no state.json: everything of the name is removed (the dir, a profile already made), its name and range are free", CrashOutcome.RolledBack);
     public static readonly CrashStep CreateWriteDefinition = new("create", "write-definition",
         "+ state.json with phase: creating", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateBuild = new("create", "build",
@@ -45,7 +45,7 @@ public static class CrashSteps
     public static readonly CrashStep CreateSetProfile = new("create", "set-profile",
         "+ the build-result link (the built system, a GC root)", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateMakeRootfs = new("create", "make-rootfs",
-        "+ nix-env --set under way (it makes the profile's generation 1 beside the rootfs, the LXC config and generation 1's definition)", CreateRollback, CrashOutcome.RolledBack);
+        "+ the profile's generation 1 under way (made beside the rootfs, the LXC config and generation 1's definition)", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateWriteLxcConfig = new("create", "write-lxc-config",
         "+ the rootfs", CreateRollback, CrashOutcome.RolledBack);
     public static readonly CrashStep CreateMarkReady = new("create", "mark-ready",

@@ -17,10 +17,13 @@ public sealed record ProfileGeneration(int Number, DateTimeOffset CreatedAt, str
 /// Builds container systems and keeps them as Nix profiles with generations, the way
 /// nixos-container does: profiles under per-container/NAME/system are GC roots.
 /// </summary>
-public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunner? runner = null, BinaryCaches? caches = null)
+public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunner? runner = null, BinaryCaches? caches = null,
+    StoreServers? servers = null, string autoRoots = GcRoots.AutoDir)
 {
     private readonly ICommandRunner _run = runner ?? ProcessRunner.Instance;
     private readonly BinaryCaches _caches = caches ?? BinaryCaches.None;
+    private readonly StoreServers _servers = servers ?? new StoreServers();
+    private readonly string _autoRoots = autoRoots;
     public const string ProfileName = "system";
 
     /// <summary>Whether a system path the store lacks can be fetched (the config names binary caches).</summary>
@@ -29,7 +32,7 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
     /// <summary>
     /// nix-build the definition's expression; build log lines go to onLog. Returns the output path.
     /// outLink is a GC root that keeps the output alive until the profile holds it: without it a
-    /// garbage collection between the build and nix-env --set could delete the new system.
+    /// garbage collection between the build and the profile's new generation could delete the new system.
     /// </summary>
     /// <param name="confined">
     /// For a caller other than root: the file is read with that user's rights into workDir and
@@ -111,9 +114,9 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
     }
 
     /// <summary>
-    /// A system must be a path in the store with an executable ./init. That Nix knows the path (it is
-    /// valid) is nix-env --set's to check when the profile takes it (SetProfileAsync): asking
-    /// nix-store first cost every create and update a Nix process (~15 ms) for an answer nix-env gives.
+    /// A system must be a path in the store with an executable ./init. Whether Nix knows the path (it
+    /// is valid), the profile asks Nix when it takes it (SetProfileAsync), in the same question that
+    /// holds it against the collector.
     /// </summary>
     public string CheckSystem(string storePath)
     {
@@ -187,7 +190,7 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
     {
         if (!storePath.StartsWith(storeDir + "/", StringComparison.Ordinal) || !_caches.Any)
         {
-            // Nothing to fetch from: whether Nix knows the path, nix-env --set finds out (SetProfileAsync).
+            // Nothing to fetch from: whether Nix knows the path, the profile asks Nix when it takes it (SetProfileAsync).
             return CheckSystem(storePath);
         }
         var valid = await _run.RunAsync("nix-store", ["--check-validity", storePath], cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -238,7 +241,14 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
     [GeneratedRegex(@"the substitute for '([^']+)' from '([^']+)' is not signed by any of the keys", RegexOptions.CultureInvariant)]
     private static partial Regex UnsignedPattern();
 
-    /// <summary>nix-env -p PROFILEDIR/system --set STOREPATH; returns the new generation's number.</summary>
+    /// <summary>
+    /// What nix-env -p PROFILEDIR/system --set STOREPATH does, in Nix's own profile format, without
+    /// starting a Nix process for it (~17 ms, the most of a create): Nix says the path is valid and
+    /// holds it against the garbage collector (StoreServers, its serve protocol), then the
+    /// generation's links are written as libstore's createGeneration and switchLink write them.
+    /// Returns the generation's number: a new one, or the last one when it has this path already
+    /// (nix-env's rule too).
+    /// </summary>
     public async Task<int> SetProfileAsync(string profileDir, string storePath, CancellationToken cancellationToken)
     {
         // 0755 set explicitly, never through the umask (the unit's is 0077): the container's root
@@ -253,21 +263,20 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
         }
         Directory.CreateDirectory(profileDir);
         File.SetUnixFileMode(profileDir, dir755);
-        string profile = Path.Combine(profileDir, ProfileName);
-        var output = await _run.RunAsync("nix-env", ["-p", profile, "--set", storePath],
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!output.Succeeded)
+        await using var held = await _servers.HoldValidAsync([storePath], cancellationToken).ConfigureAwait(false);
+        if (!held.Valid.Contains(storePath))
         {
-            // Most likely a path Nix does not know (a prebuilt system not in the store): only now ask which.
-            var valid = await _run.RunAsync("nix-store", ["--check-validity", storePath], cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!valid.Succeeded)
-            {
-                throw new ContainerDException(ErrorKind.InvalidDefinition,
-                    $"system path {storePath} is not a valid path in the Nix store: build it or copy it there first (nix-store: {valid.StderrTail(1)})");
-            }
-            throw new ContainerDException(ErrorKind.BuildFailed, $"nix-env --set {storePath} failed (exit {output.ExitCode}): {output.StderrTail(5)}");
+            throw new ContainerDException(ErrorKind.InvalidDefinition,
+                $"system path {storePath} is not a valid path in the Nix store: build it or copy it there first");
         }
-        return CurrentGeneration(profileDir) ?? throw new ContainerDException(ErrorKind.Failed, $"profile {profile} has no current generation after nix-env --set");
+        try
+        {
+            return ProfileLinks.Set(Path.GetFullPath(profileDir), ProfileName, storePath, _autoRoots);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ContainerDException(ErrorKind.Failed, $"cannot write generation of {storePath} into profile {Path.Combine(profileDir, ProfileName)}: {e.Message}");
+        }
     }
 
     /// <summary>Makes generation N current again (rollback).</summary>
@@ -323,7 +332,7 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
     public static string? CurrentSystem(string profileDir) =>
         ListGenerations(profileDir).FirstOrDefault(g => g.Current)?.StorePath;
 
-    private static int? ParseGeneration(string linkName)
+    internal static int? ParseGeneration(string linkName)
     {
         // system-12-link
         string prefix = ProfileName + "-", suffix = "-link";
