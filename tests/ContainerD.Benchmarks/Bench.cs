@@ -58,6 +58,12 @@ public sealed class Bench : IAsyncDisposable
         return exit == 0 ? stdout.Trim() : throw new InvalidOperationException($"nix-build of the example system's variant 2 failed: {stderr}");
     }
 
+    /// <summary>
+    /// After a job that takes the daemon's spare nix-store (create, update), the next one starts
+    /// beside it (~17 ms of CPU): waited out, so that it never lands in the other side's turn.
+    /// </summary>
+    public static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(60));
+
     /// <summary>A benchmark of failures measures nothing: what went wrong ends the run, saying what.</summary>
     public static void Check(bool ok, string what)
     {

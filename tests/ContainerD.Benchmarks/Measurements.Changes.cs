@@ -30,7 +30,7 @@ public sealed partial class Measurements
         await Programs.RunChecked("lxc-start", Raw(raw, "-d"));
         int ourNext = 0, rawNext = 0;
         var times = await Turns.InTurnsAsync(plan.Repetitions,
-            new Turn(() => bench.JobAsync(c => c.UpdateContainerAsync(name, Definition(systems[ourNext++ % 2])))),
+            new Turn(() => bench.JobAsync(c => c.UpdateContainerAsync(name, Definition(systems[ourNext++ % 2]))), After: Bench.SettleAsync),
             new Turn(async () =>
             {
                 await Programs.RunChecked("nix-env", setProfile(systems[rawNext++ % 2]));

@@ -179,9 +179,17 @@ public sealed partial class Measurements(Bench bench, Lxd? lxd, Plan plan)
     {
         Progress("create + destroy");
         var createTurn = new Turn(() => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))),
-            After: () => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")));
+            After: async () =>
+            {
+                await bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp"));
+                await Bench.SettleAsync();
+            });
         var destroyTurn = new Turn(() => bench.JobAsync(c => c.DestroyContainerAsync("bench-tmp")),
-            Before: () => bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp"))));
+            Before: async () =>
+            {
+                await bench.JobAsync(c => c.CreateContainerAsync("bench-tmp", bench.Definition("bench-tmp")));
+                await Bench.SettleAsync();
+            });
         Timing create, destroy;
         Timing? lxdInit = null, lxdDelete = null;
         if (lxd is null)

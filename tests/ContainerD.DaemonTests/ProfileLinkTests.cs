@@ -72,6 +72,19 @@ public sealed class ProfileLinkTests : IDisposable
     }
 
     [Fact]
+    public async Task A_burst_of_profiles_starts_one_nix_store_each_and_one_spare()
+    {
+        var server = new FakeServe([A]);
+        var nix = new NixTool(servers: new StoreServers(server.StartAsync), autoRoots: AutoRoots);
+        var generations = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => nix.SetProfileAsync(Path.Combine(_dir.Path, "profiles", $"c{i}"), A, CancellationToken.None))));
+        Assert.All(generations, g => Assert.Equal(1, g));
+        await Eventually(() => server.Greeted == 9);
+        Assert.Equal(9, server.Started);
+        await Eventually(() => server.Ended == 8); // each caller's connection ended with its step; the spare waits
+    }
+
+    [Fact]
     public async Task A_server_that_speaks_another_protocol_is_a_clear_error()
     {
         var nix = new NixTool(servers: new StoreServers(new FakeServe([A], magic: 0x1234).StartAsync), autoRoots: AutoRoots);
@@ -94,7 +107,8 @@ public sealed class ProfileLinkTests : IDisposable
     {
         public ConcurrentQueue<(ulong Lock, ulong Substitute, string Path)> Queries { get; } = new();
         private readonly ConcurrentQueue<Stream> _outputs = new();
-        private int _ended, _greeted;
+        private int _ended, _greeted, _started;
+        public int Started => Volatile.Read(ref _started);
         public int Ended => Volatile.Read(ref _ended);
         public int Greeted => Volatile.Read(ref _greeted);
 
@@ -109,12 +123,14 @@ public sealed class ProfileLinkTests : IDisposable
 
         public Task<ServeConnection> StartAsync(CancellationToken cancellationToken)
         {
+            Interlocked.Increment(ref _started);
             var toServer = new AnonymousPipeServerStream(PipeDirection.Out);
             var serverIn = new AnonymousPipeClientStream(PipeDirection.In, toServer.ClientSafePipeHandle);
             var fromServer = new AnonymousPipeServerStream(PipeDirection.In);
             var serverOut = new AnonymousPipeClientStream(PipeDirection.Out, fromServer.ClientSafePipeHandle);
             _outputs.Enqueue(serverOut);
-            _ = Task.Run(() => Serve(serverIn, serverOut), CancellationToken.None);
+            // A thread of its own: its reads block, and a blocked pool thread starves the rest.
+            _ = Task.Factory.StartNew(() => Serve(serverIn, serverOut), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             var connection = new ServeConnection(toServer, fromServer, () =>
             {
                 toServer.Dispose();

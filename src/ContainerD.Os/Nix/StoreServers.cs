@@ -19,7 +19,8 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
 
     /// <summary>
     /// Which of the paths Nix holds as valid, each a temporary root until the result is disposed:
-    /// asked of the spare if it is ready and alive, else of a new connection; the next spare starts now.
+    /// asked of the spare (awaited if it is still starting: it is ahead of a new one), else of a new
+    /// connection; the next spare starts now. A burst of callers so starts one nix-store each.
     /// </summary>
     public async Task<HeldPaths> HoldValidAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
     {
@@ -29,23 +30,30 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
             spare = _spare;
             _spare = Task.Run(() => _start(CancellationToken.None), CancellationToken.None);
         }
-        if (spare is { IsCompletedSuccessfully: true })
+        if (spare is not null)
         {
+            ServeConnection? connection = null;
             try
             {
-                return new HeldPaths(await spare.Result.HoldValidAsync(paths, cancellationToken).ConfigureAwait(false), spare.Result);
+                connection = await spare.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return new HeldPaths(await connection.HoldValidAsync(paths, cancellationToken).ConfigureAwait(false), connection);
+            }
+            catch (OperationCanceledException) when (connection is null)
+            {
+                // Canceled while it started: it ends once started, holding nothing.
+                _ = spare.ContinueWith(static t => t.IsCompletedSuccessfully ? t.Result.DisposeAsync().AsTask() : Task.CompletedTask,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+                throw;
             }
             catch (Domain.ContainerDException) when (!cancellationToken.IsCancellationRequested)
             {
-                // A spare that ended meanwhile (killed, or Nix upgraded under it): once more on a new one.
-                await spare.Result.DisposeAsync().ConfigureAwait(false);
+                // A spare that failed to start, or ended meanwhile (killed, say): once more on a new
+                // one, which says its own error if Nix cannot serve.
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
             }
-        }
-        else
-        {
-            // Still starting, or failed: a fresh start is no slower, and says its own error.
-            _ = spare?.ContinueWith(static t => t.IsCompletedSuccessfully ? t.Result.DisposeAsync().AsTask() : Task.CompletedTask,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
         }
         var fresh = await _start(cancellationToken).ConfigureAwait(false);
         try
