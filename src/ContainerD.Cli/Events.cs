@@ -158,6 +158,7 @@ public static class Events
         }
         var wanted = names.ToHashSet(StringComparer.Ordinal);
         bool terminal = !Console.IsOutputRedirected;
+        using var stdout = new StreamWriter(StandardOutput.Open(), new System.Text.UTF8Encoding(false)) { AutoFlush = true };
         while (true)
         {
             var next = queue.Reader.ReadAsync().AsTask();
@@ -171,7 +172,7 @@ public static class Events
                 string line = json ? EventText.Json(e) : EventText.Line(e);
                 try
                 {
-                    Console.Out.WriteLine(terminal ? TerminalText.Sanitize(line) : line);
+                    stdout.WriteLine(terminal ? TerminalText.Sanitize(line) : line);
                 }
                 catch (IOException)
                 {

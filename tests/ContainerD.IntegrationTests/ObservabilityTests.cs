@@ -105,6 +105,39 @@ public sealed partial class ObservabilityTests
     }
 
     [Fact]
+    public async Task Events_piped_into_a_reader_that_goes_away_end_as_events_piped_to_head_should()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await CreateAsync(daemon, "quiet", start: false);
+        var startInfo = new ProcessStartInfo(Repo.Cli) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in (string[])["--bus", daemon.Bus.Address, "events"])
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+        using var events = Process.Start(startInfo)!;
+        var stderr = events.StandardError.ReadToEndAsync();
+        using var client = await daemon.ConnectAsync();
+        async Task<bool> JobThen(Task happened)
+        {
+            Assert.True((await client.RunJobAsync(c => c.DeleteGenerationsAsync("quiet", "old"))).Succeeded);
+            return happened.IsCompleted;
+        }
+
+        // `containerctl events | head -1`: the reader takes one line and closes its end of the pipe.
+        var first = events.StandardOutput.ReadLineAsync();
+        await Eventually.TrueAsync(() => JobThen(first), "events printing a line", TimeSpan.FromSeconds(20));
+        Assert.Contains(" quiet delete-generations ", await first); // its start, or its end if events began to listen meanwhile
+        events.StandardOutput.Close();
+
+        // Its next lines meet the closed pipe: events ends, as a C tool ends on SIGPIPE, instead of
+        // following the daemon forever for nobody.
+        var exited = events.WaitForExitAsync();
+        await Eventually.TrueAsync(() => JobThen(exited), "events ending once its reader went away", TimeSpan.FromSeconds(20));
+        Assert.Equal(0, events.ExitCode);
+        Assert.Equal("", await stderr);
+    }
+
+    [Fact]
     public async Task Metrics_pass_promtool_match_what_status_shows_and_are_written_atomically_for_node_exporter()
     {
         Assert.True(File.Exists("/usr/bin/promtool"), "promtool is missing: it comes with Debian's prometheus package (scripts/install-deps.sh installs it)");
