@@ -72,6 +72,15 @@ public static class TopTable
         return text.ToString();
     }
 
+    /// <summary>
+    /// What one redraw shows on a terminal of width × height: the header, a blank line and as much of
+    /// the table as fits, each line cut to the width, and no newline after the last one — a wrapped
+    /// line or a newline on the bottom row would scroll the header off the screen.
+    /// </summary>
+    public static string Frame(string header, string table, int width, int height) =>
+        string.Join("\n", new[] { header, "" }.Concat(table.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            .Take(height).Select(line => line.Length > width ? line[..width] : line));
+
     public static string Json(IReadOnlyList<TopRow> rows) => Output.Json(indented: true, json =>
     {
         json.WriteStartArray();
@@ -173,7 +182,7 @@ public static class Top
         }
         finally
         {
-            Console.Out.Write("\x1b[?25h"); // the cursor back
+            Console.Out.Write("\x1b[?25h\n"); // the cursor back, on a line of its own below the last frame
         }
         return ExitCodes.Ok;
     }
@@ -188,12 +197,11 @@ public static class Top
 
     private static void Draw(IReadOnlyList<TopRow> rows, string sort, TimeSpan delay)
     {
-        string table = TopTable.Render(rows);
         int height = Console.WindowHeight > 3 ? Console.WindowHeight : int.MaxValue;
-        var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(height - 2);
+        int width = Console.WindowWidth > 0 ? Console.WindowWidth : int.MaxValue;
         string header = string.Create(CultureInfo.InvariantCulture,
             $"containerctl top: {rows.Count} running, by {sort}, every {delay.TotalSeconds:0.#} s (q quits)");
         // Home, clear, hidden cursor; then the frame in one write, so it never shows half drawn.
-        Console.Out.Write("\x1b[?25l\x1b[H\x1b[2J" + header + "\n\n" + string.Join("\n", lines) + "\n");
+        Console.Out.Write("\x1b[?25l\x1b[H\x1b[2J" + TopTable.Frame(header, TopTable.Render(rows), width, height));
     }
 }

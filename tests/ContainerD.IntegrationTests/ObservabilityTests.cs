@@ -63,6 +63,38 @@ public sealed partial class ObservabilityTests
     }
 
     [Fact]
+    public async Task Top_on_a_terminal_it_fills_keeps_its_header_on_screen_and_cuts_lines_to_the_width()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await CreateAsync(daemon, "first");
+        await CreateAsync(daemon, "second");
+
+        // 5 rows: the header, a blank line, the table's head and its two rows fill it exactly; 30
+        // columns: every line of the table is wider.
+        await using var terminal = await TmuxTerminal.StartAsync(30, 5, Repo.Cli, "--bus", daemon.Bus.Address, "top", "--delay", "0.2");
+        string[] rows = [];
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                rows = (await terminal.VisibleAsync()).TrimEnd('\n').Split('\n');
+                return rows.Any(r => r.StartsWith("first ", StringComparison.Ordinal)) && rows.Any(r => r.StartsWith("second ", StringComparison.Ordinal));
+            }, "top showing both containers", TimeSpan.FromSeconds(20));
+            Assert.Equal(5, rows.Length);
+            Assert.Equal("containerctl top: 2 running, b", rows[0]);
+            Assert.Equal("", rows[1]);
+            Assert.StartsWith("NAME ", rows[2]);
+            Assert.Equal(["first", "second"], rows[3..].Select(r => r.Split(' ')[0]).Order());
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nthe screen was:\n{string.Join('\n', rows)}");
+        }
+        await terminal.TypeLineAsync("q");
+        Assert.Equal(0, await terminal.WaitForExitAsync("top quitting on q"));
+    }
+
+    [Fact]
     public async Task Events_follow_create_start_a_stop_behind_the_daemons_back_and_destroy_in_order_and_end_when_the_daemon_goes()
     {
         await using var daemon = await DaemonUnderTest.StartAsync();

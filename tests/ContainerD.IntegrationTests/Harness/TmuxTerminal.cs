@@ -17,11 +17,15 @@ public sealed class TmuxTerminal : IAsyncDisposable
     }
 
     /// <summary>Starts argv (no shell) in a 160×50 pane that stays readable after the program exits.</summary>
-    public static async Task<TmuxTerminal> StartAsync(params string[] argv)
+    public static Task<TmuxTerminal> StartAsync(params string[] argv) => StartAsync(160, 50, argv);
+
+    /// <summary>Starts argv (no shell) in a pane of width × height.</summary>
+    public static async Task<TmuxTerminal> StartAsync(int width, int height, params string[] argv)
     {
         var terminal = new TmuxTerminal();
         await File.WriteAllTextAsync(terminal._config, "set -g remain-on-exit on\nset -g history-limit 5000\n");
-        await terminal.TmuxAsync(["new-session", "-d", "-s", "test", "-x", "160", "-y", "50", "--", .. argv]);
+        await terminal.TmuxAsync(["new-session", "-d", "-s", "test", "-x", width.ToString(CultureInfo.InvariantCulture),
+            "-y", height.ToString(CultureInfo.InvariantCulture), "--", .. argv]);
         return terminal;
     }
 
@@ -30,6 +34,9 @@ public sealed class TmuxTerminal : IAsyncDisposable
 
     /// <summary>The whole pane, scrollback included, lines joined as they were wrapped.</summary>
     public Task<string> ScreenAsync() => TmuxAsync(["capture-pane", "-p", "-J", "-S", "-", "-t", "test"]);
+
+    /// <summary>What the pane shows now, row by row as the terminal shows it (no scrollback, wrapped lines as two rows).</summary>
+    public Task<string> VisibleAsync() => TmuxAsync(["capture-pane", "-p", "-t", "test"]);
 
     /// <summary>Waits for the program in the pane to end: its exit status (128+N when signal N killed it).</summary>
     public async Task<int> WaitForExitAsync(string what, TimeSpan? within = null)

@@ -83,4 +83,13 @@ public sealed class TopTableTests
         Assert.Equal(53, first.GetProperty("tasks").GetInt32());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, document.RootElement[2].GetProperty("cpuPercent").ValueKind);
     }
+
+    [Fact]
+    public void A_frame_fits_the_terminal_the_header_first_lines_cut_to_its_width_and_no_newline_to_scroll_it()
+    {
+        string table = TopTable.Render(TopTable.Sort(Rows(), "cpu"));
+        Assert.Equal("top: 3 running\n\nNAME  TASKS  %CPU  MEM\nbusy     53  90.0     ", TopTable.Frame("top: 3 running", table, 22, 4));
+        // Room to spare: the whole table, still without a newline at the end.
+        Assert.Equal("top\n\n" + table.TrimEnd('\n'), TopTable.Frame("top", table, int.MaxValue, int.MaxValue));
+    }
 }
