@@ -14,6 +14,8 @@ const KEPT_LINES = 5000;
 export class Daemon extends EventTarget {
     /** name → a cockpit D-Bus proxy of the container: proxy.State, proxy.Generation, … */
     containers = new Map();
+    /** name → the bridge's watch of the container's object, which fills and updates its proxy. */
+    watches = new Map();
     /** id → { id, container, operation, lines, result, message, error } */
     jobs = new Map();
     /** null until known; then whether this session may change containers, and why not. */
@@ -96,14 +98,22 @@ export class Daemon extends EventTarget {
 
     add(name, path) {
         if (this.containers.has(name)) return;
-        const proxy = this.client.proxy(CONTAINER, path);
+        // The proxy's data is the bridge's cache of the path, which outlives the object: a container
+        // made again under a destroyed one's name would show the old one's const properties (its
+        // uid range) for good. So the page watches the path itself and ends the watch at
+        // ContainerRemoved, which drops that cache; a new container's watch reads it all afresh.
+        const watch = this.client.watch({ path, interface: CONTAINER });
+        const proxy = this.client.proxy(CONTAINER, path, { watch: false });
         proxy.addEventListener("changed", () => this.changed());
-        proxy.wait(() => this.changed());
+        watch.then(() => this.changed(), () => {});
+        this.watches.set(name, watch);
         this.containers.set(name, proxy);
         this.changed();
     }
 
     remove(name) {
+        this.watches.get(name)?.remove();
+        this.watches.delete(name);
         this.containers.delete(name);
         this.changed();
     }

@@ -6,11 +6,15 @@
 //   BUS          the daemon's bus, to check what the page did with busctl, as another client would
 //   ARTIFACTS    where screenshots go
 //   SYSTEM_PATH  a built system in the store (create); FAILING_NIX a Nix file whose build fails
+//   CLI          containerctl, to change containers behind the page's back
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const { COCKPIT_URL, BUS, ARTIFACTS = ".", SYSTEM_PATH, FAILING_NIX } = process.env;
+const { COCKPIT_URL, BUS, ARTIFACTS = ".", SYSTEM_PATH, FAILING_NIX, CLI } = process.env;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** The daemon's answer, not the page's: a container property read with busctl. */
@@ -26,6 +30,9 @@ function daemonSays(name, property) {
     { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     return JSON.parse(out.trim().replace(/^\S+ /, "")); // 's "running"' → "running"
 }
+
+/** containerctl on the daemon's bus, as an admin at a shell would change things while the page is open. */
+const cli = (...args) => execFileSync(CLI, ["--bus", BUS, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
 /** A screenshot for the test's artifacts, with PatternFly's transitions finished (a button just enabled fades in). */
 const shot = (page, name) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, animations: "disabled" });
@@ -156,6 +163,26 @@ const scenarios = {
         await frame.locator("#destroy-confirm", { hasText: "Destroy doomed" }).click();
         await row(frame, "doomed").waitFor({ state: "detached" });
         assert.throws(() => daemonSays("doomed", "State"));
+    },
+
+    /** A container destroyed and made again under its name while the page is open: the page shows the
+     * new one's facts (uid range, creation time), not what it had read of the old one. */
+    async recreated(open) {
+        const { frame } = await open("/containerctl");
+        const range = () => `${daemonSays("reborn", "UidBase")}–${daemonSays("reborn", "UidBase") + daemonSays("reborn", "UidSize") - 1}`;
+        const uids = () => row(frame, "reborn").locator('td[data-label="UIDs"]');
+        await uids().filter({ hasText: range() }).waitFor();
+        cli("destroy", "reborn", "--yes");
+        await row(frame, "reborn").waitFor({ state: "detached" });
+        // Made again with twice the ids: whatever range it gets, it is not the old one.
+        const dir = mkdtempSync(join(tmpdir(), "ctd-page-"));
+        try {
+            writeFileSync(join(dir, "reborn.yaml"), `name: reborn\nsystem: { path: ${SYSTEM_PATH} }\nidmap: { size: 131072 }\n`);
+            cli("create", "reborn", "-f", join(dir, "reborn.yaml"));
+        } finally {
+            rmSync(dir, { recursive: true });
+        }
+        await uids().filter({ hasText: range() }).waitFor({ timeout: 15000 });
     },
 
     /** A session that is neither root nor in group containerctl: read only, and told why. */

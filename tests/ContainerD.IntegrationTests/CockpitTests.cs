@@ -59,6 +59,13 @@ public sealed class CockpitTests(CockpitTests.Host host) : IClassFixture<Cockpit
     }
 
     [Fact]
+    public async Task A_container_destroyed_and_made_again_under_its_name_shows_its_new_uid_range()
+    {
+        await host.RunAsync("recreated");
+        Assert.Equal(131072u, (await host.SummaryAsync("reborn")).UidSize);
+    }
+
+    [Fact]
     public async Task A_user_outside_the_admin_group_sees_everything_read_only_and_is_told_why()
     {
         await host.RunAsync("readOnly", TestUsers.Outsider);
@@ -115,6 +122,7 @@ public sealed class CockpitTests(CockpitTests.Host host) : IClassFixture<Cockpit
             await MustAsync(c => c.UpdateContainerAsync("db", Definition("db", second)));
             await CreateAsync("idle", _systemPath);
             await CreateAsync("doomed", _systemPath);
+            await CreateAsync("reborn", _systemPath);
             Directory.CreateDirectory(Artifacts);
         }
 
@@ -135,6 +143,7 @@ public sealed class CockpitTests(CockpitTests.Host host) : IClassFixture<Cockpit
                     ["ARTIFACTS"] = Artifacts,
                     ["SYSTEM_PATH"] = _systemPath,
                     ["FAILING_NIX"] = Path.Combine(_dir, "failing.nix"),
+                    ["CLI"] = Repo.Cli,
                 }, null, "node", Path.Combine(Repo.Root, "cockpit", "test", "page.mjs"), scenario);
                 Assert.True(exit == 0, $"page.mjs {scenario} exited with {exit}:\n{stdout}\n{stderr}\n(screenshots in {Artifacts})");
             }
