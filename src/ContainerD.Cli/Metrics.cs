@@ -53,9 +53,11 @@ public static class MetricsText
 
         var containers = input.Containers.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
         Family(text, "containers", "gauge", "Containers the daemon has, by state.");
-        foreach (var group in containers.GroupBy(c => c.State).OrderBy(g => g.Key, StringComparer.Ordinal))
+        // Every state, 0 where no container is in it: a series that vanished at 0 would hide from an
+        // alert on fewer running containers exactly when none runs.
+        foreach (string state in ContainerStates.All.Concat(containers.Select(c => c.State)).Distinct().Order(StringComparer.Ordinal))
         {
-            Sample(text, "containers", Labels(("state", group.Key)), group.Count());
+            Sample(text, "containers", Labels(("state", state)), containers.Count(c => c.State == state));
         }
         Family(text, "container_state", "gauge", "1 for each container, labelled with its state.");
         foreach (var c in containers)

@@ -28,3 +28,9 @@ public static class JobResults
     public const string Failed = "failed";
     public const string Canceled = "canceled";
 }
+
+/// <summary>A container's State, as its property and ListContainers spell it (the daemon's ContainerState; a test holds them together).</summary>
+public static class ContainerStates
+{
+    public static IReadOnlyList<string> All { get; } = ["stopped", "starting", "running", "stopping", "failed"];
+}

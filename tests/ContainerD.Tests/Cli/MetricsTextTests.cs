@@ -32,8 +32,11 @@ public sealed class MetricsTextTests
             containerctld_up 1
             # HELP containerctld_containers Containers the daemon has, by state.
             # TYPE containerctld_containers gauge
+            containerctld_containers{state="failed"} 0
             containerctld_containers{state="running"} 1
+            containerctld_containers{state="starting"} 0
             containerctld_containers{state="stopped"} 1
+            containerctld_containers{state="stopping"} 0
             # HELP containerctld_container_state 1 for each container, labelled with its state.
             # TYPE containerctld_container_state gauge
             containerctld_container_state{name="db",state="stopped"} 1
@@ -97,6 +100,19 @@ public sealed class MetricsTextTests
         Assert.DoesNotContain("swap", text);
         Assert.Equal("# HELP containerctld_up Whether containerctl metrics could read the daemon (1) or not (0).\n# TYPE containerctld_up gauge\ncontainerctld_up 0\n",
             MetricsText.Down());
+    }
+
+    [Fact]
+    public void Every_state_is_counted_with_0_for_none_so_an_alert_on_the_running_count_sees_it_drop_to_0()
+    {
+        string none = MetricsText.Render(Input() with { Containers = [], Usage = new Dictionary<string, UsageFigures>() });
+        Assert.Contains("containerctld_containers{state=\"running\"} 0\n", none);
+        // A state a newer daemon has is counted too.
+        string newer = MetricsText.Render(Input() with { Containers = [new ContainerSummary("web", "frozen", 4242, 1073741824, 65536, 3, Names.ContainerPath("web"))] });
+        Assert.Contains("containerctld_containers{state=\"frozen\"} 1\n", newer);
+        Assert.Contains("containerctld_containers{state=\"running\"} 0\n", newer);
+        Assert.Equal(["failed", "frozen", "running", "starting", "stopped", "stopping"],
+            newer.Split('\n').Where(l => l.StartsWith("containerctld_containers{", StringComparison.Ordinal)).Select(l => l.Split('"')[1]));
     }
 
     [Theory]
