@@ -97,7 +97,7 @@ public static class Inside
         }
         using var client = await target.ConnectAsync();
         string path = await client.GetContainerAsync(name);
-        using var stdout = Console.OpenStandardOutput();
+        using var stdout = StandardOutput.Open();
         var log = new FileStream(await client.OpenConsoleLogAsync(path), FileAccess.Read, bufferSize: 0);
         try
         {
@@ -123,6 +123,10 @@ public static class Inside
                 }
                 stdout.Flush();
             }
+        }
+        catch (IOException e) when (StandardOutput.ReaderGone(e))
+        {
+            // The reader went away (`logs -f | head -3`): done, as a SIGPIPE would end a C tool.
         }
         finally
         {

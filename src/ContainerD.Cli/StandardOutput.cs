@@ -9,6 +9,11 @@ namespace ContainerD.Cli;
 /// </summary>
 public static class StandardOutput
 {
+    private const int Epipe = 32;
+
     /// <summary>fd 1, unbuffered, left open when disposed.</summary>
     public static Stream Open() => new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+
+    /// <summary>Whether a write failed because nobody reads any more (.NET gives the errno as the HResult).</summary>
+    public static bool ReaderGone(IOException e) => e.HResult == Epipe;
 }

@@ -62,6 +62,30 @@ public sealed class CliTerminalTests
     }
 
     [Fact]
+    public async Task Logs_follow_piped_into_a_reader_that_goes_away_ends_as_logs_f_piped_to_head_should()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        await CreateRunningAsync(daemon, "chatty");
+        using var follow = StartCli(daemon, "logs", "chatty", "-f");
+        async Task<bool> ConsoleLineThen(Task happened)
+        {
+            var write = await daemon.CliAsync("run", "chatty", "--", "sh", "-c", "echo another line > /dev/console");
+            Assert.True(write.ExitCode == 0, write.ToString());
+            return happened.IsCompleted;
+        }
+
+        // `containerctl logs chatty -f | head -1`: the reader takes a line and closes its end of the pipe.
+        var first = follow.StandardOutput.ReadLineAsync();
+        await Eventually.TrueAsync(() => ConsoleLineThen(first), "logs -f printing a line", TimeSpan.FromSeconds(20));
+        follow.StandardOutput.Close();
+
+        // The next lines meet the closed pipe: logs -f ends, instead of following the log for nobody.
+        var exited = follow.WaitForExitAsync();
+        await Eventually.TrueAsync(() => ConsoleLineThen(exited), "logs -f ending once its reader went away", TimeSpan.FromSeconds(20));
+        Assert.Equal(0, follow.ExitCode);
+    }
+
+    [Fact]
     public async Task A_build_shows_a_live_progress_line_on_a_terminal_and_plain_lines_when_piped()
     {
         await using var daemon = await DaemonUnderTest.StartAsync();
