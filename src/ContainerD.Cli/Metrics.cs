@@ -204,20 +204,30 @@ public static class Metrics
         return new MetricsInput(containers, figures, bounds, rows, await jobs);
     }
 
-    /// <summary>Written beside the target under a name the collector ignores (not *.prom), synced, then renamed over it.</summary>
-    private static void WriteAtomically(string file, string text)
+    /// <summary>
+    /// Written beside the target under a name the collector ignores (not *.prom), synced, then
+    /// renamed over it. The dir may be another user's to write (node_exporter's): whatever is at the
+    /// temporary name (a crash's leftover, or a link planted to make root write elsewhere) is
+    /// unlinked, never followed, and the file is made anew (O_EXCL) and given its mode by its fd.
+    /// </summary>
+    public static void WriteAtomically(string file, string text)
     {
         string full = Path.GetFullPath(file);
         string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        // node_exporter runs as its own user: the file must be readable by it, whatever the umask.
+        const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            File.Delete(temporary);
+            using (var stream = new FileStream(temporary, new FileStreamOptions
+                   {
+                       Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = readable,
+                   }))
             {
+                File.SetUnixFileMode(stream.SafeFileHandle, readable);
                 stream.Write(Encoding.UTF8.GetBytes(text));
                 stream.Flush(flushToDisk: true);
             }
-            // node_exporter runs as its own user: the file must be readable by it.
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
             File.Move(temporary, full, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
