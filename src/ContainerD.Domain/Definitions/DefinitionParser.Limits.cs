@@ -6,6 +6,8 @@ namespace ContainerD.Domain.Definitions;
 public static partial class DefinitionParser
 {
     private const long MinMemory = 4L << 20; // below this a NixOS init cannot even start
+    // cpus becomes a CFS quota per 100 ms period; the kernel takes no quota below 1 ms (EINVAL).
+    private const double MinCpus = 0.01;
     private const double MaxCpus = 1024;
     private static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxStopTimeout = TimeSpan.FromHours(1);
@@ -20,8 +22,8 @@ public static partial class DefinitionParser
         var memory = limits.String("memory") is { } memoryText ? Memory(limits, memoryText, key) : null;
 
         var cpus = limits.Number("cpus");
-        if (cpus is <= 0 or > MaxCpus)
-            limits.Error("cpus", $"{key}.cpus {cpus.Value.ToString(CultureInfo.InvariantCulture)} must be above 0 and at most {MaxCpus}");
+        if (cpus is < MinCpus or > MaxCpus)
+            limits.Error("cpus", $"{key}.cpus {cpus.Value.ToString(CultureInfo.InvariantCulture)} must be at least {MinCpus.ToString(CultureInfo.InvariantCulture)} and at most {MaxCpus}");
 
         var pids = limits.Integer("pids");
         if (pids is < 1)

@@ -158,6 +158,7 @@ public class DefinitionParserTests
     [InlineData("", "1.5", 1.5)]
     [InlineData("1073741824", "1024", 1024.0)]
     [InlineData("4m", "0.25", 0.25)]
+    [InlineData("", "0.01", 0.01)]
     [InlineData("2g", "1", 1.0)]
     [InlineData("1T", "8", 8.0)]
     public void Limits_take_sizes_and_fractions(string memory, string cpus, double expectedCpus)
@@ -273,7 +274,10 @@ public class DefinitionParserTests
     [InlineData(Head + "limits: { memory: 512 MB }\n", "web.yaml:3:19: limits.memory '512 MB' is not a size such as 512M, 1G or 1073741824")]
     [InlineData(Head + "limits: { memory: 1M }\n", "web.yaml:3:19: limits.memory '1M' is below the minimum of 4M")]
     [InlineData(Head + "limits: { memory: 99999999999T }\n", "web.yaml:3:19: limits.memory '99999999999T' is not a size such as 512M, 1G or 1073741824")]
-    [InlineData(Head + "limits: { cpus: 0 }\n", "web.yaml:3:17: limits.cpus 0 must be above 0 and at most 1024")]
+    [InlineData(Head + "limits: { cpus: 0 }\n", "web.yaml:3:17: limits.cpus 0 must be at least 0.01 and at most 1024")]
+    // A quota below the kernel's least (1 ms per 100 ms period) makes LXC's start fail with EINVAL.
+    [InlineData(Head + "limits: { cpus: 0.005 }\n", "web.yaml:3:17: limits.cpus 0.005 must be at least 0.01 and at most 1024")]
+    [InlineData(Head + "limits: { cpus: 0.001 }\n", "web.yaml:3:17: limits.cpus 0.001 must be at least 0.01 and at most 1024")]
     [InlineData(Head + "limits: { cpus: two }\n", "web.yaml:3:17: limits.cpus must be a number, not 'two'")]
     [InlineData(Head + "limits: { pids: 0 }\n", "web.yaml:3:17: limits.pids 0 must be at least 1")]
     [InlineData(Head + "stopTimeout: soon\n", "web.yaml:3:14: stopTimeout 'soon' is not a duration such as 30s, 2m, 1500ms or 30 (seconds)")]
