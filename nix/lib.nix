@@ -90,6 +90,16 @@ rec {
         unit = builtins.elemAt m 1;
         ms = count * (if unit == "ms" then 1 else if unit == "m" then 60000 else if unit == "h" then 3600000 else 1000);
       in ms <= 3600000);
+  # limits.memory as DefinitionParser reads it: bytes with an optional binary suffix, at least 4M.
+  memoryPattern = "[0-9]+[KkMmGgTt]?";
+  minMemory = 4194304;
+  # In floating point, so that a huge count cannot overflow.
+  memoryBytes = text:
+    let
+      m = builtins.match "([0-9]+)([KkMmGgTt]?)" text;
+      unit = lower (builtins.elemAt m 1);
+    in 1.0 * toInt (builtins.head m)
+      * (if unit == "k" then 1024 else if unit == "m" then 1048576 else if unit == "g" then 1073741824 else if unit == "t" then 1099511627776 else 1);
   ipv4Cidr = text:
     let m = builtins.match "([0-9]{1,3})\\.([0-9]{1,3})\\.([0-9]{1,3})\\.([0-9]{1,3})/([0-9]{1,2})" text;
     in m != null
@@ -141,10 +151,12 @@ rec {
         message = "${at}.network: hostAddress6 and localAddress6 are IPv6 addresses with a prefix length, such as \"fd42::2/64\""; }
       { ok = n.mode != "veth" || n.forwardPorts == [ ] || has "localAddress" || has "localAddress6";
         message = "${at}.network.forwardPorts needs network.localAddress (or localAddress6) to forward to"; }
-      { ok = c.limits.memory == null || matches "[0-9]+[KkMmGgTt]?" c.limits.memory;
+      { ok = c.limits.memory == null || matches memoryPattern c.limits.memory;
         message = "${at}.limits.memory \"${toString c.limits.memory}\" is not a size such as \"512M\", \"1G\" or \"1073741824\""; }
-      { ok = c.limits.cpus == null || c.limits.cpus > 0;
-        message = "${at}.limits.cpus must be above 0"; }
+      { ok = c.limits.memory == null || !(matches memoryPattern c.limits.memory) || memoryBytes c.limits.memory >= minMemory;
+        message = "${at}.limits.memory \"${toString c.limits.memory}\" is below the minimum of 4M: an init cannot start in less"; }
+      { ok = c.limits.cpus == null || (c.limits.cpus >= 0.01 && c.limits.cpus <= 1024);
+        message = "${at}.limits.cpus must be at least 0.01 and at most 1024: it becomes a CPU quota per 100 ms, and the kernel takes none below 1 ms"; }
     ];
 
   # The host's settings: one pool, the daemon leaves /etc/subuid to NixOS, and reads the files the module writes.

@@ -170,6 +170,12 @@ public sealed partial class NixModuleTests
         "containers.web.network: hostAddress and localAddress (and hostAddress6 and localAddress6) go together")]
     [InlineData("""containers.web = { config = { ... }: { }; network.localAddress = "10.231.0.2/30"; };""",
         "containers.web.network: addresses, bridge and forwardPorts need network.mode = \"veth\"")]
+    [InlineData("""containers.web = { config = { ... }: { }; limits.cpus = 0.005; };""",
+        "containers.web.limits.cpus must be at least 0.01 and at most 1024")]
+    [InlineData("""containers.web = { config = { ... }: { }; limits.cpus = 2048; };""",
+        "containers.web.limits.cpus must be at least 0.01 and at most 1024")]
+    [InlineData("""containers.web = { config = { ... }: { }; limits.memory = "1M"; };""",
+        "containers.web.limits.memory \"1M\" is below the minimum of 4M")]
     [InlineData("""settings.idPool = { base = 100000; size = 1000000000; };""",
         "services.containerctld.settings.idPool ({\"base\":100000,\"size\":1000000000}) disagrees with services.containerctld.idPool ({\"base\":1073741824,\"size\":805306368}): set only services.containerctld.idPool")]
     [InlineData("""substituters = [ "file:///srv/nix-cache" ];""",
