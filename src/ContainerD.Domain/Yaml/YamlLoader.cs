@@ -24,6 +24,9 @@ internal static class YamlLoader
     /// </summary>
     public static YamlMappingNode? LoadMapping(string yaml, YamlErrors errors)
     {
+        // A byte order mark may begin a YAML stream; YamlDotNet reads one in a string as text.
+        if (yaml.StartsWith('\uFEFF'))
+            yaml = yaml[1..];
         var bytes = Encoding.UTF8.GetByteCount(yaml);
         if (bytes > MaxBytes)
         {

@@ -147,6 +147,19 @@ public class DefinitionParserTests
     }
 
     [Fact]
+    public void A_byte_order_mark_before_the_document_is_no_part_of_it()
+    {
+        // YAML allows a BOM at the start of a stream; editors on Windows write one. containerctl -f
+        // sends the file's text as it is (a declarative file, read with File.ReadAllText, loses it).
+        var d = DefinitionParser.Parse("\uFEFF" + Head + "autostart: true\n", "web.yaml");
+
+        Assert.Equal("web", d.Name);
+        Assert.True(d.Autostart);
+        Assert.Equal(["web.yaml:1:1: unknown key 'nmae' (allowed keys: name, system, autostart, idmap, bindMounts, network, limits, stopTimeout, activation, ephemeral, nix)"],
+            Errors("\uFEFFnmae: web\n", expectedName: "web").Take(1));
+    }
+
+    [Fact]
     public void A_bridged_veth_may_give_the_container_an_address()
     {
         var d = DefinitionParser.Parse(Head + "network: { mode: veth, bridge: br-lan.10, localAddress: 192.168.1.20/24 }", "web.yaml");
