@@ -35,7 +35,7 @@ public sealed class CrashSafetyTests
     [Fact]
     public void Every_operation_with_crash_steps_is_crashed_here()
     {
-        Assert.Equal(["create", "destroy", "import", "reset", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
+        Assert.Equal(["activate", "create", "destroy", "import", "reset", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
     }
 
     private static Dictionary<string, string> CrashAt(CrashStep step) => new() { ["CONTAINERCTLD_CRASH_AT"] = step.Id };
@@ -263,6 +263,30 @@ public sealed class CrashSafetyTests
         using var after = await daemon.ConnectAsync();
         await Eventually.TrueAsync(async () => (await after.ListJobsAsync()).Length == 0, "the activation job's end");
         Assert.Equal(2u, Assert.Single(await after.ListContainersAsync()).Generation);
+        await Invariants.AssertHoldAsync(daemon, after);
+    }
+
+    [Fact]
+    public async Task A_crash_between_the_stop_and_the_start_of_a_restart_activation_boots_the_container_again_on_the_new_generation()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("again", DaemonUnderTest.NixDefinition("again", "1", extra: "activation: restart")))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("again"))).Succeeded);
+        }
+        // The update's restart has stopped the running container; the daemon dies before it starts it.
+        await CrashAndRestartAsync(daemon, CrashSteps.ActivateStart, c => c.UpdateContainerAsync("again", DaemonUnderTest.NixDefinition("again", "2", extra: "activation: restart")));
+
+        // It ran before the update: the next start finishes the restart, on generation 2.
+        using var after = await daemon.ConnectAsync();
+        await Eventually.TrueAsync(async () => (await after.ListJobsAsync()).Length == 0, "the jobs of the daemon's start");
+        var row = Assert.Single(await after.ListContainersAsync());
+        Assert.Equal("running", row.State);
+        Assert.Equal(2u, row.Generation);
+        // Its init is generation 2's: it said so on the console when it came up.
+        var console = await daemon.CliAsync("logs", "again");
+        Assert.Contains("init: system again variant 2 up", console.Stdout);
         await Invariants.AssertHoldAsync(daemon, after);
     }
 

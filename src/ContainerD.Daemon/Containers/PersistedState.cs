@@ -35,6 +35,12 @@ public sealed record PersistedState
     /// has not finished yet: a crash in between leaves it set, and recovery activates it.
     /// </summary>
     public bool ActivationPending { get; init; }
+    /// <summary>
+    /// A restart activation stopped the running container to boot the new generation: set (and
+    /// written) before the stop, cleared with ActivationPending; a crash before the start leaves it
+    /// set, and recovery starts the container.
+    /// </summary>
+    public bool RestartPending { get; init; }
 }
 
 /// <summary>state.json's format, generated at build time: the daemon is NativeAOT, without reflection.</summary>

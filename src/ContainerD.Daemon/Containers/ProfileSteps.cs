@@ -2,6 +2,7 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.Lxc;
+using ContainerD.Domain.Operations;
 using ContainerD.Os.Lxc;
 using ContainerD.Os.Nix;
 using ContainerD.Os.Processes;
@@ -51,11 +52,11 @@ public sealed class ProfileSteps(StateStore store, LxcTool lxc, ContainerRegistr
 
     public void ClearActivationPending(Container container)
     {
-        if (!container.State.ActivationPending)
+        if (!container.State.ActivationPending && !container.State.RestartPending)
         {
             return;
         }
-        var state = container.State with { ActivationPending = false };
+        var state = container.State with { ActivationPending = false, RestartPending = false };
         store.Write(state);
         container.SetState(state);
     }
@@ -120,7 +121,12 @@ public sealed class ProfileSteps(StateStore store, LxcTool lxc, ContainerRegistr
                 break;
             case Activation.Restart:
                 job.Log($"activation: restarting {container.Name}");
+                // On disk before the stop: a crash before the start must not leave a running container stopped.
+                var restarting = container.State with { RestartPending = true };
+                store.Write(restarting);
+                container.SetState(restarting);
                 await runtime.StopAsync(job, container, force: false).ConfigureAwait(false);
+                FaultInjection.Before(CrashSteps.ActivateStart);
                 await runtime.StartAsync(job, container).ConfigureAwait(false);
                 break;
             case Activation.Switch:

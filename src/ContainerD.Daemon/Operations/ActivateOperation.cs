@@ -12,11 +12,20 @@ public sealed class ActivateOperation(OperationKit kit)
 {
     public const string Name = "activate";
 
-    /// <summary>Each pending activation as a job; a container that is not running just boots the generation at its next start.</summary>
+    /// <summary>
+    /// Each pending activation as a job; a container that is not running just boots the generation at
+    /// its next start — unless a restart activation had stopped it (restartPending): that one is
+    /// started (an autostart one, autostart has begun starting already).
+    /// </summary>
     public void ResumeInterrupted()
     {
-        foreach (var container in kit.Registry.List().Where(c => c.State.ActivationPending))
+        foreach (var container in kit.Registry.List().Where(c => c.State.ActivationPending || c.State.RestartPending))
         {
+            if (container.RunState != ContainerState.Running && container.State.RestartPending && !container.Definition.Autostart)
+            {
+                ResumeRestart(container);
+                continue;
+            }
             if (container.RunState != ContainerState.Running)
             {
                 kit.Log.LogInformation("container {Name} is not running: it boots generation {Generation} at its next start", container.Name, container.State.Generation);
@@ -37,6 +46,32 @@ public sealed class ActivateOperation(OperationKit kit)
             {
                 kit.Log.LogWarning("container {Name}: generation {Generation} is not activated yet ({Message})", container.Name, container.State.Generation, e.Message);
             }
+        }
+    }
+
+    /// <summary>The start a restart activation did not get to.</summary>
+    private void ResumeRestart(Containers.Container container)
+    {
+        try
+        {
+            kit.ForExisting(container.Name, Name, async (job, c) =>
+            {
+                job.Log($"{c.Name} was stopped to restart on generation {c.State.Generation} when the daemon stopped; starting it");
+                try
+                {
+                    await kit.Runtime.StartAsync(job, c).ConfigureAwait(false);
+                }
+                finally
+                {
+                    kit.Profiles.ClearActivationPending(c);
+                }
+            });
+            kit.Log.LogWarning("container {Name}: starting it on generation {Generation}: a restart activation had stopped it when the daemon stopped",
+                container.Name, container.State.Generation);
+        }
+        catch (Domain.ContainerDException e)
+        {
+            kit.Log.LogWarning("container {Name}: not started again after its restart activation ({Message})", container.Name, e.Message);
         }
     }
 }

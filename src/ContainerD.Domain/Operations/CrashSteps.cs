@@ -76,6 +76,12 @@ public static class CrashSteps
         "the profile switched to the older generation",
         "the profile moved: the definition follows the generation, which is recorded and activated in a running container", CrashOutcome.Finished);
 
+    // Inside update's, rollback's and a resumed activation's job alike, where `activation: restart` (or auto, without
+    // switch-to-configuration) brings the new generation to a running container.
+    public static readonly CrashStep ActivateStart = new("activate", "start",
+        "the new generation recorded in state.json with restartPending (the container was running), then the container stopped",
+        "restartPending: the container is started, on the new generation", CrashOutcome.Finished);
+
     private const string SwapFinished = "rootfs-swap names what the root becomes: recovery does the whole swap again (a copy into rootfs.new, the exchange, the generation), which ends where the uninterrupted one would";
 
     public static readonly CrashStep SnapshotCopyRootfs = new("snapshot", "copy-rootfs",
@@ -118,6 +124,7 @@ public static class CrashSteps
         DestroyMarkDestroying, DestroyStop, DestroyDeleteLxcDir, DestroyDeleteProfile, DestroyDeleteStateDir,
         UpdateWritePending, UpdateSetProfile, UpdateRecordGeneration,
         RollbackSwitchGeneration, RollbackRecordGeneration,
+        ActivateStart,
         SnapshotCopyRootfs, SnapshotCommit,
         RestoreWriteIntent, RestoreCopyRootfs, RestoreSwapRootfs, RestoreSetGeneration,
         ResetWriteIntent, ResetSwapRootfs,
