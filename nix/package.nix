@@ -2,7 +2,7 @@
 # nugetDeps: generate deps.json once with
 #   nix-build -E 'with import <nixpkgs> {}; callPackage ./nix/package.nix {}' -A fetch-deps && ./result nix/deps.json
 # (the NuGet packages of Directory.Packages.props, and the ILCompiler package: daemon and CLI are NativeAOT).
-{ lib, buildDotnetModule, dotnetCorePackages, coreutils, lxc, nix, shadow, util-linux, iproute2, nftables }:
+{ lib, buildDotnetModule, dotnetCorePackages, coreutils, gnutar, lxc, nix, shadow, util-linux, iproute2, nftables }:
 
 buildDotnetModule {
   pname = "containerctld";
@@ -15,10 +15,11 @@ buildDotnetModule {
   dotnet-runtime = dotnetCorePackages.runtime_10_0;
   executables = [ "containerctld" "containerctl" ];
 
-  # The daemon runs LXC, Nix, newuidmap (shadow), setsid (util-linux), ip and nft: by argv, found on PATH.
+  # The daemon runs LXC, Nix, newuidmap (shadow), setsid (util-linux), ip, nft and tar (a container's
+  # root into and out of an archive: export, import, copy, move): by argv, found on PATH.
   # It asks liblxc.so.1 for containers' states (dlopen: without it, it falls back to lxc-info).
   makeWrapperArgs = [
-    "--prefix" "PATH" ":" (lib.makeBinPath [ lxc nix shadow util-linux iproute2 nftables ])
+    "--prefix" "PATH" ":" (lib.makeBinPath [ lxc nix shadow util-linux iproute2 nftables gnutar ])
     "--prefix" "LD_LIBRARY_PATH" ":" (lib.makeLibraryPath [ lxc ])
   ];
 

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ContainerD.IntegrationTests.Harness;
 
 namespace ContainerD.IntegrationTests;
@@ -9,7 +10,7 @@ namespace ContainerD.IntegrationTests;
 /// ContainerD as a system service: the unit, tmpfiles and sysusers entries, the D-Bus policy and
 /// activation file, install.sh into a staging root and back out, and the NixOS module's files.
 /// </summary>
-public sealed class InstallTests : IDisposable
+public sealed partial class InstallTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ctd-install-").FullName;
 
@@ -310,6 +311,64 @@ public sealed class InstallTests : IDisposable
             Assert.True(parse.ExitCode == 0, $"{file}: {parse.Stderr}");
         }
     }
+
+    /// <summary>
+    /// On NixOS the daemon finds its tools on the PATH nix/package.nix's wrapper gives it, in front of
+    /// what every NixOS service has (systemd.services.&lt;name&gt;.path's defaults): each program the
+    /// daemon runs on the host must come from one of them. The programs are read from the daemon's
+    /// sources (what it starts by name, and what a wrapper it starts runs after "--"), the package's
+    /// PATH from package.nix evaluated with nixpkgs' lib and stand-ins for its packages.
+    /// </summary>
+    [Fact]
+    public async Task The_nix_packages_PATH_has_every_program_the_daemon_runs()
+    {
+        // Which nixpkgs package has each program; a program the daemon starts that is missing here fails the test.
+        static string Provider(string program) => program switch
+        {
+            _ when program.StartsWith("lxc-", StringComparison.Ordinal) => "lxc",
+            _ when program == "nix" || program.StartsWith("nix-", StringComparison.Ordinal) => "nix",
+            "cat" or "cp" or "head" => "coreutils",
+            "tar" => "gnutar",
+            "setpriv" or "setsid" or "unshare" => "util-linux",
+            "newuidmap" or "newgidmap" => "shadow",
+            "ip" => "iproute2",
+            "nft" => "nftables",
+            _ => throw new Xunit.Sdk.XunitException($"the daemon runs '{program}': name its nixpkgs package here, and put that on package.nix's PATH"),
+        };
+        string[] serviceDefaults = ["coreutils", "findutils", "gnugrep", "gnused", "systemd"];
+
+        var programs = new[] { "src/ContainerD.Os", "src/ContainerD.Daemon" }
+            .SelectMany(dir => Directory.EnumerateFiles(RepoFile(dir), "*.cs", SearchOption.AllDirectories))
+            .SelectMany(file => ProgramStarted().Matches(File.ReadAllText(file)).Select(m => m.Groups["program"].Value))
+            // LXC maps a container's ids through these for the daemon.
+            .Append("newuidmap").Append("newgidmap")
+            .ToHashSet();
+        Assert.Superset(new HashSet<string> { "lxc-start", "lxc-attach", "nix-build", "nix-env", "setpriv", "head", "tar", "cp", "ip", "nft" }, programs);
+
+        string lib = RepoFile("tests/fixtures/nixpkgs-lib/lib");
+        var eval = await Programs.Run("nix-instantiate", "--eval", "--strict", "--json", "--expr", $$"""
+            let
+              package = import {{RepoFile("nix/package.nix")}};
+              stand-ins = builtins.mapAttrs (name: _: { outPath = "/stub/${name}"; }) (builtins.functionArgs package);
+            in (package (stand-ins // {
+              lib = import {{lib}};
+              buildDotnetModule = attrs: attrs;
+              dotnetCorePackages = { sdk_10_0 = null; runtime_10_0 = null; };
+            })).makeWrapperArgs
+            """);
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+        var wrapper = JsonSerializer.Deserialize<string[]>(eval.Stdout)!;
+        int path = Array.FindIndex(wrapper, a => a == "PATH");
+        Assert.True(path > 0 && wrapper[path - 1] == "--prefix", string.Join(" ", wrapper));
+        var onPath = wrapper[path + 2].Split(':').Select(dir => Regex.Match(dir, "^/stub/(.+)/bin$").Groups[1].Value).ToHashSet();
+
+        Assert.All(programs.Order(), program => Assert.True(onPath.Contains(Provider(program)) || serviceDefaults.Contains(Provider(program)),
+            $"the daemon runs '{program}' (nixpkgs' {Provider(program)}), which is not on package.nix's PATH ({string.Join(", ", onPath)}) nor on every NixOS service's"));
+    }
+
+    /// <summary>A program the daemon starts by name (RunAsync, ProcessStartInfo, FindOnPath, an argv list it begins), or one a wrapper it starts runs after "--".</summary>
+    [GeneratedRegex("""(?:RunAsync|ProcessStartInfo|FindOnPath)\(\s*"(?<program>[a-z][a-z0-9-]*)"|"--", "(?<program>[a-z][a-z0-9-]*)"|\["(?<program>[a-z][a-z0-9-]*)", "--[a-z]""")]
+    private static partial Regex ProgramStarted();
 
     [Fact]
     public async Task The_modules_definition_of_a_container_is_one_the_daemon_creates_and_boots()
