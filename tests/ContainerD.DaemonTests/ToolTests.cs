@@ -28,6 +28,45 @@ public sealed class ToolTests : IDisposable
             "-s", "lxc.hook.pre-start=", "-s", "lxc.hook.start-host="], call.Args);
     }
 
+    [Fact]
+    public async Task A_failed_start_says_what_lxc_logged_as_the_cause_not_its_generic_advice()
+    {
+        // What LXC 5 prints and logs (-o) when the container's init cannot be executed (a system gone
+        // from the store): its stderr is only the tool's advice; the cause is in the log, after the
+        // lines of earlier starts.
+        const string advice = """
+            lxc-start: web: ../src/lxc/lxccontainer.c: wait_on_daemonized_start: 878 Received container state "ABORTING" instead of "RUNNING"
+            lxc-start: web: ../src/lxc/tools/lxc_start.c: main: 306 The container failed to start
+            lxc-start: web: ../src/lxc/tools/lxc_start.c: main: 309 To get more details, run the container in foreground mode
+            lxc-start: web: ../src/lxc/tools/lxc_start.c: main: 311 Additional information can be obtained by setting the --logfile and --logpriority options
+
+            """;
+        const string logged = """
+            lxc-start web 20261201173943.879 ERROR    start - ../src/lxc/start.c:start:2197 - No such file or directory - Failed to exec "/nix/var/nix/profiles/system/init"
+            lxc-start web 20261201173943.879 ERROR    sync - ../src/lxc/sync.c:sync_wait:34 - An error occurred in another process (expected sequence number 7)
+            lxc-start web 20261201173943.879 ERROR    lxccontainer - ../src/lxc/lxccontainer.c:wait_on_daemonized_start:878 - Received container state "ABORTING" instead of "RUNNING"
+            lxc-start web 20261201173943.879 ERROR    lxc_start - ../src/lxc/tools/lxc_start.c:main:306 - The container failed to start
+            lxc-start web 20261201173943.879 ERROR    lxc_start - ../src/lxc/tools/lxc_start.c:main:309 - To get more details, run the container in foreground mode
+            lxc-start web 20261201173943.879 ERROR    lxc_start - ../src/lxc/tools/lxc_start.c:main:311 - Additional information can be obtained by setting the --logfile and --logpriority options
+            lxc-start web 20261201173943.879 ERROR    start - ../src/lxc/start.c:__lxc_start:2107 - Failed to spawn container "web"
+
+            """;
+        var lxc = new LxcTool(_dir.Path, new ScriptedRunner((_, args) =>
+        {
+            File.AppendAllText(args.SkipWhile(a => a != "-o").ElementAt(1), logged);
+            return ScriptedRunner.Output(1, stderr: advice);
+        }));
+        Directory.CreateDirectory(Path.GetDirectoryName(lxc.LogPath("web"))!);
+        File.WriteAllText(lxc.LogPath("web"), "lxc-start web 20261201170000.000 ERROR    cgfsng - ../src/lxc/cgroups/cgfsng.c:cgfsng_setup_limits_legacy:3165 - Invalid argument - Failed to set \"cpu.cfs_quota_us\" to \"500\"\n");
+
+        var error = await Assert.ThrowsAsync<ContainerDException>(() => lxc.StartAsync("web"));
+
+        Assert.Equal(ErrorKind.StartFailed, error.Kind);
+        Assert.StartsWith("container 'web' did not start: No such file or directory - Failed to exec \"/nix/var/nix/profiles/system/init\"", error.Message);
+        Assert.DoesNotContain("foreground mode", error.Message);
+        Assert.DoesNotContain("cfs_quota_us", error.Message); // an earlier start's
+    }
+
     [Theory]
     [InlineData(0, false)]
     [InlineData(2, false)]

@@ -33,14 +33,46 @@ public sealed class LxcTool(string lxcPath, ICommandRunner? runner = null)
     /// </summary>
     public async Task StartAsync(string name, CancellationToken cancellationToken = default)
     {
+        string log = LogPath(name);
+        long logged = File.Exists(log) ? new FileInfo(log).Length : 0;
         var output = await _run.RunAsync("lxc-start",
-            ["-P", LxcPath, "-n", name, "-d", "-o", LogPath(name), "-l", "WARN", "-s", "lxc.hook.pre-start=", "-s", "lxc.hook.start-host="],
+            ["-P", LxcPath, "-n", name, "-d", "-o", log, "-l", "WARN", "-s", "lxc.hook.pre-start=", "-s", "lxc.hook.start-host="],
             cancellationToken: cancellationToken, outlivesDaemon: true).ConfigureAwait(false);
         if (!output.Succeeded)
         {
             throw new ContainerDException(ErrorKind.StartFailed,
-                $"container '{name}' did not start: {Explain(output, name)}");
+                $"container '{name}' did not start: {LoggedErrors(log, logged) ?? Explain(output, name)}");
         }
+    }
+
+    /// <summary>
+    /// The errors a failed lxc-start wrote to the log past `from` (this start's), cause first: its
+    /// stderr has only the tool's own advice ("run the container in foreground mode", lxc_start.c),
+    /// which is left out. Null when it logged none.
+    /// </summary>
+    private static string? LoggedErrors(string log, long from)
+    {
+        string text;
+        try
+        {
+            using var stream = File.OpenRead(log);
+            stream.Seek(from <= stream.Length ? from : 0, SeekOrigin.Begin);
+            var buffer = new byte[64 << 10];
+            text = System.Text.Encoding.UTF8.GetString(buffer, 0, stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        // "lxc-start NAME TIME ERROR    start - ../src/lxc/start.c:start:2197 - No such file or directory - Failed to exec …"
+        var errors = text.Split('\n')
+            .Select(line => line.Split(" ERROR ", 2) is [_, var rest] ? rest.Trim().Split(" - ", 3) : [])
+            .Where(parts => parts.Length == 3 && !parts[1].Contains("tools/lxc_start.c", StringComparison.Ordinal))
+            .Select(parts => parts[2])
+            .Distinct()
+            .Take(5)
+            .ToList();
+        return errors.Count > 0 ? string.Join("\n", errors) : null;
     }
 
     /// <summary>
