@@ -172,6 +172,37 @@ public sealed class RecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fifo_among_the_files_is_refused_without_waiting_for_a_writer()
+    {
+        // Opening a FIFO to read blocks until something writes to it: the reload (and a daemon stop
+        // behind it) would wait for ever, every later reload too.
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
+        Declare("fresh-" + _name[4..], Yaml);
+        string fifo = Path.Combine(_config.DefinitionsDir, "piped-" + _name[4..] + ".yaml");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        var apply = Task.Run(_daemon.Declarative.Apply);
+        try
+        {
+            var changes = await apply.WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal((1, 1), (changes.Created, changes.Failed));
+            Assert.Equal([("fresh-" + _name[4..], "create")], _started);
+        }
+        finally
+        {
+            if (!apply.IsCompleted)
+            {
+                // Lets a reader that is stuck in open() go, so that the test run can end.
+                await File.WriteAllTextAsync(fifo, "");
+            }
+        }
+        await JobsEndedAsync();
+    }
+
+    [Fact]
     public async Task A_vanished_file_leaves_its_container_when_pruneDeclarative_is_off()
     {
         Leave(Phase.Ready, declarative: true);

@@ -3,6 +3,7 @@ using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Configuration;
 using ContainerD.Domain.Definitions;
+using ContainerD.Os.Filesystem;
 using Microsoft.Extensions.Logging;
 
 namespace ContainerD.Daemon.Startup;
@@ -172,12 +173,12 @@ public sealed class DeclarativeSync(
         });
     }
 
-    /// <summary>A declared file's text; a dangling symlink or an unreadable file is a ContainerDException that says so.</summary>
+    /// <summary>A declared file's text; a dangling symlink, an unreadable file or one that is not a regular file (a FIFO) is a ContainerDException that says so.</summary>
     private static string ReadDeclaration(string file)
     {
         try
         {
-            return File.ReadAllText(file);
+            return RegularFile.ReadAllText(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
