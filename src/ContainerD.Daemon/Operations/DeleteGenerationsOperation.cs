@@ -20,7 +20,8 @@ public sealed partial class DeleteGenerationsOperation(OperationKit kit) : IMana
         return _ => new(Begin(name, which));
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(old|[0-9]{1,6}d|\+[0-9]{1,6})\z")]
+    // nix-env refuses +0 and 0d (it keeps at least one; 0 days is no age): so does this, before a job.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(old|0*[1-9][0-9]{0,5}d|\+0*[1-9][0-9]{0,5})\z")]
     private static partial System.Text.RegularExpressions.Regex Selector();
 
     public Job Begin(string name, string which)
