@@ -100,6 +100,25 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_profile_of_the_name_that_no_container_owns_is_not_taken_over()
+    {
+        // nixos-container keeps its containers' profiles in the same per-container directory: a create
+        // added its generation to that profile, and its destroy deleted the profile.
+        string foreign = Path.Combine(_daemon.ProfilesDir, "web");
+        Directory.CreateDirectory(foreign);
+        var set = await Programs.Run("nix-env", "-p", Path.Combine(foreign, "system"), "--set", _system);
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        var before = Directory.EnumerateFileSystemEntries(foreign).Order().ToList();
+
+        var error = await Assert.ThrowsAsync<DBusErrorReplyException>(() => _client.CreateContainerAsync("web", $"system: {{ path: {_system} }}\n"));
+
+        Assert.Equal(Error + "AlreadyExists", error.ErrorName);
+        Assert.Contains($"{foreign} exists", error.ErrorMessage);
+        Assert.Equal(before, Directory.EnumerateFileSystemEntries(foreign).Order().ToList());
+        Assert.DoesNotContain(await _client.ListContainersAsync(), c => c.Name == "web");
+    }
+
+    [Fact]
     public async Task An_exhausted_pool_is_NoFreeRange()
     {
         // The pool holds 3 ranges; "existing" has one.

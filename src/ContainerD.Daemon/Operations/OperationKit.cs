@@ -69,6 +69,13 @@ public sealed class OperationKit(
             throw new ContainerDException(ErrorKind.Busy,
                 $"container '{name}' is being made by job {running.Id} ({running.Operation}); wait for it, cancel it with 'containerctl cancel {running.Id}', or pick another name");
         }
+        // No container of ours has it (recovery removed what a crashed create left): someone else's, such as
+        // nixos-container's, which keeps its profiles in the same directory. Ours would add to it, and destroy delete it.
+        if (Directory.Exists(Paths.ProfileDir(name)))
+        {
+            throw new ContainerDException(ErrorKind.AlreadyExists,
+                $"{Paths.ProfileDir(name)} exists and belongs to no container of containerctld (a nixos-container of that name?): pick another name, or remove it if nothing uses it");
+        }
         return registry.Allocate(name, size, fixedBase);
     }
 
