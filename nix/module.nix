@@ -129,6 +129,11 @@ let
   definitionFiles = map (name: config.environment.etc.${definitionFile name}.source) (builtins.attrNames cfg.containers);
 
   toAssertions = map (check: { assertion = check.ok; inherit (check) message; });
+
+  # nixos-container keeps its containers' profiles in per-container/NAME too: one name, one owner.
+  profilesDir = cfg.settings.profilesDir or "/nix/var/nix/profiles/per-container";
+  sharedNames = lib.optionals (profilesDir == "/nix/var/nix/profiles/per-container")
+    (builtins.attrNames (builtins.intersectAttrs cfg.containers (config.containers or { })));
 in
 {
   imports = [ ./cockpit.nix ./metrics.nix ]; # the Cockpit page, where services.cockpit is on; metrics for node_exporter
@@ -180,7 +185,11 @@ in
   config = mkIf cfg.enable {
     assertions = toAssertions (ctdLib.settingsChecks cfg.idPool cfg.settings
       ++ ctdLib.cacheChecks cfg.substituters cfg.trustedPublicKeys
-      ++ builtins.concatLists (lib.mapAttrsToList (name: c: ctdLib.containerChecks name c c.definesConfig cfg.idPool) cfg.containers));
+      ++ builtins.concatLists (lib.mapAttrsToList (name: c: ctdLib.containerChecks name c c.definesConfig cfg.idPool) cfg.containers))
+      ++ map (name: {
+        assertion = false;
+        message = "services.containerctld.containers.${name} and containers.${name} (nixos-container) would share the profile ${profilesDir}/${name}: rename one of them";
+      }) sharedNames;
 
     virtualisation.lxc.enable = true;
     environment.systemPackages = [ cfg.package ];

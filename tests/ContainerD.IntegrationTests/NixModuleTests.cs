@@ -188,6 +188,22 @@ public sealed partial class NixModuleTests
         Assert.Contains(failed, m => m.Contains(message, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("24.11")]
+    [InlineData("20.09")]
+    public async Task A_name_nixos_container_has_too_fails_the_evaluation_they_would_share_a_profile(string release)
+    {
+        string both = $$"""
+            { imports = [ {{Module}} ]; services.containerctld = { enable = true; containers.web.config = { ... }: { }; containers.db.config = { ... }: { }; };
+              containers.web.config = { ... }: { }; }
+            """;
+        var failed = (await EvalAsync(both, "failedAssertions", release)).EnumerateArray().Select(m => m.GetString()!).ToList();
+        Assert.Equal(["services.containerctld.containers.web and containers.web (nixos-container) would share the profile /nix/var/nix/profiles/per-container/web: rename one of them"], failed);
+
+        string elsewhere = both.Replace("enable = true;", "enable = true; settings.profilesDir = \"/nix/var/nix/profiles/containerctld\";", StringComparison.Ordinal);
+        Assert.Equal(0, (await EvalAsync(elsewhere, "failedAssertions", release)).GetArrayLength());
+    }
+
     [Fact]
     public async Task Ephemeral_and_nix_daemon_reach_the_definition_the_daemon_reads()
     {
