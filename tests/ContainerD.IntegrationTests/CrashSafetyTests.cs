@@ -35,7 +35,7 @@ public sealed class CrashSafetyTests
     [Fact]
     public void Every_operation_with_crash_steps_is_crashed_here()
     {
-        Assert.Equal(["activate", "create", "destroy", "import", "reset", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
+        Assert.Equal(["activate", "create", "destroy", "import", "reset", "restart", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
     }
 
     private static Dictionary<string, string> CrashAt(CrashStep step) => new() { ["CONTAINERCTLD_CRASH_AT"] = step.Id };
@@ -212,11 +212,10 @@ public sealed class CrashSafetyTests
                 Assert.Fail($"no expectation for {step}");
                 break;
         }
-        // Whatever it went through, it starts and answers (a container left frozen would hang here).
-        if (row.State != "running")
-        {
-            Assert.True((await after.RunJobAsync(c => c.StartContainerAsync("rooty"))).Succeeded);
-        }
+        // Whatever it went through, it runs again, as it did before, and answers (a container left
+        // frozen would hang here): a restore or reset that stopped it, the next daemon start starts.
+        await Eventually.TrueAsync(async () => (await after.ListJobsAsync()).Length == 0, "the jobs of the daemon's start");
+        Assert.Equal("running", Assert.Single(await after.ListContainersAsync()).State);
         Assert.Equal(0, (await after.RunCommandAsync(row.Path, ["true"], new Dictionary<string, string>())).ExitCode);
     }
 
@@ -288,6 +287,27 @@ public sealed class CrashSafetyTests
         var console = await daemon.CliAsync("logs", "again");
         Assert.Contains("init: system again variant 2 up", console.Stdout);
         await Invariants.AssertHoldAsync(daemon, after);
+    }
+
+    [Fact]
+    public async Task A_crash_between_the_stop_and_the_start_of_a_restart_starts_the_container_at_the_next_daemon_start()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("twice", DaemonUnderTest.NixDefinition("twice")))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("twice"))).Succeeded);
+        }
+        await CrashAndRestartAsync(daemon, CrashSteps.RestartStart, c => c.RestartContainerAsync("twice"));
+
+        using var after = await daemon.ConnectAsync();
+        await Eventually.TrueAsync(async () => (await after.ListJobsAsync()).Length == 0, "the jobs of the daemon's start");
+        Assert.Equal("running", Assert.Single(await after.ListContainersAsync()).State);
+        await daemon.AssertLoggedAsync("a change that restarts it had stopped it when the daemon stopped");
+        await Invariants.AssertHoldAsync(daemon, after);
+
+        // Pending no more: a later daemon start leaves the container as it is.
+        Assert.DoesNotContain("restartPending\": true", await File.ReadAllTextAsync(Path.Combine(daemon.StateDir, "containers", "twice", "state.json")));
     }
 
     [Fact]

@@ -36,9 +36,9 @@ public sealed record PersistedState
     /// </summary>
     public bool ActivationPending { get; init; }
     /// <summary>
-    /// A restart activation stopped the running container to boot the new generation: set (and
-    /// written) before the stop, cleared with ActivationPending; a crash before the start leaves it
-    /// set, and recovery starts the container.
+    /// A change that restarts the container (a restart activation, restart, restore, reset) stopped
+    /// it while it ran: set (and written) before the stop, cleared at the job's end (an activation's
+    /// with ActivationPending); a crash before the start leaves it set, and recovery starts it.
     /// </summary>
     public bool RestartPending { get; init; }
 }

@@ -46,19 +46,32 @@ public sealed class ProfileSteps(StateStore store, LxcTool lxc, ContainerRegistr
         }
         finally
         {
-            ClearActivationPending(container);
+            ClearPending(container);
         }
     }
 
-    public void ClearActivationPending(Container container)
+    /// <summary>An activation's job is over (or a stopped container needs none): nothing is pending.</summary>
+    public void ClearPending(Container container) => Write(container, container.State with { ActivationPending = false, RestartPending = false });
+
+    /// <summary>The generation needs no activation (the container is stopped: it boots it); a pending start stays.</summary>
+    public void ClearActivationPending(Container container) => Write(container, container.State with { ActivationPending = false });
+
+    /// <summary>
+    /// On disk before a stop that a start must follow (a restart activation, restart, restore, reset):
+    /// a daemon that dies in between does not leave the container stopped, the next daemon start
+    /// starts it (ActivateOperation.ResumeInterrupted).
+    /// </summary>
+    public void MarkRestartPending(Container container) => Write(container, container.State with { RestartPending = true });
+
+    public void ClearRestartPending(Container container) => Write(container, container.State with { RestartPending = false });
+
+    private void Write(Container container, PersistedState state)
     {
-        if (!container.State.ActivationPending && !container.State.RestartPending)
+        if (state != container.State)
         {
-            return;
+            store.Write(state);
+            container.SetState(state);
         }
-        var state = container.State with { ActivationPending = false, RestartPending = false };
-        store.Write(state);
-        container.SetState(state);
     }
 
     /// <summary>
@@ -121,10 +134,7 @@ public sealed class ProfileSteps(StateStore store, LxcTool lxc, ContainerRegistr
                 break;
             case Activation.Restart:
                 job.Log($"activation: restarting {container.Name}");
-                // On disk before the stop: a crash before the start must not leave a running container stopped.
-                var restarting = container.State with { RestartPending = true };
-                store.Write(restarting);
-                container.SetState(restarting);
+                MarkRestartPending(container);
                 await runtime.StopAsync(job, container, force: false).ConfigureAwait(false);
                 FaultInjection.Before(CrashSteps.ActivateStart);
                 await runtime.StartAsync(job, container).ConfigureAwait(false);

@@ -14,8 +14,9 @@ public sealed class ActivateOperation(OperationKit kit)
 
     /// <summary>
     /// Each pending activation as a job; a container that is not running just boots the generation at
-    /// its next start — unless a restart activation had stopped it (restartPending): that one is
-    /// started (an autostart one, autostart has begun starting already).
+    /// its next start — unless a change that restarts it (a restart activation, restart, restore,
+    /// reset) had stopped it (restartPending): that one is started (an autostart one, autostart has
+    /// begun starting already).
     /// </summary>
     public void ResumeInterrupted()
     {
@@ -26,10 +27,14 @@ public sealed class ActivateOperation(OperationKit kit)
                 ResumeRestart(container);
                 continue;
             }
-            if (container.RunState != ContainerState.Running)
+            if (container.RunState != ContainerState.Running || !container.State.ActivationPending)
             {
-                kit.Log.LogInformation("container {Name} is not running: it boots generation {Generation} at its next start", container.Name, container.State.Generation);
-                kit.Profiles.ClearActivationPending(container);
+                if (container.State.ActivationPending)
+                {
+                    kit.Log.LogInformation("container {Name} is not running: it boots generation {Generation} at its next start", container.Name, container.State.Generation);
+                }
+                // Running and only restartPending: the daemon died after the start, before the job's end.
+                kit.Profiles.ClearPending(container);
                 continue;
             }
             try
@@ -56,17 +61,17 @@ public sealed class ActivateOperation(OperationKit kit)
         {
             kit.ForExisting(container.Name, Name, async (job, c) =>
             {
-                job.Log($"{c.Name} was stopped to restart on generation {c.State.Generation} when the daemon stopped; starting it");
+                job.Log($"{c.Name} was stopped for a change after which it runs again when the daemon stopped; starting it (generation {c.State.Generation})");
                 try
                 {
                     await kit.Runtime.StartAsync(job, c).ConfigureAwait(false);
                 }
                 finally
                 {
-                    kit.Profiles.ClearActivationPending(c);
+                    kit.Profiles.ClearPending(c);
                 }
             });
-            kit.Log.LogWarning("container {Name}: starting it on generation {Generation}: a restart activation had stopped it when the daemon stopped",
+            kit.Log.LogWarning("container {Name}: starting it on generation {Generation}: a change that restarts it had stopped it when the daemon stopped",
                 container.Name, container.State.Generation);
         }
         catch (Domain.ContainerDException e)

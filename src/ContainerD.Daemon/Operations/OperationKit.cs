@@ -83,17 +83,34 @@ public sealed class OperationKit(
     public ContainerDefinition Parse(string yaml, string name, bool declarative) =>
         DefinitionParser.Parse(yaml, declarative ? Paths.DeclarativeFile(name) : $"definition of '{name}'", name);
 
-    /// <summary>Stops a running container (its init powers off) for a change that needs it stopped; true when it was running, to be started again.</summary>
-    public async Task<bool> StopForAsync(Job job, Container container, string change)
+    /// <summary>
+    /// Runs a change that needs the container stopped (restart, restore, reset): a running one is
+    /// stopped (its init powers off) and started again after the work — or always, with start. That
+    /// it is to be started again is on disk before the stop (ProfileSteps.MarkRestartPending); the
+    /// job's end clears it, done or failed, so only a daemon that died in between leaves it.
+    /// </summary>
+    public async Task WhileStoppedAsync(Job job, Container container, string change, Func<Task> work, bool start = false)
     {
         await runtime.RefreshAsync(container).ConfigureAwait(false);
-        if (container.RunState == ContainerState.Stopped)
+        bool wasRunning = container.RunState != ContainerState.Stopped;
+        if (wasRunning)
         {
-            return false;
+            profiles.MarkRestartPending(container);
+            job.Log($"stopping {container.Name} for the {change}; it is started again afterwards");
+            await runtime.StopAsync(job, container, force: false).ConfigureAwait(false);
         }
-        job.Log($"stopping {container.Name} for the {change}; it is started again afterwards");
-        await runtime.StopAsync(job, container, force: false).ConfigureAwait(false);
-        return true;
+        try
+        {
+            await work().ConfigureAwait(false);
+            if (wasRunning || start)
+            {
+                await runtime.StartAsync(job, container).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            profiles.ClearRestartPending(container);
+        }
     }
 
     /// <summary>

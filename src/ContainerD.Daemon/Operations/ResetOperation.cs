@@ -41,16 +41,14 @@ public sealed class ResetOperation(OperationKit kit) : IManagerVerb
 
     private async Task StepsAsync(Job job, Container container)
     {
-        bool wasRunning = await kit.StopForAsync(job, container, "reset").ConfigureAwait(false);
-        FaultInjection.Before(CrashSteps.ResetWriteIntent);
-        kit.RootfsSwap.WriteIntent(container.Name, RootfsSwap.Skeleton);
-        await ApplyAsync(container, recovering: false).ConfigureAwait(false);
-        kit.RootfsSwap.ClearIntent(container.Name);
-        job.Log($"reset the root of {container.Name} to the empty skeleton");
-        if (wasRunning)
+        await kit.WhileStoppedAsync(job, container, Name, async () =>
         {
-            await kit.Runtime.StartAsync(job, container).ConfigureAwait(false);
-        }
+            FaultInjection.Before(CrashSteps.ResetWriteIntent);
+            kit.RootfsSwap.WriteIntent(container.Name, RootfsSwap.Skeleton);
+            await ApplyAsync(container, recovering: false).ConfigureAwait(false);
+            kit.RootfsSwap.ClearIntent(container.Name);
+            job.Log($"reset the root of {container.Name} to the empty skeleton");
+        }).ConfigureAwait(false);
     }
 
     private Task ApplyAsync(Container container, bool recovering) =>

@@ -2,6 +2,7 @@ using ContainerD.Contract;
 using ContainerD.Daemon.Bus;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
+using ContainerD.Domain.Operations;
 
 namespace ContainerD.Daemon.Operations;
 
@@ -18,9 +19,10 @@ public sealed class RestartOperation(OperationKit kit) : IManagerVerb
         return _ => new(Begin(name));
     }
 
-    public Job Begin(string name) => kit.ForExisting(name, Name, async (job, container) =>
-    {
-        await kit.Runtime.StopAsync(job, container, force: false).ConfigureAwait(false);
-        await kit.Runtime.StartAsync(job, container).ConfigureAwait(false);
-    });
+    public Job Begin(string name) => kit.ForExisting(name, Name, (job, container) =>
+        kit.WhileStoppedAsync(job, container, Name, () =>
+        {
+            FaultInjection.Before(CrashSteps.RestartStart);
+            return Task.CompletedTask;
+        }, start: true));
 }

@@ -44,16 +44,14 @@ public sealed class RestoreOperation(OperationKit kit) : IManagerVerb
 
     private async Task StepsAsync(Job job, Container container, SnapshotInfo info)
     {
-        bool wasRunning = await kit.StopForAsync(job, container, "restore").ConfigureAwait(false);
-        FaultInjection.Before(CrashSteps.RestoreWriteIntent);
-        kit.RootfsSwap.WriteIntent(container.Name, RootfsSwap.FromSnapshot(info.Name));
-        await ApplyAsync(container, info, recovering: false, CancellationToken.None).ConfigureAwait(false);
-        kit.RootfsSwap.ClearIntent(container.Name);
-        job.Log($"restored {container.Name} from snapshot {info.Name}: its root, and generation {container.State.Generation} ({info.SystemPath})");
-        if (wasRunning)
+        await kit.WhileStoppedAsync(job, container, Name, async () =>
         {
-            await kit.Runtime.StartAsync(job, container).ConfigureAwait(false);
-        }
+            FaultInjection.Before(CrashSteps.RestoreWriteIntent);
+            kit.RootfsSwap.WriteIntent(container.Name, RootfsSwap.FromSnapshot(info.Name));
+            await ApplyAsync(container, info, recovering: false, CancellationToken.None).ConfigureAwait(false);
+            kit.RootfsSwap.ClearIntent(container.Name);
+            job.Log($"restored {container.Name} from snapshot {info.Name}: its root, and generation {container.State.Generation} ({info.SystemPath})");
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Copy, exchange, generation: each step again from the start when recovering (the crash steps fire only in the job).</summary>

@@ -82,6 +82,11 @@ public static class CrashSteps
         "the new generation recorded in state.json with restartPending (the container was running), then the container stopped",
         "restartPending: the container is started, on the new generation", CrashOutcome.Finished);
 
+    // Restart, and a restore's or reset's start of a container that was running before it.
+    public static readonly CrashStep RestartStart = new("restart", "start",
+        "restartPending in state.json (the container was running), then the container stopped",
+        "restartPending: the container is started", CrashOutcome.Finished);
+
     private const string SwapFinished = "rootfs-swap names what the root becomes: recovery does the whole swap again (a copy into rootfs.new, the exchange, the generation), which ends where the uninterrupted one would";
 
     public static readonly CrashStep SnapshotCopyRootfs = new("snapshot", "copy-rootfs",
@@ -125,6 +130,7 @@ public static class CrashSteps
         UpdateWritePending, UpdateSetProfile, UpdateRecordGeneration,
         RollbackSwitchGeneration, RollbackRecordGeneration,
         ActivateStart,
+        RestartStart,
         SnapshotCopyRootfs, SnapshotCommit,
         RestoreWriteIntent, RestoreCopyRootfs, RestoreSwapRootfs, RestoreSetGeneration,
         ResetWriteIntent, ResetSwapRootfs,
