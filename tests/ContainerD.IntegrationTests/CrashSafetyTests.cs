@@ -332,4 +332,65 @@ public sealed class CrashSafetyTests
         Assert.False(File.Exists(Path.Combine(shared, "sigpwr")), "recovery asked the container to power off and waited");
         await daemon.AssertLoggedAsync("killing container stubborn: its removal was already under way");
     }
+    /// <summary>
+    /// systemctl stop (SIGTERM) while an export holds a running container frozen: the daemon does not
+    /// wait for its jobs, and a start that would thaw it may never come. The export writes into a pipe
+    /// nobody reads, so it stays in its frozen section until the daemon goes.
+    /// </summary>
+    [Fact]
+    public async Task A_daemon_stopped_while_an_export_holds_a_container_frozen_thaws_it_before_it_exits()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var unread = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.In);
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("icy", DaemonUnderTest.NixDefinition("icy")))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("icy"))).Succeeded);
+            // More root than a pipe buffers: the export blocks inside its frozen section.
+            var big = await daemon.CliAsync("run", "icy", "--", "dd", "if=/dev/zero", "of=/root/big", "bs=1M", "count=2");
+            Assert.True(big.ExitCode == 0, big.ToString());
+            var frozen = new TaskCompletionSource();
+            await client.WatchJobsAsync((_, line) => { if (line.Contains("freezing icy", StringComparison.Ordinal)) { frozen.TrySetResult(); } });
+            await client.ExportContainerAsync("icy", unread.ClientSafePipeHandle);
+            await frozen.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        await Eventually.TrueAsync(async () => await LxcStateAsync(daemon, "icy") == "FROZEN", "the export's freeze");
+
+        await daemon.StopAsync();
+
+        Assert.Equal("RUNNING", await LxcStateAsync(daemon, "icy"));
+        await daemon.AssertLoggedAsync("thawing container icy before the daemon exits");
+    }
+
+    /// <summary>
+    /// A freeze that fails half-way — lxc-freeze gives up while the freezer has begun (cgroup v1's
+    /// does on a task it cannot stop) — is thawed: the snapshot fails, and the container runs on.
+    /// lxc-freeze here freezes for real, then reports that failure.
+    /// </summary>
+    [Fact]
+    public async Task A_freeze_that_fails_half_way_leaves_the_container_thawed()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string tools = Path.Combine(daemon.Dir, "tools");
+        Directory.CreateDirectory(tools);
+        string freeze = Path.Combine(tools, "lxc-freeze");
+        await File.WriteAllTextAsync(freeze, "#!/bin/sh\n/usr/bin/lxc-freeze \"$@\"\necho 'lxc-freeze: timed out waiting for the freezer' >&2\nexit 1\n");
+        File.SetUnixFileMode(freeze, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await daemon.KillAsync();
+        await daemon.StartProcessAsync(new Dictionary<string, string> { ["PATH"] = tools + ":" + Environment.GetEnvironmentVariable("PATH") });
+        using var client = await daemon.ConnectAsync();
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("slush", DaemonUnderTest.NixDefinition("slush")))).Succeeded);
+        Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("slush"))).Succeeded);
+
+        var snapshot = await client.RunJobAsync(c => c.SnapshotContainerAsync("slush", "cold"));
+
+        Assert.False(snapshot.Succeeded);
+        Assert.Contains("cannot freeze", snapshot.Message);
+        Assert.Equal("RUNNING", await LxcStateAsync(daemon, "slush"));
+        Assert.False(File.Exists(Path.Combine(daemon.StateDir, "containers", "slush", "frozen-for-snapshot")));
+        Assert.Empty(await client.ListSnapshotsAsync("slush"));
+    }
+
+    private static async Task<string> LxcStateAsync(DaemonUnderTest daemon, string name) =>
+        (await Programs.RunChecked("lxc-info", "-P", daemon.LxcPath, "-n", name, "-s", "-H")).Trim();
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ContainerD.Daemon.Containers;
 using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
@@ -48,6 +49,9 @@ public sealed class OperationKit(
     public RootfsSwap RootfsSwap => rootfsSwap;
     public TimeProvider Clock => clock;
     public ILogger Log => log;
+
+    /// <summary>The containers a job holds frozen now, and that job.</summary>
+    private readonly ConcurrentDictionary<string, Job> _frozen = new(StringComparer.Ordinal);
 
     /// <summary>A job for an existing container; found and started together, so a destroy cannot come between.</summary>
     public Job ForExisting(string name, string operation, Func<Job, Container, Task> steps) =>
@@ -116,30 +120,56 @@ public sealed class OperationKit(
     /// <summary>
     /// Runs work on the container's root with its processes frozen (when it runs), so the root holds
     /// still: one instant of it. The marker is written first, so a crash meanwhile is thawed at the
-    /// next start rather than left frozen.
+    /// next start rather than left frozen; a freeze that failed or was canceled half-way is thawed
+    /// too (the freezer may have begun), and a SIGTERM thaws it before the daemon exits (ThawBeforeExitAsync).
     /// </summary>
     public async Task WhileFrozenAsync(Job job, Container container, string why, Func<Task> work)
     {
         await runtime.RefreshAsync(container).ConfigureAwait(false);
-        bool frozen = false;
-        if (container.RunState == ContainerState.Running)
-        {
-            job.Log($"freezing {container.Name} while {why}");
-            File.OpenHandle(Paths.FrozenMarker(container.Name), FileMode.OpenOrCreate, FileAccess.Write).Dispose();
-            await lxc.FreezeAsync(container.Name, job.Canceled).ConfigureAwait(false);
-            frozen = true;
-        }
+        bool freeze = container.RunState == ContainerState.Running;
         try
         {
+            if (freeze)
+            {
+                job.Log($"freezing {container.Name} while {why}");
+                File.OpenHandle(Paths.FrozenMarker(container.Name), FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+                _frozen[container.Name] = job;
+                await lxc.FreezeAsync(container.Name, job.Canceled).ConfigureAwait(false);
+            }
             await work().ConfigureAwait(false);
         }
         finally
         {
-            if (frozen)
+            if (freeze)
             {
+                // Throws when it cannot thaw: the marker then stays, and the next start tries again.
                 await lxc.UnfreezeAsync(container.Name).ConfigureAwait(false);
+                _frozen.TryRemove(container.Name, out _);
             }
             File.Delete(Paths.FrozenMarker(container.Name));
+        }
+    }
+
+    /// <summary>
+    /// The daemon is stopping (SIGTERM) and does not wait for its jobs: a job that holds a container
+    /// frozen is canceled and the container thawed now, rather than left frozen until the daemon
+    /// starts again (which may be never). The marker stays for the next start, in case the job froze
+    /// it again before it saw the cancel.
+    /// </summary>
+    public async Task ThawBeforeExitAsync()
+    {
+        foreach (var (name, job) in _frozen)
+        {
+            job.Cancel();
+            log.LogWarning("thawing container {Name} before the daemon exits: job {Id} ({Operation}) froze it and is canceled", name, job.Id, job.Operation);
+            try
+            {
+                await lxc.UnfreezeAsync(name).ConfigureAwait(false);
+            }
+            catch (ContainerDException e)
+            {
+                log.LogWarning("container {Name}: {Message}", name, e.Message);
+            }
         }
     }
 

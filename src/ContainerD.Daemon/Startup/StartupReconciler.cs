@@ -18,6 +18,7 @@ public sealed class StartupReconciler(
     DeclarativeSync declarative,
     ContainerRegistry registry,
     Operations.Operations operations,
+    Operations.OperationKit kit,
     ILogger<StartupReconciler> log) : IHostedService
 {
     /// <summary>Recovery, before anything is published.</summary>
@@ -32,7 +33,8 @@ public sealed class StartupReconciler(
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>SIGTERM: the jobs are not waited for, but no container is left frozen by one.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => kit.ThawBeforeExitAsync();
 
     /// <summary>Every autostart container that is not running, started once, at daemon start; how many.</summary>
     private int StartAutostartContainers()
