@@ -35,7 +35,7 @@ public sealed class CrashSafetyTests
     [Fact]
     public void Every_operation_with_crash_steps_is_crashed_here()
     {
-        Assert.Equal(["activate", "create", "destroy", "import", "reset", "restart", "restore", "rollback", "snapshot", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
+        Assert.Equal(["activate", "create", "destroy", "import", "reset", "restart", "restore", "rollback", "snapshot", "start", "update"], CrashSteps.All.Select(s => s.Operation).Distinct().Order());
     }
 
     private static Dictionary<string, string> CrashAt(CrashStep step) => new() { ["CONTAINERCTLD_CRASH_AT"] = step.Id };
@@ -308,6 +308,38 @@ public sealed class CrashSafetyTests
 
         // Pending no more: a later daemon start leaves the container as it is.
         Assert.DoesNotContain("restartPending\": true", await File.ReadAllTextAsync(Path.Combine(daemon.StateDir, "containers", "twice", "state.json")));
+    }
+
+    /// <summary>
+    /// lxc-start has booted the container, and the daemon dies before it gives the host end its
+    /// address and loads the port forwards: the next start finds the container running and makes
+    /// them, rather than keeping a running container its definition's network never reaches.
+    /// </summary>
+    [Fact]
+    public async Task A_crash_between_lxc_start_and_the_network_gives_the_running_container_its_network_at_the_next_start()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        string network = $"""
+            network:
+              mode: veth
+              hostAddress: 10.231.9.1/30
+              localAddress: 10.231.9.2/30
+              forwardPorts: [ {"{"} hostPort: {23000 + Random.Shared.Next(1000)}, containerPort: 8080 {"}"} ]
+            """;
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("wired", DaemonUnderTest.NixDefinition("wired", extra: network)))).Succeeded);
+        }
+        await CrashAndRestartAsync(daemon, CrashSteps.StartNetwork, c => c.StartContainerAsync("wired"));
+
+        using var after = await daemon.ConnectAsync();
+        Assert.Equal("running", Assert.Single(await after.ListContainersAsync()).State);
+        Assert.Contains("inet 10.231.9.1/30", (await Programs.RunChecked("ip", "-4", "addr", "show", "dev", "ve-wired")));
+        Assert.Equal(0, (await Programs.Run("nft", "list", "table", "ip", "containerctld-wired")).ExitCode);
+        await Invariants.AssertHoldAsync(daemon, after);
+        // The intent is done with: a stop takes the forwards with it as after any start.
+        Assert.True((await after.RunJobAsync(c => c.StopContainerAsync("wired", false))).Succeeded);
+        Assert.NotEqual(0, (await Programs.Run("nft", "list", "table", "ip", "containerctld-wired")).ExitCode);
     }
 
     [Fact]

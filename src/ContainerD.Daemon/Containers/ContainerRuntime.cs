@@ -4,6 +4,7 @@ using ContainerD.Domain.Configuration;
 using ContainerD.Domain.Definitions;
 using ContainerD.Domain.IdMapping;
 using ContainerD.Domain.Lxc;
+using ContainerD.Domain.Operations;
 using ContainerD.Os;
 using ContainerD.Os.Filesystem;
 using ContainerD.Os.Lxc;
@@ -105,6 +106,28 @@ public sealed class ContainerRuntime(
         // Rendered afresh on each start, so a changed host (or daemon) never boots a stale config.
         var mounts = WriteLxcConfig(container);
         Rootfs.Enclose(Paths.StateDir(container.Name), container.Ids.Start);
+        // Start's intent, from before lxc-start until the network is made: a crash in between
+        // leaves a running container that recovery gives its network (FinishInterruptedStartAsync).
+        bool veth = container.Definition.Network.Mode == NetworkMode.Veth;
+        if (veth)
+        {
+            File.OpenHandle(NetworkPendingFile(container.Name), FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+        }
+        try
+        {
+            await BootAsync(job, container, mounts).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (veth)
+            {
+                File.Delete(NetworkPendingFile(container.Name));
+            }
+        }
+    }
+
+    private async Task BootAsync(Job job, Container container, IReadOnlyList<HostMount> mounts)
+    {
         try
         {
             // The locked mounts, made here as the config's pre-start hook makes them for a hand-run
@@ -131,6 +154,7 @@ public sealed class ContainerRuntime(
         }
         try
         {
+            FaultInjection.Before(CrashSteps.StartNetwork);
             await network.SetUpAsync(container.Name, container.Definition.Network, ForwardsFile(container.Name), job.Canceled).ConfigureAwait(false);
         }
         catch
@@ -141,6 +165,36 @@ public sealed class ContainerRuntime(
             throw;
         }
         job.Log($"container {container.Name} is running, init pid {container.LeaderPid}");
+    }
+
+    /// <summary>
+    /// A start a crash cut short after lxc-start (its network-pending intent is left): a container
+    /// that runs gets the host end and port forwards its definition promises (set-up is idempotent);
+    /// one that does not has nothing to make (TearDownStaleForwardsAsync takes what it had).
+    /// </summary>
+    public async Task FinishInterruptedStartAsync(Container container)
+    {
+        string pending = NetworkPendingFile(container.Name);
+        if (!File.Exists(pending))
+        {
+            return;
+        }
+        if (container.RunState == ContainerState.Running)
+        {
+            log.LogWarning("container {Name}: making its network, which a start the daemon did not finish had not made", container.Name);
+            try
+            {
+                await network.SetUpAsync(container.Name, container.Definition.Network, ForwardsFile(container.Name), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ContainerDException e)
+            {
+                // As a start would: a container without the network its definition promises is not left running.
+                log.LogError("container {Name}: stopping it, its network cannot be made: {Message}", container.Name, e.Message);
+                await lxc.StopAsync(container.Name, TimeSpan.Zero, force: true, CancellationToken.None).ConfigureAwait(false);
+                await RefreshAsync(container).ConfigureAwait(false);
+            }
+        }
+        File.Delete(pending);
     }
 
     /// <summary>Asks init to power off and kills it after timeout (the definition's stopTimeout when null); force kills at once.</summary>
@@ -254,6 +308,8 @@ public sealed class ContainerRuntime(
     }
 
     private string ForwardsFile(string name) => Path.Combine(lxc.ContainerDir(name), "forwards.nft");
+
+    private string NetworkPendingFile(string name) => Path.Combine(lxc.ContainerDir(name), "network-pending");
 
     private string MountPlanFile(string name) => Path.Combine(lxc.ContainerDir(name), "mounts");
 

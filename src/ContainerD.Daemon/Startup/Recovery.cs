@@ -164,6 +164,7 @@ public sealed class Recovery(
             runtime.WriteLxcConfig(container);
         }
         await runtime.RefreshAsync(container, cancellationToken).ConfigureAwait(false);
+        await runtime.FinishInterruptedStartAsync(container).ConfigureAwait(false);
         log.LogInformation("loaded container {Name}: {State}, pid {Pid}, ids {Ids}, generation {Generation}",
             name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
     }

@@ -82,6 +82,11 @@ public static class CrashSteps
         "the new generation recorded in state.json with restartPending (the container was running), then the container stopped",
         "restartPending: the container is started, on the new generation", CrashOutcome.Finished);
 
+    // Inside every start of a container with a veth network (start, restart, autostart, …): lxc-start has returned.
+    public static readonly CrashStep StartNetwork = new("start", "network",
+        "network-pending in the LXC dir, then the container booted by lxc-start; its host end (address, link) and port forwards not made yet",
+        "network-pending: a running container's host end and port forwards are made; a stopped one's torn down", CrashOutcome.Finished);
+
     // Restart, and a restore's or reset's start of a container that was running before it.
     public static readonly CrashStep RestartStart = new("restart", "start",
         "restartPending in state.json (the container was running), then the container stopped",
@@ -130,6 +135,7 @@ public static class CrashSteps
         UpdateWritePending, UpdateSetProfile, UpdateRecordGeneration,
         RollbackSwitchGeneration, RollbackRecordGeneration,
         ActivateStart,
+        StartNetwork,
         RestartStart,
         SnapshotCopyRootfs, SnapshotCommit,
         RestoreWriteIntent, RestoreCopyRootfs, RestoreSwapRootfs, RestoreSetGeneration,
