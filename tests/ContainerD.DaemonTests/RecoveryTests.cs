@@ -223,4 +223,29 @@ public sealed class RecoveryTests : IDisposable
         Assert.Equal((0, 0, 0), (changes.Created, changes.Updated, changes.Failed));
         Assert.Empty(_started);
     }
+
+    /// <summary>
+    /// The host boots with a changed declaration of an autostart container (nixos-rebuild boot, then
+    /// a reboot): the daemon's start begins its update first, and autostart must not skip the
+    /// container as busy — it starts it once the update's job ends.
+    /// </summary>
+    [Fact]
+    public async Task An_autostart_container_busy_with_its_declarations_update_at_daemon_start_is_started_when_the_job_ends()
+    {
+        Leave(Phase.Ready, declarative: true);
+        _store.WriteDefinition(_name, Yaml + "autostart: true\n");
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
+        Declare(_name, Yaml + "autostart: true\nstopTimeout: 5s\n");
+
+        await _daemon.Reconciler.StartAsync(CancellationToken.None);
+
+        Assert.Contains((_name, "update"), _started);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!_started.Contains((_name, "start")) && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(10, CancellationToken.None);
+        }
+        Assert.Contains((_name, "start"), _started);
+        await JobsEndedAsync();
+    }
 }

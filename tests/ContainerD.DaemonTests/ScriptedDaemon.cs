@@ -32,6 +32,8 @@ public sealed class ScriptedDaemon : IDisposable
     public Daemon.Operations.Operations Operations { get; }
     public Recovery Recovery { get; }
     public DeclarativeSync Declarative { get; }
+    /// <summary>What the daemon does once the bus is published: declarations, autostart, resumed activations.</summary>
+    public StartupReconciler Reconciler { get; }
     private readonly ServiceProvider _services;
 
     public ScriptedDaemon(ScriptedRunner runner, HostFeatures host, IdRange pool)
@@ -55,6 +57,7 @@ public sealed class ScriptedDaemon : IDisposable
         Operations = _services.GetRequiredService<Daemon.Operations.Operations>();
         Recovery = _services.GetRequiredService<Recovery>();
         Declarative = _services.GetRequiredService<DeclarativeSync>();
+        Reconciler = ActivatorUtilities.CreateInstance<StartupReconciler>(_services);
     }
 
     public void Dispose()

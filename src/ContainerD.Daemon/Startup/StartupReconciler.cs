@@ -1,4 +1,5 @@
 using ContainerD.Daemon.Containers;
+using ContainerD.Daemon.Jobs;
 using ContainerD.Domain;
 using ContainerD.Domain.Lxc;
 using Microsoft.Extensions.Hosting;
@@ -19,6 +20,7 @@ public sealed class StartupReconciler(
     ContainerRegistry registry,
     Operations.Operations operations,
     Operations.OperationKit kit,
+    JobManager jobs,
     ILogger<StartupReconciler> log) : IHostedService
 {
     /// <summary>Recovery, before anything is published.</summary>
@@ -36,22 +38,69 @@ public sealed class StartupReconciler(
     /// <summary>SIGTERM: the jobs are not waited for, but no container is left frozen by one.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => kit.ThawBeforeExitAsync();
 
-    /// <summary>Every autostart container that is not running, started once, at daemon start; how many.</summary>
+    /// <summary>
+    /// Every autostart container that is not running, started once, at daemon start; how many. One
+    /// busy with a job begun just before (its declaration's update, a resumed activation) is started
+    /// when that job ends, if its definition then says autostart and it is not running.
+    /// </summary>
     private int StartAutostartContainers()
     {
         int started = 0;
-        foreach (var container in registry.List().Where(c => c.Definition.Autostart && c.RunState != ContainerState.Running))
+        foreach (var container in registry.List().Where(c => c.RunState != ContainerState.Running))
         {
-            try
+            if (jobs.ActiveFor(container.Name) is { } busy)
             {
-                operations.Start.Begin(container.Name);
-                started++;
+                StartWhenEnded(container.Name, busy);
+                continue;
             }
-            catch (ContainerDException e)
+            if (container.Definition.Autostart && BeginAutostart(container.Name))
             {
-                log.LogWarning("autostart of {Name} not begun: {Message}", container.Name, e.Message);
+                started++;
             }
         }
         return started;
+    }
+
+    private bool BeginAutostart(string name)
+    {
+        try
+        {
+            operations.Start.Begin(name);
+            return true;
+        }
+        catch (ContainerDException e)
+        {
+            log.LogWarning("autostart of {Name} not begun: {Message}", name, e.Message);
+            return false;
+        }
+    }
+
+    private void StartWhenEnded(string name, Job busy)
+    {
+        int seen = 0;
+        void OnRemoved(Job job, JobOutcome outcome)
+        {
+            // Once: the job may end between the watch and the check below, which then both see it.
+            if (job.Id != busy.Id || Interlocked.Exchange(ref seen, 1) == 1)
+            {
+                return;
+            }
+            jobs.JobRemoved -= OnRemoved;
+            // Not on the job's own thread: the start is the next job.
+            _ = Task.Run(() =>
+            {
+                if (registry.Find(name) is { Definition.Autostart: true, RunState: not ContainerState.Running })
+                {
+                    log.LogInformation("autostart of {Name}: starting it now that job {Id} ({Operation}) has ended", name, job.Id, job.Operation);
+                    BeginAutostart(name);
+                }
+            });
+        }
+        jobs.JobRemoved += OnRemoved;
+        if (jobs.ActiveFor(name)?.Id != busy.Id)
+        {
+            // It ended before the watch began.
+            OnRemoved(busy, new JobOutcome(busy.State, "", null));
+        }
     }
 }
