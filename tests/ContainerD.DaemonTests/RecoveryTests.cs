@@ -248,4 +248,24 @@ public sealed class RecoveryTests : IDisposable
         Assert.Contains((_name, "start"), _started);
         await JobsEndedAsync();
     }
+
+    /// <summary>
+    /// A restart (or restore, reset, restart activation) had stopped the container when the daemon
+    /// died, and its declaration changed meanwhile: the start that restart owes it begins first,
+    /// and the declaration is applied when that job ends — not the update first, which left the
+    /// resumed start busy and the container stopped.
+    /// </summary>
+    [Fact]
+    public async Task A_container_a_restart_left_stopped_is_started_at_daemon_start_also_when_its_declaration_changed()
+    {
+        Leave(Phase.Ready, declarative: true);
+        _store.Write(State(Phase.Ready, declarative: true) with { RestartPending = true });
+        await _daemon.Recovery.RunAsync(CancellationToken.None);
+        Declare(_name, Yaml + "stopTimeout: 5s\n");
+
+        await _daemon.Reconciler.StartAsync(CancellationToken.None);
+
+        Assert.Contains((_name, "activate"), _started);
+        await JobsEndedAsync();
+    }
 }

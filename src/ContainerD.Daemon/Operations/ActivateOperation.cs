@@ -15,8 +15,8 @@ public sealed class ActivateOperation(OperationKit kit)
     /// <summary>
     /// Each pending activation as a job; a container that is not running just boots the generation at
     /// its next start — unless a change that restarts it (a restart activation, restart, restore,
-    /// reset) had stopped it (restartPending): that one is started (an autostart one, autostart has
-    /// begun starting already).
+    /// reset) had stopped it (restartPending): that one is started (an autostart one, autostart starts
+    /// right after).
     /// </summary>
     public void ResumeInterrupted()
     {

@@ -28,9 +28,11 @@ public sealed class StartupReconciler(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // What a crash left owed first: a declaration for a container busy with it is applied when
+        // that job ends, and autostart waits for both.
+        operations.Activate.ResumeInterrupted();
         var changes = declarative.Apply();
         int started = StartAutostartContainers();
-        operations.Activate.ResumeInterrupted();
         log.LogInformation("start-up done: declarative definitions: {Changes}; autostart: {Started} containers started", changes, started);
         return Task.CompletedTask;
     }
