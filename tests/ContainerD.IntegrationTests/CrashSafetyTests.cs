@@ -40,7 +40,8 @@ public sealed class CrashSafetyTests
 
     private static Dictionary<string, string> CrashAt(CrashStep step) => new() { ["CONTAINERCTLD_CRASH_AT"] = step.Id };
 
-    private static async Task CrashAndRestartAsync(DaemonUnderTest daemon, CrashStep step, Func<ContainerDClient, Task<string>> change)
+    /// <param name="whileDown">What happens to the host between the crash and the next start.</param>
+    private static async Task CrashAndRestartAsync(DaemonUnderTest daemon, CrashStep step, Func<ContainerDClient, Task<string>> change, Func<Task>? whileDown = null)
     {
         await daemon.KillAsync();
         await daemon.StartProcessAsync(CrashAt(step));
@@ -62,6 +63,10 @@ public sealed class CrashSafetyTests
         int exitCode = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.True(exitCode is 137 or -1, $"the daemon exited with {exitCode} instead of being killed");
         Assert.Contains($"fault injection: killing myself before {step.Operation} step {step.Name}", daemon.Output);
+        if (whileDown is not null)
+        {
+            await whileDown();
+        }
         await daemon.StartProcessAsync();
     }
 
@@ -392,6 +397,30 @@ public sealed class CrashSafetyTests
 
         Assert.Equal("RUNNING", await LxcStateAsync(daemon, "icy"));
         await daemon.AssertLoggedAsync("thawing container icy before the daemon exits");
+    }
+
+    /// <summary>
+    /// A snapshot's freeze cut short by a crash, and at the next start the container cannot be loaded
+    /// (its definition broken meanwhile): skipped, as any such container — but thawed first, not
+    /// left frozen while the daemon serves the others.
+    /// </summary>
+    [Fact]
+    public async Task A_container_a_crashed_snapshot_froze_is_thawed_also_when_the_next_start_cannot_load_it()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("brittle", DaemonUnderTest.NixDefinition("brittle")))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("brittle"))).Succeeded);
+        }
+        await CrashAndRestartAsync(daemon, CrashSteps.SnapshotCopyRootfs, c => c.SnapshotContainerAsync("brittle", "cut"), async () =>
+        {
+            Assert.Equal("FROZEN", await LxcStateAsync(daemon, "brittle"));
+            await File.WriteAllTextAsync(Path.Combine(daemon.StateDir, "containers", "brittle", "container.yaml"), "system: [ unclosed\n");
+        });
+
+        await daemon.AssertLoggedAsync("container brittle could not be loaded and is skipped");
+        Assert.Equal("RUNNING", await LxcStateAsync(daemon, "brittle"));
     }
 
     /// <summary>

@@ -130,6 +130,8 @@ public sealed class Recovery(
         // A start the crash interrupted may have left the host's copies of the mounts; a running
         // container has its own, in its namespace, so this is safe whatever state it is in.
         runtime.UnmountHostSide(name);
+        // Before anything that can fail: a container recovery cannot load is skipped, not left frozen.
+        await ThawIfFrozenAsync(name).ConfigureAwait(false);
         PersistedState? state = store.Read(name);
         switch (state?.Phase)
         {
@@ -169,23 +171,29 @@ public sealed class Recovery(
             name, container.RunState, container.LeaderPid, container.Ids, state.Generation);
     }
 
-    /// <summary>A container a snapshot froze is thawed, snapshots a crash cut short are removed, a restore or reset it cut short is done again, whole.</summary>
+    /// <summary>A container a snapshot or export froze (its marker is left) is thawed.</summary>
+    private async Task ThawIfFrozenAsync(string name)
+    {
+        if (!File.Exists(Paths.FrozenMarker(name)))
+        {
+            return;
+        }
+        log.LogWarning("container {Name}: thawing it, frozen for a snapshot or export a crash interrupted", name);
+        try
+        {
+            await lxc.UnfreezeAsync(name).ConfigureAwait(false);
+        }
+        catch (ContainerDException e)
+        {
+            // Stopped meanwhile: nothing is frozen any more.
+            log.LogWarning("container {Name}: {Message}", name, e.Message);
+        }
+        File.Delete(Paths.FrozenMarker(name));
+    }
+
+    /// <summary>Snapshots a crash cut short are removed, a restore or reset it cut short is done again, whole.</summary>
     private async Task FinishRootfsChangesAsync(Container container, CancellationToken cancellationToken)
     {
-        if (File.Exists(Paths.FrozenMarker(container.Name)))
-        {
-            log.LogWarning("container {Name}: thawing it, frozen for a snapshot a crash interrupted", container.Name);
-            try
-            {
-                await lxc.UnfreezeAsync(container.Name).ConfigureAwait(false);
-            }
-            catch (ContainerDException e)
-            {
-                // Stopped meanwhile: nothing is frozen any more.
-                log.LogWarning("container {Name}: {Message}", container.Name, e.Message);
-            }
-            File.Delete(Paths.FrozenMarker(container.Name));
-        }
         foreach (string partial in snapshots.RemoveInterrupted(container.Name))
         {
             log.LogWarning("container {Name}: removed snapshot {Snapshot}, which a crash interrupted", container.Name, partial);
