@@ -64,7 +64,8 @@ public static partial class ArchiveCommands
             {
                 using var client = await target.ConnectAsync();
                 result = await Commands.RunJobAsync(client, noBlock, $"export {name}", $"exported to {(toStdout ? "stdout" : file)}",
-                    c => c.ExportContainerAsync(name, archive, allGenerations: all), toStderr: toStdout);
+                    c => c.ExportContainerAsync(name, archive, allGenerations: all), toStderr: toStdout,
+                    ifGone: Commands.StaysFrozen(name));
             }
         }
         finally

@@ -319,10 +319,14 @@ public static class Commands
         return await RunJobAsync(client, noBlock, $"{args.Command} {name}", pastTense, c => start(c, name));
     }
 
+    /// <summary>For a job that freezes a running container (snapshot, export): a daemon killed meanwhile leaves it frozen.</summary>
+    internal static string StaysFrozen(string name) => $"And if {name} was running, it stays frozen until containerctld starts again, which thaws it.";
+
     /// <summary>Starts a job and, unless --no-block, streams its log and waits for its end.</summary>
     /// <param name="toStderr">Everything containerctl prints goes to stderr: stdout carries data (export -).</param>
+    /// <param name="ifGone">What else the line says when the daemon goes away while the job runs.</param>
     internal static async Task<int> RunJobAsync(ContainerDClient client, bool noBlock, string what, string pastTense, Func<ContainerDClient, Task<string>> start,
-        bool toStderr = false)
+        bool toStderr = false, string? ifGone = null)
     {
         var output = toStderr ? Console.Error : Console.Out;
         if (noBlock)
@@ -357,7 +361,15 @@ public static class Commands
             jobId = ContainerDClient.JobId(jobPath);
             early.Where(e => e.Id == jobId).ToList().ForEach(e => progress.Line(e.Line));
         }
-        var end = await client.WaitForJobAsync(jobPath).OrGoneAsync(gone, $"job {jobId} ({what}) ran", job: true);
+        JobEnd end;
+        try
+        {
+            end = await client.WaitForJobAsync(jobPath).OrGoneAsync(gone, $"job {jobId} ({what}) ran", job: true);
+        }
+        catch (CliException e) when (ifGone is not null && e.ExitCode == ExitCodes.Unreachable)
+        {
+            throw new CliException(e.ExitCode, $"{e.Message} {ifGone}");
+        }
         progress.Dispose();
         if (end.Succeeded)
         {

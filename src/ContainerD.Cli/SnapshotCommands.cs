@@ -22,7 +22,8 @@ public static class SnapshotCommands
         using var client = await target.ConnectAsync();
         return delete is not null
             ? await Commands.RunJobAsync(client, noBlock, $"delete snapshot {delete} of {name}", "deleted", c => c.DeleteSnapshotAsync(name, delete))
-            : await Commands.RunJobAsync(client, noBlock, $"snapshot {name}", "snapshotted", c => c.SnapshotContainerAsync(name, snapshot));
+            : await Commands.RunJobAsync(client, noBlock, $"snapshot {name}", "snapshotted", c => c.SnapshotContainerAsync(name, snapshot),
+                ifGone: Commands.StaysFrozen(name));
     }
 
     public static async Task<int> ListAsync(Target target, Arguments args)

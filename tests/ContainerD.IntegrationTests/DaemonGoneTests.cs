@@ -30,6 +30,30 @@ public sealed class DaemonGoneTests
         Assert.Contains($"containerctl: containerctld went away while job 1 (create slow) ran; {Checks}", stderr);
     }
 
+    /// <summary>
+    /// Killed while a snapshot holds the container frozen: the container does not keep running, it
+    /// stays frozen until the daemon's next start thaws it — the one line says so.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_whose_daemon_dies_while_the_container_is_frozen_says_it_stays_frozen_until_the_next_start()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using (var client = await daemon.ConnectAsync())
+        {
+            Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("chill", DaemonUnderTest.NixDefinition("chill")))).Succeeded);
+            Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("chill"))).Succeeded);
+        }
+        await daemon.KillAsync();
+        await daemon.StartProcessAsync(new Dictionary<string, string> { ["CONTAINERCTLD_CRASH_AT"] = "snapshot:copy-rootfs" });
+
+        var snapshot = await daemon.CliAsync("snapshot", "chill", "cut");
+
+        Assert.True(snapshot.ExitCode == 5, snapshot.ToString());
+        Assert.Contains("went away while job", snapshot.Stderr);
+        Assert.Contains($"{Checks} And if chill was running, it stays frozen until containerctld starts again, which thaws it.", snapshot.Stderr);
+        Assert.Single(snapshot.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public async Task Logs_follow_run_and_shell_exit_5_when_the_daemon_is_killed()
     {
