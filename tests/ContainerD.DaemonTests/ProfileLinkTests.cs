@@ -72,6 +72,28 @@ public sealed class ProfileLinkTests : IDisposable
     }
 
     [Fact]
+    public async Task A_step_canceled_before_Nix_answered_ends_its_nix_store_which_holds_nothing_after_it()
+    {
+        var server = new FakeServe([A, B]);
+        var nix = new NixTool(servers: new StoreServers(server.StartAsync), autoRoots: AutoRoots);
+        Assert.Equal(1, await nix.SetProfileAsync(ProfileDir, A, CancellationToken.None));
+        await Eventually(() => server.Greeted == 2); // the spare is ready
+
+        // The spare takes the question and does not answer (a nix-store stuck on a lock, or stopped).
+        server.Hold = new SemaphoreSlim(0);
+        using var cancel = new CancellationTokenSource();
+        var set = nix.SetProfileAsync(ProfileDir, B, cancel.Token);
+        await Eventually(() => server.Queries.Count == 2);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => set);
+        // Killed, not left holding B as a temporary root for as long as the daemon runs; the profile is as it was.
+        Assert.Equal(1, server.Killed);
+        Assert.Equal([(1, A, true)], NixTool.ListGenerations(ProfileDir).Select(g => (g.Number, g.StorePath, g.Current)));
+        server.Hold.Release(); // (a fake does not die of it: once it answers, it finds its input ended)
+        await Eventually(() => server.Ended == 2);
+    }
+
+    [Fact]
     public async Task A_burst_of_profiles_starts_one_nix_store_each_and_one_spare()
     {
         var server = new FakeServe([A]);
@@ -107,8 +129,11 @@ public sealed class ProfileLinkTests : IDisposable
     {
         public ConcurrentQueue<(ulong Lock, ulong Substitute, string Path)> Queries { get; } = new();
         private readonly ConcurrentQueue<Stream> _outputs = new();
-        private int _ended, _greeted, _started;
+        private int _ended, _greeted, _started, _killed;
         public int Started => Volatile.Read(ref _started);
+        public int Killed => Volatile.Read(ref _killed);
+        /// <summary>Set: each server waits for it before it answers a question.</summary>
+        public SemaphoreSlim? Hold { get; set; }
         public int Ended => Volatile.Read(ref _ended);
         public int Greeted => Volatile.Read(ref _greeted);
 
@@ -135,7 +160,7 @@ public sealed class ProfileLinkTests : IDisposable
             {
                 toServer.Dispose();
                 return ValueTask.CompletedTask;
-            }, () => "");
+            }, () => "", () => Interlocked.Increment(ref _killed));
             return connection.HandshakeAsync(cancellationToken).ContinueWith(t =>
             {
                 t.GetAwaiter().GetResult();
@@ -165,6 +190,7 @@ public sealed class ProfileLinkTests : IDisposable
                         ulong @lock = Read(input), substitute = Read(input), count = Read(input);
                         var asked = Enumerable.Range(0, (int)count).Select(_ => ReadString(input)).ToList();
                         asked.ForEach(p => Queries.Enqueue((@lock, substitute, p)));
+                        Hold?.Wait();
                         var answer = asked.Where(valid.Contains).ToList();
                         Write(output, (ulong)answer.Count);
                         answer.ForEach(p => WriteString(output, p));
