@@ -130,7 +130,11 @@ public sealed class ProfileTests
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("gc"))).Succeeded);
         Assert.Equal("running", (await client.ListContainersAsync())[0].State);
 
+        string[] roots = [Path.Combine(daemon.ProfilesDir, "gc"), Path.Combine(daemon.StateDir, "containers", "gc")];
+        Assert.NotEmpty(IndirectRootsInto(roots)); // its generation's, at least
         Assert.True((await client.RunJobAsync(c => c.DestroyContainerAsync("gc"))).Succeeded);
+        // Its gcroots/auto links go with it, not at some later garbage collection.
+        Assert.Empty(IndirectRootsInto(roots));
         var gcAgain = await Programs.Run("nix-store", "--delete", system);
         Assert.True(gcAgain.ExitCode == 0, gcAgain.Stderr);
         Assert.False(Directory.Exists(system), "the destroyed container's system is still in the store");
@@ -230,6 +234,13 @@ public sealed class ProfileTests
         var update = await client.RunJobAsync(c => c.UpdateContainerAsync("stuck", $"system: {{ path: {second} }}\n"));
         Assert.True(update.Succeeded, update.Message);
     }
+
+    /// <summary>gcroots/auto's links that lead into one of the dirs.</summary>
+    private static List<string> IndirectRootsInto(IReadOnlyList<string> dirs) =>
+        new DirectoryInfo(GcRoots.AutoDir).EnumerateFileSystemInfos()
+            .Where(link => link.LinkTarget is { } target && dirs.Any(dir => target.StartsWith(dir + "/", StringComparison.Ordinal)))
+            .Select(link => $"{link.FullName} -> {link.LinkTarget}")
+            .ToList();
 
     /// <summary>The daemon's nix-store --serve children (a pid may have been reused: only its children count).</summary>
     private static List<int> StoreServers(DaemonUnderTest daemon) =>
