@@ -59,6 +59,26 @@ public sealed class ProfileLinkTests : IDisposable
     }
 
     [Fact]
+    public async Task A_generation_whose_root_cannot_be_written_is_not_left_behind()
+    {
+        var nix = new NixTool(servers: new StoreServers(new FakeServe([A, B]).StartAsync), autoRoots: AutoRoots);
+        Assert.Equal(1, await nix.SetProfileAsync(ProfileDir, A, CancellationToken.None));
+        // gcroots/auto cannot take the new generation's link (here a file is in its way; a full disk would do).
+        Directory.Delete(AutoRoots, recursive: true);
+        File.WriteAllText(AutoRoots, "");
+
+        var error = await Assert.ThrowsAsync<ContainerDException>(() => nix.SetProfileAsync(ProfileDir, B, CancellationToken.None));
+        Assert.Equal(ErrorKind.Failed, error.Kind);
+        Assert.StartsWith($"cannot write generation of {B} into profile {Path.Combine(ProfileDir, "system")}", error.Message);
+        // No generation 2 that no root holds (the collector would take its system, and the next one would be 3).
+        Assert.Equal([(1, A, true)], NixTool.ListGenerations(ProfileDir).Select(g => (g.Number, g.StorePath, g.Current)));
+        Assert.Equal(["system", "system-1-link"], Directory.GetFileSystemEntries(ProfileDir).Select(Path.GetFileName).Order());
+
+        File.Delete(AutoRoots);
+        Assert.Equal(2, await nix.SetProfileAsync(ProfileDir, B, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_spare_that_ended_meanwhile_is_passed_over_for_a_new_connection()
     {
         var server = new FakeServe([A]);
