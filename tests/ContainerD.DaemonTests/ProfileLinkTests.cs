@@ -59,6 +59,26 @@ public sealed class ProfileLinkTests : IDisposable
     }
 
     [Fact]
+    public async Task A_generation_whose_root_cannot_be_written_is_not_left_behind()
+    {
+        var nix = new NixTool(servers: new StoreServers(new FakeServe([A, B]).StartAsync), autoRoots: AutoRoots);
+        Assert.Equal(1, await nix.SetProfileAsync(ProfileDir, A, CancellationToken.None));
+        // gcroots/auto cannot take the new generation's link (here a file is in its way; a full disk would do).
+        Directory.Delete(AutoRoots, recursive: true);
+        File.WriteAllText(AutoRoots, "");
+
+        var error = await Assert.ThrowsAsync<ContainerDException>(() => nix.SetProfileAsync(ProfileDir, B, CancellationToken.None));
+        Assert.Equal(ErrorKind.Failed, error.Kind);
+        Assert.StartsWith($"cannot write generation of {B} into profile {Path.Combine(ProfileDir, "system")}", error.Message);
+        // No generation 2 that no root holds (the collector would take its system, and the next one would be 3).
+        Assert.Equal([(1, A, true)], NixTool.ListGenerations(ProfileDir).Select(g => (g.Number, g.StorePath, g.Current)));
+        Assert.Equal(["system", "system-1-link"], Directory.GetFileSystemEntries(ProfileDir).Select(Path.GetFileName).Order());
+
+        File.Delete(AutoRoots);
+        Assert.Equal(2, await nix.SetProfileAsync(ProfileDir, B, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_spare_that_ended_meanwhile_is_passed_over_for_a_new_connection()
     {
         var server = new FakeServe([A]);
@@ -69,6 +89,28 @@ public sealed class ProfileLinkTests : IDisposable
         Assert.Equal(1, await nix.SetProfileAsync(ProfileDir, A, CancellationToken.None));
         Assert.Equal(3, server.Queries.Count); // once on the first, then on the dead spare and again on a new one
         Assert.True(server.Greeted >= 3);
+    }
+
+    [Fact]
+    public async Task A_step_canceled_before_Nix_answered_ends_its_nix_store_which_holds_nothing_after_it()
+    {
+        var server = new FakeServe([A, B]);
+        var nix = new NixTool(servers: new StoreServers(server.StartAsync), autoRoots: AutoRoots);
+        Assert.Equal(1, await nix.SetProfileAsync(ProfileDir, A, CancellationToken.None));
+        await Eventually(() => server.Greeted == 2); // the spare is ready
+
+        // The spare takes the question and does not answer (a nix-store stuck on a lock, or stopped).
+        server.Hold = new SemaphoreSlim(0);
+        using var cancel = new CancellationTokenSource();
+        var set = nix.SetProfileAsync(ProfileDir, B, cancel.Token);
+        await Eventually(() => server.Queries.Count == 2);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => set);
+        // Killed, not left holding B as a temporary root for as long as the daemon runs; the profile is as it was.
+        Assert.Equal(1, server.Killed);
+        Assert.Equal([(1, A, true)], NixTool.ListGenerations(ProfileDir).Select(g => (g.Number, g.StorePath, g.Current)));
+        server.Hold.Release(); // (a fake does not die of it: once it answers, it finds its input ended)
+        await Eventually(() => server.Ended == 2);
     }
 
     [Fact]
@@ -107,8 +149,11 @@ public sealed class ProfileLinkTests : IDisposable
     {
         public ConcurrentQueue<(ulong Lock, ulong Substitute, string Path)> Queries { get; } = new();
         private readonly ConcurrentQueue<Stream> _outputs = new();
-        private int _ended, _greeted, _started;
+        private int _ended, _greeted, _started, _killed;
         public int Started => Volatile.Read(ref _started);
+        public int Killed => Volatile.Read(ref _killed);
+        /// <summary>Set: each server waits for it before it answers a question.</summary>
+        public SemaphoreSlim? Hold { get; set; }
         public int Ended => Volatile.Read(ref _ended);
         public int Greeted => Volatile.Read(ref _greeted);
 
@@ -135,7 +180,7 @@ public sealed class ProfileLinkTests : IDisposable
             {
                 toServer.Dispose();
                 return ValueTask.CompletedTask;
-            }, () => "");
+            }, () => "", () => Interlocked.Increment(ref _killed));
             return connection.HandshakeAsync(cancellationToken).ContinueWith(t =>
             {
                 t.GetAwaiter().GetResult();
@@ -165,6 +210,7 @@ public sealed class ProfileLinkTests : IDisposable
                         ulong @lock = Read(input), substitute = Read(input), count = Read(input);
                         var asked = Enumerable.Range(0, (int)count).Select(_ => ReadString(input)).ToList();
                         asked.ForEach(p => Queries.Enqueue((@lock, substitute, p)));
+                        Hold?.Wait();
                         var answer = asked.Where(valid.Contains).ToList();
                         Write(output, (ulong)answer.Count);
                         answer.ForEach(p => WriteString(output, p));

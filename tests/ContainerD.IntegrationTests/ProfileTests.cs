@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using ContainerD.Contract;
 using ContainerD.IntegrationTests.Harness;
@@ -128,7 +130,11 @@ public sealed class ProfileTests
         Assert.True((await client.RunJobAsync(c => c.StartContainerAsync("gc"))).Succeeded);
         Assert.Equal("running", (await client.ListContainersAsync())[0].State);
 
+        string[] roots = [Path.Combine(daemon.ProfilesDir, "gc"), Path.Combine(daemon.StateDir, "containers", "gc")];
+        Assert.NotEmpty(IndirectRootsInto(roots)); // its generation's, at least
         Assert.True((await client.RunJobAsync(c => c.DestroyContainerAsync("gc"))).Succeeded);
+        // Its gcroots/auto links go with it, not at some later garbage collection.
+        Assert.Empty(IndirectRootsInto(roots));
         var gcAgain = await Programs.Run("nix-store", "--delete", system);
         Assert.True(gcAgain.ExitCode == 0, gcAgain.Stderr);
         Assert.False(Directory.Exists(system), "the destroyed container's system is still in the store");
@@ -190,6 +196,70 @@ public sealed class ProfileTests
             Assert.True(delete.ExitCode == 0, delete.Stderr);
         }
     }
+
+    /// <summary>
+    /// A nix-store that takes the question and never answers (here stopped; stuck on a lock would do
+    /// the same): a cancel must end it, or it holds the path as a temporary root for as long as the
+    /// daemon runs, and its process with it.
+    /// </summary>
+    [Fact]
+    public async Task A_step_canceled_while_its_nix_store_does_not_answer_ends_that_nix_store()
+    {
+        await using var daemon = await DaemonUnderTest.StartAsync();
+        using var client = await daemon.ConnectAsync();
+        string first = await Systems.BuildAsync("stuck"), second = await Systems.BuildAsync("stuck", "2");
+        Assert.True((await client.RunJobAsync(c => c.CreateContainerAsync("stuck", $"system: {{ path: {first} }}\n"))).Succeeded);
+        await Eventually.TrueAsync(() => StoreServers(daemon).Count == 1, "the spare nix-store --serve");
+        int spare = StoreServers(daemon)[0];
+        Assert.Equal(0, (await Programs.Run("kill", "-STOP", spare.ToString(CultureInfo.InvariantCulture))).ExitCode);
+        try
+        {
+            await client.WatchJobsAsync();
+            string job = await client.UpdateContainerAsync("stuck", $"system: {{ path: {second} }}\n");
+            // The spare is taken (the next starts beside it) and asked: it cannot answer.
+            await Eventually.TrueAsync(() => StoreServers(daemon).Count == 2, "the spare taken, the next one started");
+            await client.CancelJobAsync(ContainerDClient.JobId(job));
+            var end = await client.WaitForJobAsync(job).WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(JobResults.Canceled, end.Result);
+            await Eventually.TrueAsync(() => !StoreServers(daemon).Contains(spare), "the unanswering nix-store ended");
+            Assert.Equal(1u, Assert.Single(await client.ListGenerationsAsync("stuck")).Number);
+        }
+        finally
+        {
+            if (StoreServers(daemon).Contains(spare))
+            {
+                Process.GetProcessById(spare).Kill(); // still ours: the daemon's child
+            }
+        }
+        var update = await client.RunJobAsync(c => c.UpdateContainerAsync("stuck", $"system: {{ path: {second} }}\n"));
+        Assert.True(update.Succeeded, update.Message);
+    }
+
+    /// <summary>gcroots/auto's links that lead into one of the dirs.</summary>
+    private static List<string> IndirectRootsInto(IReadOnlyList<string> dirs) =>
+        new DirectoryInfo(GcRoots.AutoDir).EnumerateFileSystemInfos()
+            .Where(link => link.LinkTarget is { } target && dirs.Any(dir => target.StartsWith(dir + "/", StringComparison.Ordinal)))
+            .Select(link => $"{link.FullName} -> {link.LinkTarget}")
+            .ToList();
+
+    /// <summary>The daemon's nix-store --serve children (a pid may have been reused: only its children count).</summary>
+    private static List<int> StoreServers(DaemonUnderTest daemon) =>
+        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(d => d!.All(char.IsAsciiDigit)).Select(d => int.Parse(d!))
+            .Where(pid =>
+            {
+                try
+                {
+                    string stat = File.ReadAllText($"/proc/{pid}/stat");
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    return fields[0] != "Z" && int.Parse(fields[1]) == daemon.Pid
+                        && File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains("nix-store --serve", StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false; // gone meanwhile
+                }
+            })
+            .ToList();
 
     [Fact]
     public async Task Deleting_old_generations_keeps_the_current_one_and_frees_the_rest_for_the_collector()

@@ -257,11 +257,13 @@ public sealed class ContainerRuntime(
         FileTree.Delete(lxc.ContainerDir(name));
         beforeStep?.Invoke(RemovalStep.DeleteProfile);
         FileTree.Delete(Paths.ProfileDir(name));
-        // The GC roots it made inside (nix.daemon), and the daemon's indirect roots that led to them.
+        // The GC roots it made inside (nix.daemon).
         FileTree.Delete(Paths.GcRootsDir(name));
-        GcRoots.RemoveStaleIndirectRoots(MountPlan.GcRootsDir(name));
         beforeStep?.Invoke(RemovalStep.DeleteStateDir);
         store.DeleteStateDir(name);
+        // The indirect roots that led to those, to its generations and to its state dir's roots: nothing
+        // else removes them but a garbage collection.
+        GcRoots.RemoveStaleIndirectRoots([MountPlan.GcRootsDir(name), Path.GetFullPath(Paths.ProfileDir(name)), Path.GetFullPath(Paths.StateDir(name))]);
         if (registry.Find(name) is { } gone)
         {
             idmaps.Forget(gone.Ids);

@@ -8,10 +8,12 @@ public static class GcRoots
     /// <summary>
     /// Nix inside a container registers each root it makes (nix-build's result, --add-root) with
     /// the daemon as an indirect root: a link in gcroots/auto to the root's path as the container
-    /// names it. Once destroy has deleted the roots, those links lead nowhere; this removes the ones
-    /// under prefix (the container's gcroots dir) that do. A link that still leads somewhere stays.
+    /// names it; the daemon's own roots are such links too (each generation's, a build's result, a
+    /// snapshot's system). Once destroy has deleted the roots, those links lead nowhere; this removes
+    /// the ones under the prefixes (the container's gcroots dir, its profile, its state dir) that do.
+    /// A link that still leads somewhere stays.
     /// </summary>
-    public static int RemoveStaleIndirectRoots(string prefix, string autoDir = AutoDir)
+    public static int RemoveStaleIndirectRoots(IReadOnlyList<string> prefixes, string autoDir = AutoDir)
     {
         if (!Directory.Exists(autoDir))
         {
@@ -20,7 +22,7 @@ public static class GcRoots
         int removed = 0;
         foreach (var link in new DirectoryInfo(autoDir).EnumerateFileSystemInfos())
         {
-            if (link.LinkTarget is { } target && target.StartsWith(prefix + "/", StringComparison.Ordinal)
+            if (link.LinkTarget is { } target && prefixes.Any(prefix => target.StartsWith(prefix + "/", StringComparison.Ordinal))
                 && !File.Exists(target) && !Directory.Exists(target) && !IsLink(target))
             {
                 try

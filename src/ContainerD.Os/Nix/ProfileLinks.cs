@@ -22,14 +22,24 @@ internal static class ProfileLinks
         // Nix's rule: no new generation for the path the last one has already.
         int number = last is not null && last.StorePath == storePath ? last.Number : (last?.Number ?? 0) + 1;
         string generation = Path.Combine(profileDir, $"{profileName}-{number.ToString(CultureInfo.InvariantCulture)}-link");
-        if (number != last?.Number)
+        bool made = number != last?.Number;
+        if (made)
         {
             File.CreateSymbolicLink(generation, storePath);
         }
-        // Also for a generation that was there: a crash may have come between its two links.
-        Directory.CreateDirectory(autoRoots);
-        Replace(Path.Combine(autoRoots, IndirectRootName(generation)), generation);
-        Replace(Path.Combine(profileDir, profileName), Path.GetFileName(generation));
+        try
+        {
+            // Also for a generation that was there: a crash may have come between its two links.
+            Directory.CreateDirectory(autoRoots);
+            Replace(Path.Combine(autoRoots, IndirectRootName(generation)), generation);
+            Replace(Path.Combine(profileDir, profileName), Path.GetFileName(generation));
+        }
+        catch when (made)
+        {
+            // Not current, and maybe held by no root: not left for the collector to empty and the next generation to number past.
+            File.Delete(generation);
+            throw;
+        }
         AtomicFile.SyncDirectory(profileDir);
         return number;
     }

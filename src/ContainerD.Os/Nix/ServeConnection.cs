@@ -10,8 +10,11 @@ namespace ContainerD.Os.Nix;
 /// are valid and holds each as a temporary root against any garbage collection (one running now
 /// included, through the collector's socket) for as long as the serving nix-store lives.
 /// Numbers are little-endian u64; a string is its length, its bytes and zeros up to 8.
+/// A question that fails or is canceled midway leaves the server in a state nobody knows (stuck
+/// on a lock, say, where the end of its input goes unread): kill ends it there, with what it holds.
 /// </summary>
-public sealed class ServeConnection(Stream toServer, Stream fromServer, Func<ValueTask> end, Func<string> serverErrors) : IAsyncDisposable
+public sealed class ServeConnection(Stream toServer, Stream fromServer, Func<ValueTask> end, Func<string> serverErrors, Action? kill = null)
+    : IAsyncDisposable
 {
     private const ulong Magic1 = 0x390c9deb, Magic2 = 0x5452eecb;
     private const ulong ProtocolMajor = 0x200;
@@ -32,8 +35,25 @@ public sealed class ServeConnection(Stream toServer, Stream fromServer, Func<Val
         await SendAsync([ClientVersion], cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Those of the paths Nix holds as valid; each of them is now a temporary root of the server.</summary>
+    /// <summary>
+    /// Those of the paths Nix holds as valid; each of them is now a temporary root of the server. A
+    /// question not answered (an error, canceled) ends the server: it holds nothing after it.
+    /// </summary>
     public async Task<IReadOnlySet<string>> HoldValidAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AskValidAsync(paths, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            kill?.Invoke();
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlySet<string>> AskValidAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
     {
         var request = new MemoryStream();
         foreach (ulong n in (ReadOnlySpan<ulong>)[QueryValidPaths, 1 /* lock */, 0 /* substitute */, (ulong)paths.Count])
@@ -62,7 +82,9 @@ public sealed class ServeConnection(Stream toServer, Stream fromServer, Func<Val
     }
 
     /// <summary>Closes the server's input: nix-store ends, and its temporary roots with it.</summary>
-    public ValueTask DisposeAsync() => end();
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _ended, 1) == 0 ? end() : ValueTask.CompletedTask;
+
+    private int _ended;
 
     private async Task SendAsync(ulong[] numbers, CancellationToken cancellationToken)
     {

@@ -129,8 +129,7 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
             _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => process.Dispose(), TaskScheduler.Default);
             await Task.CompletedTask.ConfigureAwait(false);
         }
-        var connection = new ServeConnection(process.StandardInput.BaseStream, process.StandardOutput.BaseStream, End, Errors);
-        using var kill = cancellationToken.Register(() =>
+        void Kill()
         {
             try
             {
@@ -140,7 +139,9 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
             {
                 // It exited meanwhile.
             }
-        });
+        }
+        var connection = new ServeConnection(process.StandardInput.BaseStream, process.StandardOutput.BaseStream, End, Errors, Kill);
+        using var kill = cancellationToken.Register(Kill);
         try
         {
             await connection.HandshakeAsync(cancellationToken).ConfigureAwait(false);
