@@ -42,6 +42,10 @@ prefix=${prefix%/}; prefix=${prefix:-/}
 while [[ $destdir == */ ]]; do destdir=${destdir%/}; done
 
 libdir=$prefix/lib/containerctld
+# A package's units (PREFIX=/usr) go where the distribution's do, so /etc/systemd/system stays the
+# admin's to override them; an admin's own install (/usr/local, /opt/…) goes to /etc/systemd/system,
+# which systemd reads whatever the prefix.
+unitdir=$([[ $prefix == /usr ]] && echo /usr/lib/systemd/system || echo /etc/systemd/system)
 manifest=$libdir/install-manifest
 live=$([[ -z $destdir ]] && echo 1 || echo 0)
 
@@ -106,12 +110,12 @@ done < <(find -H "$from/daemon" -type f ! -name '*.pdb' ! -name '*.dbg' -print0 
 put 755 "$from/cli/containerctl" "$prefix/bin/containerctl"
 
 # Straight from sed into place: no temporary file outside the destination.
-put 644 /dev/stdin /etc/systemd/system/containerctld.service \
+put 644 /dev/stdin "$unitdir/containerctld.service" \
   < <(sed "s|^ExecStart=/usr/local/lib/containerctld/containerctld |ExecStart=$libdir/containerctld |" systemd/containerctld.service)
 # Metrics for node_exporter's textfile collector: installed, not enabled (README: "Metrics").
-put 644 /dev/stdin /etc/systemd/system/containerctld-metrics.service \
+put 644 /dev/stdin "$unitdir/containerctld-metrics.service" \
   < <(sed "s|^ExecStart=/usr/local/bin/containerctl |ExecStart=$prefix/bin/containerctl |" systemd/containerctld-metrics.service)
-put 644 systemd/containerctld-metrics.timer /etc/systemd/system/containerctld-metrics.timer
+put 644 systemd/containerctld-metrics.timer "$unitdir/containerctld-metrics.timer"
 put 644 systemd/io.containerctl.ContainerD1.conf /usr/share/dbus-1/system.d/io.containerctl.ContainerD1.conf
 put 644 systemd/io.containerctl.ContainerD1.service /usr/share/dbus-1/system-services/io.containerctl.ContainerD1.service
 put 644 systemd/containerctld.tmpfiles /usr/lib/tmpfiles.d/containerctld.conf

@@ -248,6 +248,14 @@ public sealed partial class InstallTests : IDisposable
         Assert.Empty(writes);
         Assert.True(File.Exists(Path.Combine(caller, "from-flag/usr/bin/containerctl")));
         Assert.False(Directory.Exists(Path.Combine(caller, "from-env")));
+        // A package (PREFIX=/usr): its units where the distribution's are, /etc/systemd/system left to the admin.
+        foreach (string unit in new[] { "containerctld.service", "containerctld-metrics.service", "containerctld-metrics.timer" })
+        {
+            Assert.True(File.Exists(Path.Combine(caller, "from-flag/usr/lib/systemd/system", unit)), unit);
+        }
+        Assert.False(Directory.Exists(Path.Combine(caller, "from-flag/etc/systemd")));
+        Assert.Contains("ExecStart=/usr/lib/containerctld/containerctld ",
+            await File.ReadAllTextAsync(Path.Combine(caller, "from-flag/usr/lib/systemd/system/containerctld.service")));
     }
 
     [Fact]
