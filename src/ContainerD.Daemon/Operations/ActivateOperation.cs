@@ -54,7 +54,7 @@ public sealed class ActivateOperation(OperationKit kit)
         }
     }
 
-    /// <summary>The start a restart activation did not get to.</summary>
+    /// <summary>The start a change that restarts the container (restartPending) did not get to.</summary>
     private void ResumeRestart(Containers.Container container)
     {
         try
@@ -76,7 +76,7 @@ public sealed class ActivateOperation(OperationKit kit)
         }
         catch (Domain.ContainerDException e)
         {
-            kit.Log.LogWarning("container {Name}: not started again after its restart activation ({Message})", container.Name, e.Message);
+            kit.Log.LogWarning("container {Name}: not started again after the change that restarts it ({Message})", container.Name, e.Message);
         }
     }
 }

@@ -332,7 +332,7 @@ public sealed partial class NixTool(string storeDir = "/nix/store", ICommandRunn
     public static string? CurrentSystem(string profileDir) =>
         ListGenerations(profileDir).FirstOrDefault(g => g.Current)?.StorePath;
 
-    internal static int? ParseGeneration(string linkName)
+    private static int? ParseGeneration(string linkName)
     {
         // system-12-link
         string prefix = ProfileName + "-", suffix = "-link";

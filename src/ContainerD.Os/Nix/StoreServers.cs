@@ -47,24 +47,13 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
             }
             catch (Domain.ContainerDException) when (!cancellationToken.IsCancellationRequested)
             {
-                // A spare that failed to start, or ended meanwhile (killed, say): once more on a new
-                // one, which says its own error if Nix cannot serve.
-                if (connection is not null)
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                }
+                // A spare that failed to start, or ended meanwhile (killed, say; a question that
+                // fails ends its connection): once more on a new one, which says its own error if
+                // Nix cannot serve.
             }
         }
         var fresh = await _start(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return new HeldPaths(await fresh.HoldValidAsync(paths, cancellationToken).ConfigureAwait(false), fresh);
-        }
-        catch
-        {
-            await fresh.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return new HeldPaths(await fresh.HoldValidAsync(paths, cancellationToken).ConfigureAwait(false), fresh);
     }
 
     private const int StderrTail = 4096;
@@ -115,7 +104,7 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
                 return errors.ToString().Trim();
             }
         }
-        async ValueTask End()
+        ValueTask End()
         {
             try
             {
@@ -127,7 +116,7 @@ public sealed class StoreServers(Func<CancellationToken, Task<ServeConnection>>?
             }
             // Reaped beside the caller: it exits at once on the end of its input.
             _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => process.Dispose(), TaskScheduler.Default);
-            await Task.CompletedTask.ConfigureAwait(false);
+            return ValueTask.CompletedTask;
         }
         void Kill()
         {
